@@ -1,0 +1,16 @@
+//! irsa's pure core: everything irsa decides, as functions over plain data.
+//!
+//! - [`presets`]: the catalog of well-known IRSA workloads (Cluster Autoscaler, EBS/EFS CSI
+//!   drivers, …) with their sourced IAM policies.
+//! - [`spec`]: the spec as the user wrote it (irsa.yaml or an eksctl `ClusterConfig`), with
+//!   file:line:col for every error.
+//! - [`desired`]: the resolved desired state (presets expanded, names, ARNs and trust policies
+//!   decided) that plan and render work from.
+//! - [`render`]: the files `irsa render` writes for each binding.
+//!
+//! Nothing here performs network or file I/O; callers hand in text and get data back.
+
+pub mod desired;
+pub mod presets;
+pub mod render;
+pub mod spec;
