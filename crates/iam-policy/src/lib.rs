@@ -1,1 +1,14 @@
-//! stub
+//! The IAM policy language, as a pure library: no I/O, no async, no panics on any input.
+//!
+//! - [`document`]: parse policy documents (raw or URL-encoded JSON) into typed statements, with
+//!   errors that name the place (`Statement[1].Condition.StringLike: …`).
+//! - [`arn`] and [`wildcard`]: ARNs and IAM's `*`/`?` matching.
+//! - [`context`], [`condition`], [`variables`]: the request context, every condition operator
+//!   and policy variables.
+//! - [`eval`]: identity-policy evaluation (explicit deny, allow, implicit deny) with the
+//!   statements that decided it.
+//! - [`trust`]: may this service-account token assume this role through `AssumeRoleWithWebIdentity`?
+//! - [`lint`]: findings with stable rule ids for trust and permission policies.
+
+pub mod arn;
+pub mod wildcard;
