@@ -7,6 +7,13 @@
 
 use std::collections::BTreeMap;
 
+mod cert_manager;
+mod cluster_autoscaler;
+mod common;
+mod ebs_csi;
+mod efs_csi;
+mod external_dns;
+
 /// A well-known workload and the permissions it needs.
 #[derive(Debug)]
 pub struct Preset {
@@ -26,6 +33,12 @@ pub struct Preset {
     pub options: &'static [PresetOption],
     /// Renders the policies for the given parameters.
     pub render: fn(&PresetParams) -> Result<PresetPolicies, PresetError>,
+    /// Helm values path of the chart's service-account block (e.g. `rbac.serviceAccount`), under
+    /// which irsa writes `create: false` and `name`. Set for EKS add-on presets too when the
+    /// workload can alternatively be installed with a Helm chart.
+    pub helm_service_account_path: Option<&'static str>,
+    /// Extra guidance for `irsa presets show` (install alternatives, caveats).
+    pub notes: &'static [&'static str],
 }
 
 /// Upstream source of a preset's policy.
@@ -42,7 +55,10 @@ pub struct Source {
 pub enum Install {
     /// A Helm chart; irsa creates and annotates the service account and writes Helm values that
     /// point the chart at it (`create: false`, `name`).
-    Helm { repo: &'static str, chart: &'static str },
+    Helm {
+        repo: &'static str,
+        chart: &'static str,
+    },
     /// An EKS add-on that creates its own service account; irsa creates the role only and passes
     /// it as `serviceAccountRoleArn`.
     EksAddon { name: &'static str },
@@ -82,15 +98,31 @@ pub struct PresetPolicies {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PresetError {
     #[error("preset `{preset}` needs {what}: {why}")]
-    Missing { preset: &'static str, what: &'static str, why: &'static str },
+    Missing {
+        preset: &'static str,
+        what: &'static str,
+        why: &'static str,
+    },
     #[error("preset `{preset}` option `{option}`: {message}")]
-    BadOption { preset: &'static str, option: String, message: String },
+    BadOption {
+        preset: &'static str,
+        option: String,
+        message: String,
+    },
 }
 
 /// Every preset, in the order `irsa presets` lists them.
 pub fn catalog() -> &'static [Preset] {
-    &[]
+    &CATALOG
 }
+
+static CATALOG: [Preset; 5] = [
+    cluster_autoscaler::PRESET,
+    efs_csi::PRESET,
+    ebs_csi::PRESET,
+    external_dns::PRESET,
+    cert_manager::PRESET,
+];
 
 /// The preset named `name`, if any.
 pub fn find(name: &str) -> Option<&'static Preset> {
@@ -99,3 +131,149 @@ pub fn find(name: &str) -> Option<&'static Preset> {
 
 /// The presets of the default bundle (used when no spec file is given).
 pub const DEFAULT_BUNDLE: &[&str] = &["cluster-autoscaler", "efs-csi", "ebs-csi"];
+
+#[cfg(test)]
+mod tests {
+    use super::common::test_support::{params_with, statements};
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_findable() {
+        let names: Vec<&str> = catalog().iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            [
+                "cluster-autoscaler",
+                "efs-csi",
+                "ebs-csi",
+                "external-dns",
+                "cert-manager"
+            ]
+        );
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len(), "duplicate preset names");
+        for name in &names {
+            assert_eq!(find(name).map(|p| p.name), Some(*name));
+        }
+        assert!(find("karpenter").is_none());
+    }
+
+    #[test]
+    fn default_bundle_names_exist() {
+        assert_eq!(DEFAULT_BUNDLE, ["cluster-autoscaler", "efs-csi", "ebs-csi"]);
+        for name in DEFAULT_BUNDLE {
+            assert!(
+                find(name).is_some(),
+                "{name} is in DEFAULT_BUNDLE but not in the catalog"
+            );
+        }
+    }
+
+    #[test]
+    fn every_entry_has_source_date_and_identity() {
+        for p in catalog() {
+            assert!(
+                p.source.url.starts_with("https://"),
+                "{}: {}",
+                p.name,
+                p.source.url
+            );
+            assert_eq!(p.source.checked, "2026-11-29", "{}", p.name);
+            let d = p.source.checked.as_bytes();
+            assert!(
+                d.len() == 10 && d[4] == b'-' && d[7] == b'-',
+                "{}: date not YYYY-MM-DD",
+                p.name
+            );
+            assert!(
+                !p.summary.is_empty() && !p.namespace.is_empty() && !p.service_account.is_empty()
+            );
+            for o in p.options {
+                assert!(
+                    !o.name.is_empty() && !o.help.is_empty(),
+                    "{}: undocumented option",
+                    p.name
+                );
+            }
+            if let Install::Helm { repo, chart } = p.install {
+                assert!(
+                    repo.starts_with("https://") && !chart.is_empty(),
+                    "{}",
+                    p.name
+                );
+                assert!(
+                    p.helm_service_account_path.is_some(),
+                    "{}: Helm preset without SA values path",
+                    p.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_preset_renders_valid_documents() {
+        let params = params_with(Some("demo"), &[]);
+        for p in catalog() {
+            let policies = (p.render)(&params).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            assert!(
+                !policies.managed_arns.is_empty() || !policies.documents.is_empty(),
+                "{} renders no permissions",
+                p.name
+            );
+            for arn in &policies.managed_arns {
+                assert!(
+                    arn.starts_with("arn:aws:iam::aws:policy/"),
+                    "{}: {arn}",
+                    p.name
+                );
+            }
+            for (suffix, doc) in &policies.documents {
+                assert!(suffix.starts_with(p.name), "{}: suffix {suffix}", p.name);
+                let stmts = statements(doc);
+                assert!(!stmts.is_empty());
+                for s in &stmts {
+                    assert_eq!(s["Effect"], "Allow", "{}: {s}", p.name);
+                    assert!(
+                        s["Sid"]
+                            .as_str()
+                            .is_some_and(|sid| sid.chars().all(|c| c.is_ascii_alphanumeric()))
+                    );
+                    assert!(
+                        !s["Action"].is_null() && !s["Resource"].is_null(),
+                        "{}: {s}",
+                        p.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rendering_is_deterministic() {
+        let params = params_with(Some("demo"), &[]);
+        for p in catalog() {
+            assert_eq!(
+                (p.render)(&params).unwrap(),
+                (p.render)(&params).unwrap(),
+                "{}",
+                p.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_preset_rejects_an_unknown_option() {
+        let params = params_with(Some("demo"), &[("noSuchOption", &["x"])]);
+        for p in catalog() {
+            let err = (p.render)(&params).unwrap_err();
+            assert!(
+                matches!(&err, PresetError::BadOption { preset, option, .. }
+                    if *preset == p.name && option == "noSuchOption"),
+                "{}: {err:?}",
+                p.name
+            );
+        }
+    }
+}
