@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::wildcard;
+use crate::wildcard::{self, Elem};
 
 /// A parsed ARN.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -97,31 +97,39 @@ pub fn partition_for_region(region: &str) -> &'static str {
 
 /// IAM's ARN wildcard match, segment by segment (see the module doc).
 pub fn arn_matches(pattern: &str, value: &str) -> bool {
-    if pattern == "*" {
+    arn_matches_elems(&wildcard::compile(pattern), value)
+}
+
+/// [`arn_matches`] for a compiled pattern (policy variables already substituted).
+pub fn arn_matches_elems(pattern: &[Elem], value: &str) -> bool {
+    if pattern == [Elem::Star] {
         return true;
     }
-    if !pattern.starts_with("arn:") || !value.starts_with("arn:") {
-        return wildcard::matches(pattern, value);
+    let arn_prefix = [Elem::Byte(b'a'), Elem::Byte(b'r'), Elem::Byte(b'n'), Elem::Byte(b':')];
+    if !pattern.starts_with(&arn_prefix) || !value.starts_with("arn:") {
+        return wildcard::matches_elems(pattern, value, false);
     }
-    let mut pattern_segments = pattern.splitn(6, ':');
+    let colon = Elem::Byte(b':');
+    let mut pattern_segments: [&[Elem]; 6] = [&[]; 6];
+    let mut count = 0;
+    for segment in pattern.splitn(6, |e| *e == colon) {
+        pattern_segments[count] = segment;
+        count += 1;
+    }
+    let mut value_offset = 0usize;
     let mut value_segments = value.splitn(6, ':');
-    loop {
-        match (pattern_segments.next(), value_segments.next()) {
-            (None, None) => return true,
-            (Some(p), Some(v)) => {
-                let is_last_pattern_segment = pattern_segments.clone().next().is_none();
-                if is_last_pattern_segment && p.ends_with('*') {
-                    // A trailing `*` expands across the remaining colons.
-                    let rest: String = std::iter::once(v).chain(value_segments).collect::<Vec<_>>().join(":");
-                    return wildcard::matches(p, &rest);
-                }
-                if !wildcard::matches(p, v) {
-                    return false;
-                }
-            }
-            _ => return false,
+    for (i, p) in pattern_segments[..count].iter().enumerate() {
+        let Some(v) = value_segments.next() else { return false };
+        if i + 1 == count && p.last() == Some(&Elem::Star) {
+            // A trailing `*` expands across the remaining colons.
+            return wildcard::matches_elems(p, &value[value_offset..], false);
         }
+        if !wildcard::matches_elems(p, v, false) {
+            return false;
+        }
+        value_offset += v.len() + 1;
     }
+    value_segments.next().is_none()
 }
 
 #[cfg(test)]

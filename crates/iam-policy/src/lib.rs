@@ -12,3 +12,7 @@
 
 pub mod arn;
 pub mod wildcard;
+pub mod condition;
+pub mod context;
+pub mod document;
+pub mod variables;

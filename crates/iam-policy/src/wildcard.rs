@@ -6,14 +6,42 @@
 //! one whole UTF-8 character, not one byte. Case folding is ASCII-only, which is what IAM does
 //! for action names (service prefixes and action names are ASCII).
 
+/// One element of a compiled pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elem {
+    /// `*`: any run of characters.
+    Star,
+    /// `?`: exactly one character.
+    One,
+    /// A byte that matches itself (including a literal `*`, `?` or `$` from `${*}`, `${?}`, `${$}`).
+    Byte(u8),
+}
+
+/// Compiles `pattern`, reading `*` and `?` as wildcards.
+pub fn compile(pattern: &str) -> Vec<Elem> {
+    pattern
+        .bytes()
+        .map(|b| match b {
+            b'*' => Elem::Star,
+            b'?' => Elem::One,
+            b => Elem::Byte(b),
+        })
+        .collect()
+}
+
+/// Compiles `text` as a literal: every byte matches only itself.
+pub fn literal(text: &str) -> impl Iterator<Item = Elem> + '_ {
+    text.bytes().map(Elem::Byte)
+}
+
 /// Does `text` match `pattern`? Case-sensitive (resources, condition values).
 pub fn matches(pattern: &str, text: &str) -> bool {
-    match_bytes(pattern.as_bytes(), text.as_bytes(), false)
+    matches_elems(&compile(pattern), text, false)
 }
 
 /// Does `text` match `pattern`, ignoring ASCII case (actions)?
 pub fn matches_ignore_case(pattern: &str, text: &str) -> bool {
-    match_bytes(pattern.as_bytes(), text.as_bytes(), true)
+    matches_elems(&compile(pattern), text, true)
 }
 
 /// True when `s` contains a wildcard character.
@@ -36,29 +64,27 @@ fn char_len(text: &[u8], i: usize) -> usize {
     len.min(text.len() - i)
 }
 
-fn match_bytes(pattern: &[u8], text: &[u8], ignore_case: bool) -> bool {
+/// Matches a compiled pattern against `text`.
+pub fn matches_elems(pattern: &[Elem], text: &str, ignore_case: bool) -> bool {
+    let text = text.as_bytes();
     let (mut p, mut t) = (0usize, 0usize);
     // Position in the pattern just after the last `*`, and the text position it is tried at.
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
         if p < pattern.len() {
             match pattern[p] {
-                b'*' => {
+                Elem::Star => {
                     star = Some((p + 1, t));
                     p += 1;
                     continue;
                 }
-                b'?' => {
+                Elem::One => {
                     p += 1;
                     t += char_len(text, t);
                     continue;
                 }
-                c => {
-                    let same = if ignore_case {
-                        c.eq_ignore_ascii_case(&text[t])
-                    } else {
-                        c == text[t]
-                    };
+                Elem::Byte(c) => {
+                    let same = if ignore_case { c.eq_ignore_ascii_case(&text[t]) } else { c == text[t] };
                     if same {
                         p += 1;
                         t += 1;
@@ -78,7 +104,7 @@ fn match_bytes(pattern: &[u8], text: &[u8], ignore_case: bool) -> bool {
             None => return false,
         }
     }
-    pattern[p..].iter().all(|&c| c == b'*')
+    pattern[p..].iter().all(|&e| e == Elem::Star)
 }
 
 #[cfg(test)]
@@ -121,6 +147,13 @@ mod tests {
         assert!(matches("", ""));
         assert!(!matches("", "a"));
         assert!(matches("*", ""));
+    }
+
+    #[test]
+    fn literal_elements_do_not_expand() {
+        let pattern: Vec<Elem> = literal("a*").collect();
+        assert!(matches_elems(&pattern, "a*", false));
+        assert!(!matches_elems(&pattern, "ab", false));
     }
 
     #[test]
