@@ -16,3 +16,5 @@ pub mod condition;
 pub mod context;
 pub mod document;
 pub mod variables;
+pub mod eval;
+pub mod trust;
