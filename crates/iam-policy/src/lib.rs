@@ -18,3 +18,4 @@ pub mod document;
 pub mod variables;
 pub mod eval;
 pub mod trust;
+pub mod lint;
