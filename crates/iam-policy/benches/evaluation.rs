@@ -22,18 +22,54 @@ fn irsa_trust() -> PolicyDocument {
 
 fn trust_benches(c: &mut Criterion) {
     let policy = irsa_trust();
-    let allowed = trust::web_identity_context(ISSUER, &TokenClaims::for_service_account("kube-system", "cluster-autoscaler", "sts.amazonaws.com"));
-    let denied = trust::web_identity_context(ISSUER, &TokenClaims::for_service_account("default", "cluster-autoscaler", "sts.amazonaws.com"));
-    assert_eq!(eval::decide(&[&policy], &trust::web_identity_request(PROVIDER, &allowed)), Decision::Allow);
-    assert_eq!(eval::decide(&[&policy], &trust::web_identity_request(PROVIDER, &denied)), Decision::ImplicitDeny);
+    let allowed = trust::web_identity_context(
+        ISSUER,
+        &TokenClaims::for_service_account("kube-system", "cluster-autoscaler", "sts.amazonaws.com"),
+    );
+    let denied = trust::web_identity_context(
+        ISSUER,
+        &TokenClaims::for_service_account("default", "cluster-autoscaler", "sts.amazonaws.com"),
+    );
+    assert_eq!(
+        eval::decide(&[&policy], &trust::web_identity_request(PROVIDER, &allowed)),
+        Decision::Allow
+    );
+    assert_eq!(
+        eval::decide(&[&policy], &trust::web_identity_request(PROVIDER, &denied)),
+        Decision::ImplicitDeny
+    );
 
     let mut group = c.benchmark_group("trust");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("decide_allowed", |b| b.iter(|| eval::decide(&[black_box(&policy)], &trust::web_identity_request(black_box(PROVIDER), &allowed))));
-    group.bench_function("decide_denied", |b| b.iter(|| eval::decide(&[black_box(&policy)], &trust::web_identity_request(black_box(PROVIDER), &denied))));
-    group.bench_function("evaluate_with_statements", |b| b.iter(|| eval::evaluate(&[black_box(&policy)], &trust::web_identity_request(black_box(PROVIDER), &allowed))));
-    let claims = TokenClaims::for_service_account("kube-system", "cluster-autoscaler", "sts.amazonaws.com");
-    group.bench_function("check_with_reasons", |b| b.iter(|| trust::check_web_identity(black_box(&policy), PROVIDER, &claims)));
+    group.bench_function("decide_allowed", |b| {
+        b.iter(|| {
+            eval::decide(
+                &[black_box(&policy)],
+                &trust::web_identity_request(black_box(PROVIDER), &allowed),
+            )
+        })
+    });
+    group.bench_function("decide_denied", |b| {
+        b.iter(|| {
+            eval::decide(
+                &[black_box(&policy)],
+                &trust::web_identity_request(black_box(PROVIDER), &denied),
+            )
+        })
+    });
+    group.bench_function("evaluate_with_statements", |b| {
+        b.iter(|| {
+            eval::evaluate(
+                &[black_box(&policy)],
+                &trust::web_identity_request(black_box(PROVIDER), &allowed),
+            )
+        })
+    });
+    let claims =
+        TokenClaims::for_service_account("kube-system", "cluster-autoscaler", "sts.amazonaws.com");
+    group.bench_function("check_with_reasons", |b| {
+        b.iter(|| trust::check_web_identity(black_box(&policy), PROVIDER, &claims))
+    });
     group.finish();
 
     c.bench_function("parse/trust_policy", |b| {
@@ -45,23 +81,79 @@ fn trust_benches(c: &mut Criterion) {
 }
 
 fn ebs_benches(c: &mut Criterion) {
-    let policy = PolicyDocument::parse(include_str!("fixtures/ebs-csi-driver-policy.json")).expect("EBS policy parses");
+    let policy = PolicyDocument::parse(include_str!("fixtures/ebs-csi-driver-policy.json"))
+        .expect("EBS policy parses");
     let volume = "arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0";
     let instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
     let cluster_tagged = Context::new().with("ec2:ResourceTag/ebs.csi.aws.com/cluster", "true");
-    let create_tagged = Context::new().with("aws:RequestTag/ebs.csi.aws.com/cluster", "true").with("aws:RequestTag/CSIVolumeName", "pvc-1");
+    let create_tagged = Context::new()
+        .with("aws:RequestTag/ebs.csi.aws.com/cluster", "true")
+        .with("aws:RequestTag/CSIVolumeName", "pvc-1");
     let untagged = Context::new().with("ec2:ResourceTag/Name", "data");
     let empty = Context::new();
     let requests: Vec<(Request, Decision)> = vec![
-        (Request { principal: None, action: "ec2:DeleteVolume", resource: Some(volume), context: &cluster_tagged }, Decision::Allow),
-        (Request { principal: None, action: "ec2:DeleteVolume", resource: Some(volume), context: &untagged }, Decision::ImplicitDeny),
-        (Request { principal: None, action: "ec2:CreateVolume", resource: Some(volume), context: &create_tagged }, Decision::Allow),
-        (Request { principal: None, action: "ec2:AttachVolume", resource: Some(instance), context: &empty }, Decision::Allow),
-        (Request { principal: None, action: "ec2:DescribeVolumes", resource: Some("*"), context: &empty }, Decision::Allow),
-        (Request { principal: None, action: "ec2:TerminateInstances", resource: Some(instance), context: &empty }, Decision::ImplicitDeny),
+        (
+            Request {
+                principal: None,
+                action: "ec2:DeleteVolume",
+                resource: Some(volume),
+                context: &cluster_tagged,
+            },
+            Decision::Allow,
+        ),
+        (
+            Request {
+                principal: None,
+                action: "ec2:DeleteVolume",
+                resource: Some(volume),
+                context: &untagged,
+            },
+            Decision::ImplicitDeny,
+        ),
+        (
+            Request {
+                principal: None,
+                action: "ec2:CreateVolume",
+                resource: Some(volume),
+                context: &create_tagged,
+            },
+            Decision::Allow,
+        ),
+        (
+            Request {
+                principal: None,
+                action: "ec2:AttachVolume",
+                resource: Some(instance),
+                context: &empty,
+            },
+            Decision::Allow,
+        ),
+        (
+            Request {
+                principal: None,
+                action: "ec2:DescribeVolumes",
+                resource: Some("*"),
+                context: &empty,
+            },
+            Decision::Allow,
+        ),
+        (
+            Request {
+                principal: None,
+                action: "ec2:TerminateInstances",
+                resource: Some(instance),
+                context: &empty,
+            },
+            Decision::ImplicitDeny,
+        ),
     ];
     for (request, expected) in &requests {
-        assert_eq!(eval::decide(&[&policy], request), *expected, "{}", request.action);
+        assert_eq!(
+            eval::decide(&[&policy], request),
+            *expected,
+            "{}",
+            request.action
+        );
     }
     let mut group = c.benchmark_group("ebs_csi");
     group.throughput(Throughput::Elements(requests.len() as u64));

@@ -44,16 +44,26 @@ impl Arn {
         let [partition, service, region, account, resource] = parts[..] else {
             return Err(ArnError::Segments(s.to_string()));
         };
-        for (value, segment) in [(partition, "partition"), (service, "service"), (resource, "resource")] {
+        for (value, segment) in [
+            (partition, "partition"),
+            (service, "service"),
+            (resource, "resource"),
+        ] {
             if value.is_empty() {
-                return Err(ArnError::Empty { arn: s.to_string(), segment });
+                return Err(ArnError::Empty {
+                    arn: s.to_string(),
+                    segment,
+                });
             }
         }
         let account_ok = account.is_empty()
             || account == "aws"
             || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
         if !account_ok {
-            return Err(ArnError::Account { arn: s.to_string(), account: account.to_string() });
+            return Err(ArnError::Account {
+                arn: s.to_string(),
+                account: account.to_string(),
+            });
         }
         Ok(Arn {
             partition: partition.to_string(),
@@ -105,7 +115,12 @@ pub fn arn_matches_elems(pattern: &[Elem], value: &str) -> bool {
     if pattern == [Elem::Star] {
         return true;
     }
-    let arn_prefix = [Elem::Byte(b'a'), Elem::Byte(b'r'), Elem::Byte(b'n'), Elem::Byte(b':')];
+    let arn_prefix = [
+        Elem::Byte(b'a'),
+        Elem::Byte(b'r'),
+        Elem::Byte(b'n'),
+        Elem::Byte(b':'),
+    ];
     if !pattern.starts_with(&arn_prefix) || !value.starts_with("arn:") {
         return wildcard::matches_elems(pattern, value, false);
     }
@@ -119,7 +134,9 @@ pub fn arn_matches_elems(pattern: &[Elem], value: &str) -> bool {
     let mut value_offset = 0usize;
     let mut value_segments = value.splitn(6, ':');
     for (i, p) in pattern_segments[..count].iter().enumerate() {
-        let Some(v) = value_segments.next() else { return false };
+        let Some(v) = value_segments.next() else {
+            return false;
+        };
         if i + 1 == count && p.last() == Some(&Elem::Star) {
             // A trailing `*` expands across the remaining colons.
             return wildcard::matches_elems(p, &value[value_offset..], false);
@@ -145,20 +162,46 @@ mod tests {
         assert_eq!(arn.region, "");
         assert_eq!(arn.account, "123456789012");
         assert_eq!(arn.resource_type_and_name(), Some(("role", "path/to/name")));
-        assert_eq!(arn.to_string(), "arn:aws:iam::123456789012:role/path/to/name");
-        let managed = Arn::parse("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy").unwrap();
+        assert_eq!(
+            arn.to_string(),
+            "arn:aws:iam::123456789012:role/path/to/name"
+        );
+        let managed =
+            Arn::parse("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy").unwrap();
         assert_eq!(managed.account, "aws");
-        let with_colons = Arn::parse("arn:aws:logs:us-east-1:123456789012:log-group:g:log-stream:s").unwrap();
+        let with_colons =
+            Arn::parse("arn:aws:logs:us-east-1:123456789012:log-group:g:log-stream:s").unwrap();
         assert_eq!(with_colons.resource, "log-group:g:log-stream:s");
     }
 
     #[test]
     fn rejects_malformed() {
-        assert!(matches!(Arn::parse("aws:iam::1:role/x"), Err(ArnError::Prefix(_))));
-        assert!(matches!(Arn::parse("arn:aws:iam"), Err(ArnError::Segments(_))));
-        assert!(matches!(Arn::parse("arn::iam::123456789012:role/x"), Err(ArnError::Empty { segment: "partition", .. })));
-        assert!(matches!(Arn::parse("arn:aws:iam::123456789012:"), Err(ArnError::Empty { segment: "resource", .. })));
-        assert!(matches!(Arn::parse("arn:aws:iam::12345:role/x"), Err(ArnError::Account { .. })));
+        assert!(matches!(
+            Arn::parse("aws:iam::1:role/x"),
+            Err(ArnError::Prefix(_))
+        ));
+        assert!(matches!(
+            Arn::parse("arn:aws:iam"),
+            Err(ArnError::Segments(_))
+        ));
+        assert!(matches!(
+            Arn::parse("arn::iam::123456789012:role/x"),
+            Err(ArnError::Empty {
+                segment: "partition",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Arn::parse("arn:aws:iam::123456789012:"),
+            Err(ArnError::Empty {
+                segment: "resource",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Arn::parse("arn:aws:iam::12345:role/x"),
+            Err(ArnError::Account { .. })
+        ));
     }
 
     #[test]
@@ -173,13 +216,31 @@ mod tests {
     // beyond the colon boundaries.")
     #[test]
     fn segment_matching() {
-        assert!(arn_matches("arn:aws:iam::*:role/x", "arn:aws:iam::123456789012:role/x"));
+        assert!(arn_matches(
+            "arn:aws:iam::*:role/x",
+            "arn:aws:iam::123456789012:role/x"
+        ));
         assert!(arn_matches("arn:aws:s3:*", "arn:aws:s3:::bucket/key"));
-        assert!(arn_matches("arn:aws:logs:*:*:log-group:*", "arn:aws:logs:us-east-1:123456789012:log-group:g:log-stream:s"));
-        assert!(!arn_matches("arn:aws:iam::*:role/x", "arn:aws:iam::123456789012:role/y"));
-        assert!(!arn_matches("arn:aws:iam::123456789012:role/x", "arn:aws:iam::123456789012:role/x/extra"));
-        assert!(!arn_matches("arn:aws:ec2", "arn:aws:ec2:us-east-1:1:instance/i"));
-        assert!(arn_matches("*", "arn:aws:ec2:us-east-1:123456789012:instance/i-1"));
+        assert!(arn_matches(
+            "arn:aws:logs:*:*:log-group:*",
+            "arn:aws:logs:us-east-1:123456789012:log-group:g:log-stream:s"
+        ));
+        assert!(!arn_matches(
+            "arn:aws:iam::*:role/x",
+            "arn:aws:iam::123456789012:role/y"
+        ));
+        assert!(!arn_matches(
+            "arn:aws:iam::123456789012:role/x",
+            "arn:aws:iam::123456789012:role/x/extra"
+        ));
+        assert!(!arn_matches(
+            "arn:aws:ec2",
+            "arn:aws:ec2:us-east-1:1:instance/i"
+        ));
+        assert!(arn_matches(
+            "*",
+            "arn:aws:ec2:us-east-1:123456789012:instance/i-1"
+        ));
         // A `*` in a middle segment stays inside that segment.
         assert!(!arn_matches("arn:aws:iam::1*:x", "arn:aws:iam::1:2:x"));
     }

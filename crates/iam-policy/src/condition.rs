@@ -100,7 +100,11 @@ const KINDS: &[(&str, OperatorKind)] = &[
 
 impl OperatorKind {
     pub fn name(self) -> &'static str {
-        KINDS.iter().find(|(_, k)| *k == self).map(|(n, _)| *n).unwrap_or("?")
+        KINDS
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
     }
 
     /// Negated operators hold when no policy value matches (and when the key is absent).
@@ -120,12 +124,26 @@ impl OperatorKind {
 
     /// Operators whose policy values are wildcard patterns.
     pub fn uses_wildcards(self) -> bool {
-        matches!(self, K::StringLike | K::StringNotLike | K::ArnEquals | K::ArnLike | K::ArnNotEquals | K::ArnNotLike)
+        matches!(
+            self,
+            K::StringLike
+                | K::StringNotLike
+                | K::ArnEquals
+                | K::ArnLike
+                | K::ArnNotEquals
+                | K::ArnNotLike
+        )
     }
 
     /// String equality operators, where `*` is a literal character.
     pub fn is_exact_string(self) -> bool {
-        matches!(self, K::StringEquals | K::StringNotEquals | K::StringEqualsIgnoreCase | K::StringNotEqualsIgnoreCase)
+        matches!(
+            self,
+            K::StringEquals
+                | K::StringNotEquals
+                | K::StringEqualsIgnoreCase
+                | K::StringNotEqualsIgnoreCase
+        )
     }
 }
 
@@ -157,9 +175,15 @@ impl Operator {
             .map(|(_, k)| *k)
             .ok_or_else(|| format!("unknown condition operator `{name}`"))?;
         if kind == K::Null && (if_exists || set.is_some()) {
-            return Err(format!("`{name}`: Null takes neither IfExists nor a set operator"));
+            return Err(format!(
+                "`{name}`: Null takes neither IfExists nor a set operator"
+            ));
         }
-        Ok(Operator { set, kind, if_exists })
+        Ok(Operator {
+            set,
+            kind,
+            if_exists,
+        })
     }
 
     /// The operator's name as written in policies.
@@ -169,7 +193,11 @@ impl Operator {
             Some(SetOperator::ForAnyValue) => "ForAnyValue:",
             None => "",
         };
-        format!("{set}{}{}", self.kind.name(), if self.if_exists { "IfExists" } else { "" })
+        format!(
+            "{set}{}{}",
+            self.kind.name(),
+            if self.if_exists { "IfExists" } else { "" }
+        )
     }
 }
 
@@ -184,7 +212,11 @@ pub struct Condition {
 
 impl Condition {
     pub fn new(operator: Operator, key: String, values: Vec<PolicyString>) -> Condition {
-        Condition { operator, key, values }
+        Condition {
+            operator,
+            key,
+            values,
+        }
     }
 
     /// Does the condition hold for `ctx`?
@@ -195,7 +227,8 @@ impl Condition {
             let absent = present.is_none();
             return self.values.iter().any(|v| {
                 let v = v.text.as_str();
-                (v.eq_ignore_ascii_case("true") && absent) || (v.eq_ignore_ascii_case("false") && !absent)
+                (v.eq_ignore_ascii_case("true") && absent)
+                    || (v.eq_ignore_ascii_case("false") && !absent)
             });
         }
         let Some(values) = present else {
@@ -220,7 +253,10 @@ impl Condition {
     /// The operator applied to one context value: for a positive operator, some policy value
     /// matches; for a negated one, none does.
     fn holds_for_value(&self, value: &str, ctx: &Context) -> bool {
-        let any = self.values.iter().any(|policy| base_match(self.operator.kind, policy, value, ctx));
+        let any = self
+            .values
+            .iter()
+            .any(|policy| base_match(self.operator.kind, policy, value, ctx));
         any != self.operator.kind.is_negated()
     }
 }
@@ -259,8 +295,12 @@ fn base_match(kind: OperatorKind, policy: &PolicyString, value: &str, ctx: &Cont
     };
     match kind {
         K::StringEquals | K::StringNotEquals => policy_text == value,
-        K::StringEqualsIgnoreCase | K::StringNotEqualsIgnoreCase => eq_ignore_case(policy_text, value),
-        K::NumericEquals | K::NumericNotEquals => compare_numbers(value, policy_text, |a, b| a == b),
+        K::StringEqualsIgnoreCase | K::StringNotEqualsIgnoreCase => {
+            eq_ignore_case(policy_text, value)
+        }
+        K::NumericEquals | K::NumericNotEquals => {
+            compare_numbers(value, policy_text, |a, b| a == b)
+        }
         K::NumericLessThan => compare_numbers(value, policy_text, |a, b| a < b),
         K::NumericLessThanEquals => compare_numbers(value, policy_text, |a, b| a <= b),
         K::NumericGreaterThan => compare_numbers(value, policy_text, |a, b| a > b),
@@ -279,7 +319,10 @@ fn base_match(kind: OperatorKind, policy: &PolicyString, value: &str, ctx: &Cont
 }
 
 fn eq_ignore_case(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b) || a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
+    a.eq_ignore_ascii_case(b)
+        || a.chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 fn compare_numbers(value: &str, policy: &str, cmp: impl Fn(f64, f64) -> bool) -> bool {
@@ -294,18 +337,30 @@ fn compare_numbers(value: &str, policy: &str, cmp: impl Fn(f64, f64) -> bool) ->
 pub fn parse_date(text: &str) -> Option<i64> {
     use chrono::{DateTime, NaiveDate, NaiveDateTime};
     let text = text.trim();
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) || (text.starts_with('-') && text.len() > 1 && text[1..].bytes().all(|b| b.is_ascii_digit())) {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+        || (text.starts_with('-')
+            && text.len() > 1
+            && text[1..].bytes().all(|b| b.is_ascii_digit()))
+    {
         return text.parse::<i64>().ok()?.checked_mul(1000);
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
         return Some(dt.timestamp_millis());
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+        "%Y-%m-%dT%H:%MZ",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(text, format) {
             return Some(dt.and_utc().timestamp_millis());
         }
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|dt| dt.and_utc().timestamp_millis())
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|dt| dt.and_utc().timestamp_millis())
 }
 
 fn compare_dates(value: &str, policy: &str, cmp: impl Fn(i64, i64) -> bool) -> bool {
@@ -326,19 +381,27 @@ fn binary_equals(policy: &str, value: &str) -> bool {
 
 /// Is `value` (an IP address) inside `range` (an address or CIDR block, IPv4 or IPv6)?
 pub fn ip_in_range(value: &str, range: &str) -> bool {
-    let Ok(addr) = value.trim().parse::<IpAddr>() else { return false };
+    let Ok(addr) = value.trim().parse::<IpAddr>() else {
+        return false;
+    };
     let (net, prefix) = match range.trim().split_once('/') {
         Some((net, prefix)) => (net, prefix.parse::<u32>().ok()),
         None => (range.trim(), None),
     };
-    let Ok(net) = net.parse::<IpAddr>() else { return false };
+    let Ok(net) = net.parse::<IpAddr>() else {
+        return false;
+    };
     match (addr, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
             let prefix = prefix.unwrap_or(32);
             if prefix > 32 {
                 return false;
             }
-            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
             u32::from(a) & mask == u32::from(n) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
@@ -346,7 +409,11 @@ pub fn ip_in_range(value: &str, range: &str) -> bool {
             if prefix > 128 {
                 return false;
             }
-            let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,
@@ -361,7 +428,10 @@ mod tests {
         Condition::new(
             Operator::parse(op).unwrap(),
             key.to_string(),
-            values.iter().map(|v| PolicyString::new(v.to_string(), true)).collect(),
+            values
+                .iter()
+                .map(|v| PolicyString::new(v.to_string(), true))
+                .collect(),
         )
     }
 
@@ -374,13 +444,24 @@ mod tests {
     #[test]
     fn parses_operator_names() {
         let op = Operator::parse("ForAnyValue:StringLikeIfExists").unwrap();
-        assert_eq!(op, Operator { set: Some(SetOperator::ForAnyValue), kind: K::StringLike, if_exists: true });
+        assert_eq!(
+            op,
+            Operator {
+                set: Some(SetOperator::ForAnyValue),
+                kind: K::StringLike,
+                if_exists: true
+            }
+        );
         assert_eq!(op.name(), "ForAnyValue:StringLikeIfExists");
         assert!(Operator::parse("StringLikeIgnoreCase").is_err());
         assert!(Operator::parse("NullIfExists").is_err());
         assert!(Operator::parse("stringequals").is_err());
         for (name, _) in KINDS {
-            assert_eq!(Operator::parse(name).unwrap().name(), *name, "{OPERATORS_PAGE}");
+            assert_eq!(
+                Operator::parse(name).unwrap().name(),
+                *name,
+                "{OPERATORS_PAGE}"
+            );
         }
     }
 
@@ -390,7 +471,10 @@ mod tests {
         let c = ctx(&[("aws:username", "Bob")]);
         assert!(cond("StringEquals", "aws:username", &["Bob"]).holds(&c));
         assert!(!cond("StringEquals", "aws:username", &["bob"]).holds(&c));
-        assert!(!cond("StringEquals", "aws:username", &["*"]).holds(&c), "* is literal in StringEquals");
+        assert!(
+            !cond("StringEquals", "aws:username", &["*"]).holds(&c),
+            "* is literal in StringEquals"
+        );
         assert!(cond("StringEqualsIgnoreCase", "aws:username", &["bOB"]).holds(&c));
         assert!(cond("StringLike", "aws:username", &["B*"]).holds(&c));
         assert!(cond("StringLike", "aws:username", &["?ob"]).holds(&c));
@@ -405,9 +489,30 @@ mod tests {
     #[test]
     fn several_values_or_and_negated_nor() {
         let c = ctx(&[("aws:RequestedRegion", "eu-west-1")]);
-        assert!(cond("StringEquals", "aws:RequestedRegion", &["us-east-1", "eu-west-1"]).holds(&c));
-        assert!(!cond("StringNotEquals", "aws:RequestedRegion", &["us-east-1", "eu-west-1"]).holds(&c));
-        assert!(cond("StringNotEquals", "aws:RequestedRegion", &["us-east-1", "us-west-2"]).holds(&c));
+        assert!(
+            cond(
+                "StringEquals",
+                "aws:RequestedRegion",
+                &["us-east-1", "eu-west-1"]
+            )
+            .holds(&c)
+        );
+        assert!(
+            !cond(
+                "StringNotEquals",
+                "aws:RequestedRegion",
+                &["us-east-1", "eu-west-1"]
+            )
+            .holds(&c)
+        );
+        assert!(
+            cond(
+                "StringNotEquals",
+                "aws:RequestedRegion",
+                &["us-east-1", "us-west-2"]
+            )
+            .holds(&c)
+        );
     }
 
     // "If the key that you specify in a policy condition is not present in the request context,
@@ -426,9 +531,17 @@ mod tests {
     // "…IfExists condition operators": true when the key is absent, else the base operator.
     #[test]
     fn if_exists() {
-        assert!(cond("StringEqualsIfExists", "ec2:InstanceType", &["t3.micro"]).holds(&Context::new()));
-        assert!(cond("StringEqualsIfExists", "ec2:InstanceType", &["t3.micro"]).holds(&ctx(&[("ec2:InstanceType", "t3.micro")])));
-        assert!(!cond("StringEqualsIfExists", "ec2:InstanceType", &["t3.micro"]).holds(&ctx(&[("ec2:InstanceType", "m5.large")])));
+        assert!(
+            cond("StringEqualsIfExists", "ec2:InstanceType", &["t3.micro"]).holds(&Context::new())
+        );
+        assert!(
+            cond("StringEqualsIfExists", "ec2:InstanceType", &["t3.micro"])
+                .holds(&ctx(&[("ec2:InstanceType", "t3.micro")]))
+        );
+        assert!(
+            !cond("StringEqualsIfExists", "ec2:InstanceType", &["t3.micro"])
+                .holds(&ctx(&[("ec2:InstanceType", "m5.large")]))
+        );
     }
 
     // "Condition operator to check existence of condition keys" (Null).
@@ -458,12 +571,33 @@ mod tests {
     #[test]
     fn dates() {
         let c = ctx(&[("aws:CurrentTime", "2026-06-01T12:00:00Z")]);
-        assert!(cond("DateGreaterThan", "aws:CurrentTime", &["2026-01-01T00:00:00Z"]).holds(&c));
+        assert!(
+            cond(
+                "DateGreaterThan",
+                "aws:CurrentTime",
+                &["2026-01-01T00:00:00Z"]
+            )
+            .holds(&c)
+        );
         assert!(cond("DateLessThan", "aws:CurrentTime", &["2027-01-01"]).holds(&c));
-        assert!(cond("DateLessThanEquals", "aws:CurrentTime", &["2026-06-01T14:00:00+02:00"]).holds(&c));
+        assert!(
+            cond(
+                "DateLessThanEquals",
+                "aws:CurrentTime",
+                &["2026-06-01T14:00:00+02:00"]
+            )
+            .holds(&c)
+        );
         assert!(cond("DateEquals", "aws:CurrentTime", &["1780315200"]).holds(&c));
         assert!(cond("DateNotEquals", "aws:CurrentTime", &["2026-06-01"]).holds(&c));
-        assert!(cond("DateGreaterThanEquals", "aws:CurrentTime", &["2026-06-01T12:00:00.000Z"]).holds(&c));
+        assert!(
+            cond(
+                "DateGreaterThanEquals",
+                "aws:CurrentTime",
+                &["2026-06-01T12:00:00.000Z"]
+            )
+            .holds(&c)
+        );
         assert!(!cond("DateGreaterThan", "aws:CurrentTime", &["not a date"]).holds(&c));
     }
 
@@ -491,8 +625,22 @@ mod tests {
         let c = ctx(&[("aws:SourceIp", "203.0.113.7")]);
         assert!(cond("IpAddress", "aws:SourceIp", &["203.0.113.0/24"]).holds(&c));
         assert!(!cond("IpAddress", "aws:SourceIp", &["198.51.100.0/24"]).holds(&c));
-        assert!(cond("NotIpAddress", "aws:SourceIp", &["198.51.100.0/24", "192.0.2.1"]).holds(&c));
-        assert!(!cond("NotIpAddress", "aws:SourceIp", &["198.51.100.0/24", "203.0.113.7"]).holds(&c));
+        assert!(
+            cond(
+                "NotIpAddress",
+                "aws:SourceIp",
+                &["198.51.100.0/24", "192.0.2.1"]
+            )
+            .holds(&c)
+        );
+        assert!(
+            !cond(
+                "NotIpAddress",
+                "aws:SourceIp",
+                &["198.51.100.0/24", "203.0.113.7"]
+            )
+            .holds(&c)
+        );
         let v6 = ctx(&[("aws:SourceIp", "2001:db8:1234::1")]);
         assert!(cond("IpAddress", "aws:SourceIp", &["2001:DB8:1234::/48"]).holds(&v6));
         assert!(!cond("IpAddress", "aws:SourceIp", &["203.0.113.0/24"]).holds(&v6));
@@ -504,9 +652,30 @@ mod tests {
     #[test]
     fn arns() {
         let c = ctx(&[("aws:SourceArn", "arn:aws:sns:us-east-1:123456789012:topic")]);
-        assert!(cond("ArnLike", "aws:SourceArn", &["arn:aws:sns:*:123456789012:*"]).holds(&c));
-        assert!(cond("ArnEquals", "aws:SourceArn", &["arn:aws:sns:us-east-1:123456789012:topic"]).holds(&c));
-        assert!(cond("ArnNotLike", "aws:SourceArn", &["arn:aws:sns:*:999999999999:*"]).holds(&c));
+        assert!(
+            cond(
+                "ArnLike",
+                "aws:SourceArn",
+                &["arn:aws:sns:*:123456789012:*"]
+            )
+            .holds(&c)
+        );
+        assert!(
+            cond(
+                "ArnEquals",
+                "aws:SourceArn",
+                &["arn:aws:sns:us-east-1:123456789012:topic"]
+            )
+            .holds(&c)
+        );
+        assert!(
+            cond(
+                "ArnNotLike",
+                "aws:SourceArn",
+                &["arn:aws:sns:*:999999999999:*"]
+            )
+            .holds(&c)
+        );
         assert!(!cond("ArnLike", "aws:SourceArn", &["arn:aws:sqs:*:*:*"]).holds(&c));
     }
 
@@ -516,22 +685,34 @@ mod tests {
     #[test]
     fn set_operators() {
         let tags = ctx(&[("aws:TagKeys", "Dept"), ("aws:TagKeys", "CostCenter")]);
-        let all = cond("ForAllValues:StringEquals", "aws:TagKeys", &["Dept", "CostCenter", "Owner"]);
+        let all = cond(
+            "ForAllValues:StringEquals",
+            "aws:TagKeys",
+            &["Dept", "CostCenter", "Owner"],
+        );
         assert!(all.holds(&tags));
-        assert!(all.holds(&Context::new()), "ForAllValues with absent key is true");
+        assert!(
+            all.holds(&Context::new()),
+            "ForAllValues with absent key is true"
+        );
         let mut empty = Context::new();
         empty.set("aws:TagKeys", vec![]);
         assert!(all.holds(&empty), "ForAllValues with empty set is true");
         assert!(!cond("ForAllValues:StringEquals", "aws:TagKeys", &["Dept"]).holds(&tags));
         let any = cond("ForAnyValue:StringEquals", "aws:TagKeys", &["Dept"]);
         assert!(any.holds(&tags));
-        assert!(!any.holds(&Context::new()), "ForAnyValue with absent key is false");
+        assert!(
+            !any.holds(&Context::new()),
+            "ForAnyValue with absent key is false"
+        );
         assert!(!cond("ForAnyValue:StringEquals", "aws:TagKeys", &["Owner"]).holds(&tags));
         // Negated operators under a set operator apply per request value.
         assert!(cond("ForAnyValue:StringNotEquals", "aws:TagKeys", &["Dept"]).holds(&tags));
         assert!(!cond("ForAllValues:StringNotEquals", "aws:TagKeys", &["Dept"]).holds(&tags));
         assert!(cond("ForAllValues:StringNotLike", "aws:TagKeys", &["aws:*"]).holds(&tags));
-        assert!(cond("ForAllValues:StringLikeIfExists", "aws:TagKeys", &["x*"]).holds(&Context::new()));
+        assert!(
+            cond("ForAllValues:StringLikeIfExists", "aws:TagKeys", &["x*"]).holds(&Context::new())
+        );
     }
 
     #[test]

@@ -70,7 +70,10 @@ mod tests {
     // ("Condition key names are not case-sensitive").
     #[test]
     fn keys_are_case_insensitive_and_multivalued() {
-        let ctx = Context::new().with("aws:TagKeys", "a").with("AWS:tagkeys", "b").with("aws:username", "bob");
+        let ctx = Context::new()
+            .with("aws:TagKeys", "a")
+            .with("AWS:tagkeys", "b")
+            .with("aws:username", "bob");
         assert_eq!(ctx.get("AWS:TAGKEYS").unwrap(), ["a", "b"]);
         assert_eq!(ctx.single("aws:UserName"), Some("bob"));
         assert_eq!(ctx.single("aws:TagKeys"), None);

@@ -90,12 +90,19 @@ pub struct ActionBlock {
 impl ActionBlock {
     pub fn new(negated: bool, patterns: Vec<String>) -> ActionBlock {
         let compiled = patterns.iter().map(|p| wildcard::compile(p)).collect();
-        ActionBlock { negated, patterns, compiled }
+        ActionBlock {
+            negated,
+            patterns,
+            compiled,
+        }
     }
 
     /// Does this block cover `action` (case-insensitive, wildcards)?
     pub fn covers(&self, action: &str) -> bool {
-        let any = self.compiled.iter().any(|p| wildcard::matches_elems(p, action, true));
+        let any = self
+            .compiled
+            .iter()
+            .any(|p| wildcard::matches_elems(p, action, true));
         any != self.negated
     }
 }
@@ -120,8 +127,16 @@ pub struct PolicyString {
 impl PolicyString {
     pub fn new(text: String, variables_enabled: bool) -> PolicyString {
         let has_variables = variables_enabled && text.contains("${");
-        let compiled = if has_variables { Vec::new() } else { wildcard::compile(&text) };
-        PolicyString { text, has_variables, compiled }
+        let compiled = if has_variables {
+            Vec::new()
+        } else {
+            wildcard::compile(&text)
+        };
+        PolicyString {
+            text,
+            has_variables,
+            compiled,
+        }
     }
 }
 
@@ -144,7 +159,10 @@ impl fmt::Display for ParseError {
 }
 
 fn err(path: impl Into<String>, message: impl Into<String>) -> ParseError {
-    ParseError { path: path.into(), message: message.into() }
+    ParseError {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 /// Undoes IAM's URL encoding when `text` is not already raw JSON.
@@ -163,7 +181,10 @@ impl PolicyDocument {
     pub fn parse(text: &str) -> Result<PolicyDocument, ParseError> {
         let decoded = decode_document_text(text)?;
         let value: Value = serde_json::from_str(&decoded).map_err(|e| {
-            err(format!("line {} column {}", e.line(), e.column()), format!("invalid JSON: {e}"))
+            err(
+                format!("line {} column {}", e.line(), e.column()),
+                format!("invalid JSON: {e}"),
+            )
         })?;
         PolicyDocument::from_value(&value)
     }
@@ -171,7 +192,13 @@ impl PolicyDocument {
     /// Parses an already-decoded JSON value.
     pub fn from_value(value: &Value) -> Result<PolicyDocument, ParseError> {
         let Value::Object(top) = value else {
-            return Err(err("", format!("a policy document must be a JSON object, found {}", kind(value))));
+            return Err(err(
+                "",
+                format!(
+                    "a policy document must be a JSON object, found {}",
+                    kind(value)
+                ),
+            ));
         };
         let mut version = None;
         let mut id = None;
@@ -181,19 +208,29 @@ impl PolicyDocument {
                 "Version" => version = Some(string_at(v, "Version")?),
                 "Id" => id = Some(string_at(v, "Id")?),
                 "Statement" => statement_value = Some(v),
-                other => return Err(err(other, "unknown top-level element (expected Version, Id, Statement)")),
+                other => {
+                    return Err(err(
+                        other,
+                        "unknown top-level element (expected Version, Id, Statement)",
+                    ));
+                }
             }
         }
         if let Some(v) = &version
             && v != VERSION_2012
             && v != "2008-10-17"
         {
-            return Err(err("Version", format!("`{v}` is not a policy language version (use 2012-10-17)")));
+            return Err(err(
+                "Version",
+                format!("`{v}` is not a policy language version (use 2012-10-17)"),
+            ));
         }
         let variables = version.as_deref() == Some(VERSION_2012);
         let statement_value = statement_value.ok_or_else(|| err("", "missing `Statement`"))?;
         let statements = match statement_value {
-            Value::Object(obj) => vec![parse_statement(obj, 0, "Statement".to_string(), variables)?],
+            Value::Object(obj) => {
+                vec![parse_statement(obj, 0, "Statement".to_string(), variables)?]
+            }
             Value::Array(items) => {
                 if items.is_empty() {
                     return Err(err("Statement", "must not be empty"));
@@ -202,15 +239,27 @@ impl PolicyDocument {
                 for (i, item) in items.iter().enumerate() {
                     let path = format!("Statement[{i}]");
                     let Value::Object(obj) = item else {
-                        return Err(err(path, format!("a statement must be an object, found {}", kind(item))));
+                        return Err(err(
+                            path,
+                            format!("a statement must be an object, found {}", kind(item)),
+                        ));
                     };
                     out.push(parse_statement(obj, i, path, variables)?);
                 }
                 out
             }
-            other => return Err(err("Statement", format!("must be an object or an array, found {}", kind(other)))),
+            other => {
+                return Err(err(
+                    "Statement",
+                    format!("must be an object or an array, found {}", kind(other)),
+                ));
+            }
         };
-        Ok(PolicyDocument { version, id, statements })
+        Ok(PolicyDocument {
+            version,
+            id,
+            statements,
+        })
     }
 
     /// Whether policy variables are substituted in this document (Version 2012-10-17).
@@ -238,7 +287,10 @@ fn kind(v: &Value) -> &'static str {
 fn string_at(v: &Value, path: &str) -> Result<String, ParseError> {
     match v {
         Value::String(s) => Ok(s.clone()),
-        other => Err(err(path, format!("must be a string, found {}", kind(other)))),
+        other => Err(err(
+            path,
+            format!("must be a string, found {}", kind(other)),
+        )),
     }
 }
 
@@ -256,7 +308,13 @@ fn strings_at(v: &Value, path: &str) -> Result<Vec<String>, ParseError> {
                 .map(|(i, item)| string_at(item, &format!("{path}[{i}]")))
                 .collect()
         }
-        other => Err(err(path, format!("must be a string or an array of strings, found {}", kind(other)))),
+        other => Err(err(
+            path,
+            format!(
+                "must be a string or an array of strings, found {}",
+                kind(other)
+            ),
+        )),
     }
 }
 
@@ -280,14 +338,25 @@ fn parse_statement(
                 effect = Some(match string_at(v, &here)?.as_str() {
                     "Allow" => Effect::Allow,
                     "Deny" => Effect::Deny,
-                    other => return Err(err(here, format!("`{other}` is not an effect (use Allow or Deny)"))),
+                    other => {
+                        return Err(err(
+                            here,
+                            format!("`{other}` is not an effect (use Allow or Deny)"),
+                        ));
+                    }
                 })
             }
             "Principal" | "NotPrincipal" => {
                 if principal.is_some() {
-                    return Err(err(here, "a statement takes Principal or NotPrincipal, not both"));
+                    return Err(err(
+                        here,
+                        "a statement takes Principal or NotPrincipal, not both",
+                    ));
                 }
-                principal = Some(PrincipalBlock { negated: key == "NotPrincipal", principals: parse_principals(v, &here)? });
+                principal = Some(PrincipalBlock {
+                    negated: key == "NotPrincipal",
+                    principals: parse_principals(v, &here)?,
+                });
             }
             "Action" | "NotAction" => {
                 if action.is_some() {
@@ -296,36 +365,63 @@ fn parse_statement(
                 let patterns = strings_at(v, &here)?;
                 for (i, p) in patterns.iter().enumerate() {
                     if p != "*" && !p.contains(':') {
-                        return Err(err(format!("{here}[{i}]"), format!("`{p}` is not an action (expected service:Action or *)")));
+                        return Err(err(
+                            format!("{here}[{i}]"),
+                            format!("`{p}` is not an action (expected service:Action or *)"),
+                        ));
                     }
                 }
                 action = Some(ActionBlock::new(key == "NotAction", patterns));
             }
             "Resource" | "NotResource" => {
                 if resource.is_some() {
-                    return Err(err(here, "a statement takes Resource or NotResource, not both"));
+                    return Err(err(
+                        here,
+                        "a statement takes Resource or NotResource, not both",
+                    ));
                 }
-                let patterns = strings_at(v, &here)?.into_iter().map(|s| PolicyString::new(s, variables)).collect();
-                resource = Some(ResourceBlock { negated: key == "NotResource", patterns });
+                let patterns = strings_at(v, &here)?
+                    .into_iter()
+                    .map(|s| PolicyString::new(s, variables))
+                    .collect();
+                resource = Some(ResourceBlock {
+                    negated: key == "NotResource",
+                    patterns,
+                });
             }
             "Condition" => conditions = parse_conditions(v, &here, variables)?,
             other => {
                 return Err(err(
                     here,
-                    format!("unknown statement element `{other}` (expected Sid, Effect, Principal, NotPrincipal, Action, NotAction, Resource, NotResource, Condition)"),
-                ))
+                    format!(
+                        "unknown statement element `{other}` (expected Sid, Effect, Principal, NotPrincipal, Action, NotAction, Resource, NotResource, Condition)"
+                    ),
+                ));
             }
         }
     }
     let effect = effect.ok_or_else(|| err(&path, "missing `Effect`"))?;
     let action = action.ok_or_else(|| err(&path, "missing `Action` or `NotAction`"))?;
-    Ok(Statement { index, sid, effect, principal, action, resource, conditions })
+    Ok(Statement {
+        index,
+        sid,
+        effect,
+        principal,
+        action,
+        resource,
+        conditions,
+    })
 }
 
 fn parse_principals(v: &Value, path: &str) -> Result<Principals, ParseError> {
     match v {
         Value::String(s) if s == "*" => Ok(Principals::Any),
-        Value::String(s) => Err(err(path, format!("`{s}`: a principal string must be \"*\"; use a map such as {{\"AWS\": \"{s}\"}}"))),
+        Value::String(s) => Err(err(
+            path,
+            format!(
+                "`{s}`: a principal string must be \"*\"; use a map such as {{\"AWS\": \"{s}\"}}"
+            ),
+        )),
         Value::Object(map) => {
             if map.is_empty() {
                 return Err(err(path, "must name at least one principal"));
@@ -338,26 +434,48 @@ fn parse_principals(v: &Value, path: &str) -> Result<Principals, ParseError> {
                     "Federated" => PrincipalType::Federated,
                     "Service" => PrincipalType::Service,
                     "CanonicalUser" => PrincipalType::CanonicalUser,
-                    other => return Err(err(here, format!("unknown principal type `{other}` (expected AWS, Federated, Service, CanonicalUser)"))),
+                    other => {
+                        return Err(err(
+                            here,
+                            format!(
+                                "unknown principal type `{other}` (expected AWS, Federated, Service, CanonicalUser)"
+                            ),
+                        ));
+                    }
                 };
                 out.push((ty, strings_at(value, &here)?));
             }
             Ok(Principals::Map(out))
         }
-        other => Err(err(path, format!("must be \"*\" or a map of principal types, found {}", kind(other)))),
+        other => Err(err(
+            path,
+            format!(
+                "must be \"*\" or a map of principal types, found {}",
+                kind(other)
+            ),
+        )),
     }
 }
 
 fn parse_conditions(v: &Value, path: &str, variables: bool) -> Result<Vec<Condition>, ParseError> {
     let Value::Object(operators) = v else {
-        return Err(err(path, format!("must be an object of condition operators, found {}", kind(v))));
+        return Err(err(
+            path,
+            format!(
+                "must be an object of condition operators, found {}",
+                kind(v)
+            ),
+        ));
     };
     let mut out = Vec::new();
     for (op_name, keys) in operators {
         let here = format!("{path}.{op_name}");
         let operator = Operator::parse(op_name).map_err(|m| err(&here, m))?;
         let Value::Object(keys) = keys else {
-            return Err(err(here, format!("must be an object of condition keys, found {}", kind(keys))));
+            return Err(err(
+                here,
+                format!("must be an object of condition keys, found {}", kind(keys)),
+            ));
         };
         if keys.is_empty() {
             return Err(err(here, "must name at least one condition key"));
@@ -365,7 +483,14 @@ fn parse_conditions(v: &Value, path: &str, variables: bool) -> Result<Vec<Condit
         for (key, values) in keys {
             let key_path = format!("{here}.{key}");
             let values = condition_values(values, &key_path)?;
-            out.push(Condition::new(operator, key.clone(), values.into_iter().map(|s| PolicyString::new(s, variables)).collect()));
+            out.push(Condition::new(
+                operator,
+                key.clone(),
+                values
+                    .into_iter()
+                    .map(|s| PolicyString::new(s, variables))
+                    .collect(),
+            ));
         }
     }
     Ok(out)
@@ -378,7 +503,13 @@ fn condition_values(v: &Value, path: &str) -> Result<Vec<String>, ParseError> {
             Value::String(s) => Ok(s.clone()),
             Value::Number(n) => Ok(n.to_string()),
             Value::Bool(b) => Ok(b.to_string()),
-            other => Err(err(path, format!("a condition value must be a string, number or boolean, found {}", kind(other)))),
+            other => Err(err(
+                path,
+                format!(
+                    "a condition value must be a string, number or boolean, found {}",
+                    kind(other)
+                ),
+            )),
         }
     }
     match v {
@@ -386,7 +517,11 @@ fn condition_values(v: &Value, path: &str) -> Result<Vec<String>, ParseError> {
             if items.is_empty() {
                 return Err(err(path, "must not be an empty array"));
             }
-            items.iter().enumerate().map(|(i, item)| scalar(item, &format!("{path}[{i}]"))).collect()
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| scalar(item, &format!("{path}[{i}]")))
+                .collect()
         }
         other => Ok(vec![scalar(other, path)?]),
     }
@@ -426,9 +561,18 @@ mod tests {
         assert_eq!(s[1].principal.as_ref().unwrap().principals, Principals::Any);
         let not = s[2].principal.as_ref().unwrap();
         assert!(not.negated);
-        assert!(matches!(&not.principals, Principals::Map(m) if m.len() == 2 && m[1].0 == PrincipalType::Service));
+        assert!(
+            matches!(&not.principals, Principals::Map(m) if m.len() == 2 && m[1].0 == PrincipalType::Service)
+        );
         assert_eq!(s[3].conditions.len(), 4);
-        assert_eq!(s[3].conditions[1].values.iter().map(|v| v.text.as_str()).collect::<Vec<_>>(), vec!["b", "c"]);
+        assert_eq!(
+            s[3].conditions[1]
+                .values
+                .iter()
+                .map(|v| v.text.as_str())
+                .collect::<Vec<_>>(),
+            vec!["b", "c"]
+        );
         assert_eq!(s[3].conditions[2].values[0].text, "5");
         assert_eq!(s[3].conditions[3].values[0].text, "true");
         assert!(doc.is_resource_based());
@@ -439,21 +583,50 @@ mod tests {
     #[test]
     fn accepts_url_encoded() {
         let raw = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
-        let encoded: String = percent_encoding::utf8_percent_encode(raw, percent_encoding::NON_ALPHANUMERIC).to_string();
-        assert_eq!(PolicyDocument::parse(&encoded).unwrap(), PolicyDocument::parse(raw).unwrap());
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(raw, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        assert_eq!(
+            PolicyDocument::parse(&encoded).unwrap(),
+            PolicyDocument::parse(raw).unwrap()
+        );
     }
 
     #[test]
     fn errors_name_the_place() {
         let cases = [
-            (r#"{"Statement":[{"Effect":"Allow","Action":"s3:*"},{"Effect":"Allow","Action":"s3:*","Condition":{"StringLik":{"a":"b"}}}]}"#, "Statement[1].Condition.StringLik"),
-            (r#"{"Statement":[{"Effect":"Permit","Action":"s3:*"}]}"#, "Statement[0].Effect"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":[]}]}"#, "Statement[0].Action"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":[1]}]}"#, "Statement[0].Resource[0]"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Principal":{"Users":"x"}}]}"#, "Statement[0].Principal.Users"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Condition":{"StringEquals":{"k":{"a":1}}}}]}"#, "Statement[0].Condition.StringEquals.k"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Action2":"x"}]}"#, "Statement[0].Action2"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"GetObject"}]}"#, "Statement[0].Action[0]"),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*"},{"Effect":"Allow","Action":"s3:*","Condition":{"StringLik":{"a":"b"}}}]}"#,
+                "Statement[1].Condition.StringLik",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Permit","Action":"s3:*"}]}"#,
+                "Statement[0].Effect",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":[]}]}"#,
+                "Statement[0].Action",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":[1]}]}"#,
+                "Statement[0].Resource[0]",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Principal":{"Users":"x"}}]}"#,
+                "Statement[0].Principal.Users",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Condition":{"StringEquals":{"k":{"a":1}}}}]}"#,
+                "Statement[0].Condition.StringEquals.k",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Action2":"x"}]}"#,
+                "Statement[0].Action2",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"GetObject"}]}"#,
+                "Statement[0].Action[0]",
+            ),
             (r#"{"Version":"2020-01-01","Statement":[]}"#, "Version"),
             (r#"{"Statement":[]}"#, "Statement"),
             ("{\"Statement\": [\n  {,}]}", "line 2 column 4"),
@@ -467,7 +640,18 @@ mod tests {
     #[test]
     fn never_panics_on_odd_input() {
         let deep = "[".repeat(100_000);
-        for text in ["", "null", "[]", "\"x\"", "%", "%ZZ", "%7B", "{\"Statement\":null}", &deep, "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"a:b\",\"Condition\":{\"NumericEquals\":{\"k\":1e999}}}}"] {
+        for text in [
+            "",
+            "null",
+            "[]",
+            "\"x\"",
+            "%",
+            "%ZZ",
+            "%7B",
+            "{\"Statement\":null}",
+            &deep,
+            "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"a:b\",\"Condition\":{\"NumericEquals\":{\"k\":1e999}}}}",
+        ] {
             let _ = PolicyDocument::parse(text);
         }
     }

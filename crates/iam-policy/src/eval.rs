@@ -9,7 +9,9 @@
 
 use crate::arn::arn_matches_elems;
 use crate::context::Context;
-use crate::document::{Effect, PolicyDocument, PrincipalBlock, PrincipalType, Principals, ResourceBlock, Statement};
+use crate::document::{
+    Effect, PolicyDocument, PrincipalBlock, PrincipalType, Principals, ResourceBlock, Statement,
+};
 use crate::variables;
 
 /// Who makes the request, for policies that name principals.
@@ -75,7 +77,11 @@ pub enum Applies {
 }
 
 /// Checks one statement against a request.
-pub fn statement_applies(statement: &Statement, request: &Request<'_>, variables_enabled: bool) -> Applies {
+pub fn statement_applies(
+    statement: &Statement,
+    request: &Request<'_>,
+    variables_enabled: bool,
+) -> Applies {
     if let (Some(block), Some(principal)) = (&statement.principal, request.principal)
         && !principal_matches(block, principal)
     {
@@ -96,16 +102,26 @@ pub fn statement_applies(statement: &Statement, request: &Request<'_>, variables
             return Applies::ResourceMismatch;
         }
     }
-    match statement.conditions.iter().position(|c| !c.holds(request.context)) {
+    match statement
+        .conditions
+        .iter()
+        .position(|c| !c.holds(request.context))
+    {
         Some(i) => Applies::ConditionFailed(i),
         None => Applies::Yes,
     }
 }
 
-fn resource_matches(block: &ResourceBlock, resource: &str, ctx: &Context, variables_enabled: bool) -> bool {
+fn resource_matches(
+    block: &ResourceBlock,
+    resource: &str,
+    ctx: &Context,
+    variables_enabled: bool,
+) -> bool {
     let any = block.patterns.iter().any(|p| {
         if p.has_variables && variables_enabled {
-            variables::expand_pattern(&p.text, ctx).is_some_and(|elems| arn_matches_elems(&elems, resource))
+            variables::expand_pattern(&p.text, ctx)
+                .is_some_and(|elems| arn_matches_elems(&elems, resource))
         } else {
             arn_matches_elems(&p.compiled, resource)
         }
@@ -135,7 +151,9 @@ fn principal_id_matches(kind: PrincipalType, policy_id: &str, request_id: &str) 
         let account = if policy_id.len() == 12 && policy_id.bytes().all(|b| b.is_ascii_digit()) {
             Some(policy_id)
         } else {
-            policy_id.strip_suffix(":root").and_then(|a| a.rsplit(':').next())
+            policy_id
+                .strip_suffix(":root")
+                .and_then(|a| a.rsplit(':').next())
         };
         if let Some(account) = account {
             return request_id.split(':').nth(4) == Some(account);
@@ -152,7 +170,10 @@ pub fn evaluate(policies: &[&PolicyDocument], request: &Request<'_>) -> Evaluati
         let variables_enabled = policy.variables_enabled();
         for (s, statement) in policy.statements.iter().enumerate() {
             if statement_applies(statement, request, variables_enabled) == Applies::Yes {
-                let at = StatementRef { policy: p, statement: s };
+                let at = StatementRef {
+                    policy: p,
+                    statement: s,
+                };
                 match statement.effect {
                     Effect::Allow => allows.push(at),
                     Effect::Deny => denies.push(at),
@@ -161,11 +182,20 @@ pub fn evaluate(policies: &[&PolicyDocument], request: &Request<'_>) -> Evaluati
         }
     }
     if !denies.is_empty() {
-        Evaluation { decision: Decision::ExplicitDeny, deciding: denies }
+        Evaluation {
+            decision: Decision::ExplicitDeny,
+            deciding: denies,
+        }
     } else if !allows.is_empty() {
-        Evaluation { decision: Decision::Allow, deciding: allows }
+        Evaluation {
+            decision: Decision::Allow,
+            deciding: allows,
+        }
     } else {
-        Evaluation { decision: Decision::ImplicitDeny, deciding: Vec::new() }
+        Evaluation {
+            decision: Decision::ImplicitDeny,
+            deciding: Vec::new(),
+        }
     }
 }
 
@@ -183,7 +213,11 @@ pub fn decide(policies: &[&PolicyDocument], request: &Request<'_>) -> Decision {
             }
         }
     }
-    if allowed { Decision::Allow } else { Decision::ImplicitDeny }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
 }
 
 /// A short label for a statement: `Statement[2] (Sid "ScaleOwnedGroups")`.
@@ -203,25 +237,62 @@ mod tests {
     }
 
     fn request<'a>(action: &'a str, resource: &'a str, context: &'a Context) -> Request<'a> {
-        Request { principal: None, action, resource: Some(resource), context }
+        Request {
+            principal: None,
+            action,
+            resource: Some(resource),
+            context,
+        }
     }
 
-    const EVAL_LOGIC: &str = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html";
+    const EVAL_LOGIC: &str =
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html";
 
     // Explicit deny overrides any allow; no matching allow is an implicit deny.
     #[test]
     fn explicit_deny_wins_and_default_is_implicit_deny() {
-        let allow = doc(r#"{"Version":"2012-10-17","Statement":[{"Sid":"All","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#);
-        let deny = doc(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#);
+        let allow = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"All","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        );
+        let deny = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}]}"#,
+        );
         let ctx = Context::new();
-        let e = evaluate(&[&allow, &deny], &request("s3:DeleteBucket", "arn:aws:s3:::b", &ctx));
+        let e = evaluate(
+            &[&allow, &deny],
+            &request("s3:DeleteBucket", "arn:aws:s3:::b", &ctx),
+        );
         assert_eq!(e.decision, Decision::ExplicitDeny, "{EVAL_LOGIC}");
-        assert_eq!(e.deciding, vec![StatementRef { policy: 1, statement: 0 }]);
-        let e = evaluate(&[&allow, &deny], &request("s3:GetObject", "arn:aws:s3:::b/k", &ctx));
+        assert_eq!(
+            e.deciding,
+            vec![StatementRef {
+                policy: 1,
+                statement: 0
+            }]
+        );
+        let e = evaluate(
+            &[&allow, &deny],
+            &request("s3:GetObject", "arn:aws:s3:::b/k", &ctx),
+        );
         assert_eq!(e.decision, Decision::Allow);
-        assert_eq!(e.deciding, vec![StatementRef { policy: 0, statement: 0 }]);
-        assert_eq!(evaluate(&[&allow], &request("ec2:RunInstances", "*", &ctx)).decision, Decision::ImplicitDeny);
-        assert_eq!(decide(&[&allow, &deny], &request("s3:DeleteBucket", "arn:aws:s3:::b", &ctx)), Decision::ExplicitDeny);
+        assert_eq!(
+            e.deciding,
+            vec![StatementRef {
+                policy: 0,
+                statement: 0
+            }]
+        );
+        assert_eq!(
+            evaluate(&[&allow], &request("ec2:RunInstances", "*", &ctx)).decision,
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide(
+                &[&allow, &deny],
+                &request("s3:DeleteBucket", "arn:aws:s3:::b", &ctx)
+            ),
+            Decision::ExplicitDeny
+        );
     }
 
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html
@@ -231,65 +302,166 @@ mod tests {
     fn not_action() {
         let p = doc(r#"{"Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#);
         let ctx = Context::new();
-        assert_eq!(decide(&[&p], &request("s3:GetObject", "*", &ctx)), Decision::Allow);
-        assert_eq!(decide(&[&p], &request("IAM:CreateUser", "*", &ctx)), Decision::ImplicitDeny);
-        let d = doc(r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","NotAction":["iam:Get*"],"Resource":"*"}]}"#);
-        assert_eq!(decide(&[&d], &request("iam:GetRole", "*", &ctx)), Decision::Allow);
-        assert_eq!(decide(&[&d], &request("iam:DeleteRole", "*", &ctx)), Decision::ExplicitDeny);
+        assert_eq!(
+            decide(&[&p], &request("s3:GetObject", "*", &ctx)),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&[&p], &request("IAM:CreateUser", "*", &ctx)),
+            Decision::ImplicitDeny
+        );
+        let d = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","NotAction":["iam:Get*"],"Resource":"*"}]}"#,
+        );
+        assert_eq!(
+            decide(&[&d], &request("iam:GetRole", "*", &ctx)),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&[&d], &request("iam:DeleteRole", "*", &ctx)),
+            Decision::ExplicitDeny
+        );
     }
 
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notresource.html
     #[test]
     fn not_resource() {
-        let p = doc(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","NotResource":["arn:aws:s3:::secret","arn:aws:s3:::secret/*"]}]}"#);
+        let p = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","NotResource":["arn:aws:s3:::secret","arn:aws:s3:::secret/*"]}]}"#,
+        );
         let ctx = Context::new();
-        assert_eq!(decide(&[&p], &request("s3:GetObject", "arn:aws:s3:::public/x", &ctx)), Decision::Allow);
-        assert_eq!(decide(&[&p], &request("s3:GetObject", "arn:aws:s3:::secret/x", &ctx)), Decision::ImplicitDeny);
+        assert_eq!(
+            decide(
+                &[&p],
+                &request("s3:GetObject", "arn:aws:s3:::public/x", &ctx)
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                &[&p],
+                &request("s3:GetObject", "arn:aws:s3:::secret/x", &ctx)
+            ),
+            Decision::ImplicitDeny
+        );
     }
 
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_logic_multiple_context_keys_or_values.html
     // Several condition operators, and several keys, are AND-ed.
     #[test]
     fn conditions_are_anded() {
-        let p = doc(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"autoscaling:SetDesiredCapacity","Resource":"*",
-            "Condition":{"StringEquals":{"aws:ResourceTag/k8s.io/cluster-autoscaler/demo":"owned","aws:ResourceTag/k8s.io/cluster-autoscaler/enabled":"true"}}}]}"#);
-        let both = Context::new().with("aws:ResourceTag/k8s.io/cluster-autoscaler/demo", "owned").with("aws:ResourceTag/k8s.io/cluster-autoscaler/enabled", "true");
+        let p = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"autoscaling:SetDesiredCapacity","Resource":"*",
+            "Condition":{"StringEquals":{"aws:ResourceTag/k8s.io/cluster-autoscaler/demo":"owned","aws:ResourceTag/k8s.io/cluster-autoscaler/enabled":"true"}}}]}"#,
+        );
+        let both = Context::new()
+            .with("aws:ResourceTag/k8s.io/cluster-autoscaler/demo", "owned")
+            .with("aws:ResourceTag/k8s.io/cluster-autoscaler/enabled", "true");
         let one = Context::new().with("aws:ResourceTag/k8s.io/cluster-autoscaler/demo", "owned");
         let asg = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:uuid:autoScalingGroupName/ng-1";
-        assert_eq!(decide(&[&p], &request("autoscaling:SetDesiredCapacity", asg, &both)), Decision::Allow);
-        assert_eq!(decide(&[&p], &request("autoscaling:SetDesiredCapacity", asg, &one)), Decision::ImplicitDeny);
+        assert_eq!(
+            decide(
+                &[&p],
+                &request("autoscaling:SetDesiredCapacity", asg, &both)
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&[&p], &request("autoscaling:SetDesiredCapacity", asg, &one)),
+            Decision::ImplicitDeny
+        );
         let s = &p.statements[0];
-        assert_eq!(statement_applies(s, &request("autoscaling:SetDesiredCapacity", asg, &one), true), Applies::ConditionFailed(1));
+        assert_eq!(
+            statement_applies(
+                s,
+                &request("autoscaling:SetDesiredCapacity", asg, &one),
+                true
+            ),
+            Applies::ConditionFailed(1)
+        );
     }
 
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
     #[test]
     fn variables_in_resources() {
-        let p = doc(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}]}"#);
+        let p = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}]}"#,
+        );
         let bob = Context::new().with("aws:username", "bob");
-        assert_eq!(decide(&[&p], &request("s3:GetObject", "arn:aws:s3:::home/bob/x", &bob)), Decision::Allow);
-        assert_eq!(decide(&[&p], &request("s3:GetObject", "arn:aws:s3:::home/alice/x", &bob)), Decision::ImplicitDeny);
-        assert_eq!(decide(&[&p], &request("s3:GetObject", "arn:aws:s3:::home/bob/x", &Context::new())), Decision::ImplicitDeny);
+        assert_eq!(
+            decide(
+                &[&p],
+                &request("s3:GetObject", "arn:aws:s3:::home/bob/x", &bob)
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                &[&p],
+                &request("s3:GetObject", "arn:aws:s3:::home/alice/x", &bob)
+            ),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide(
+                &[&p],
+                &request("s3:GetObject", "arn:aws:s3:::home/bob/x", &Context::new())
+            ),
+            Decision::ImplicitDeny
+        );
         // Without Version 2012-10-17 the variable is literal text.
-        let old = doc(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}]}"#);
-        assert_eq!(decide(&[&old], &request("s3:GetObject", "arn:aws:s3:::home/${aws:username}/x", &bob)), Decision::Allow);
+        let old = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}]}"#,
+        );
+        assert_eq!(
+            decide(
+                &[&old],
+                &request("s3:GetObject", "arn:aws:s3:::home/${aws:username}/x", &bob)
+            ),
+            Decision::Allow
+        );
     }
 
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
     #[test]
     fn principals() {
-        let p = doc(r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}]}"#);
+        let p = doc(
+            r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}]}"#,
+        );
         let ctx = Context::new();
-        let same = Request { principal: Some(Principal { kind: PrincipalType::Aws, id: "arn:aws:iam::123456789012:role/x" }), action: "sts:AssumeRole", resource: None, context: &ctx };
-        let other = Request { principal: Some(Principal { kind: PrincipalType::Aws, id: "arn:aws:iam::999999999999:role/x" }), ..same };
+        let same = Request {
+            principal: Some(Principal {
+                kind: PrincipalType::Aws,
+                id: "arn:aws:iam::123456789012:role/x",
+            }),
+            action: "sts:AssumeRole",
+            resource: None,
+            context: &ctx,
+        };
+        let other = Request {
+            principal: Some(Principal {
+                kind: PrincipalType::Aws,
+                id: "arn:aws:iam::999999999999:role/x",
+            }),
+            ..same
+        };
         assert_eq!(decide(&[&p], &same), Decision::Allow);
         assert_eq!(decide(&[&p], &other), Decision::ImplicitDeny);
-        let any = doc(r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}"#);
+        let any =
+            doc(r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}"#);
         assert_eq!(decide(&[&any], &other), Decision::Allow);
-        let not = doc(r#"{"Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"*"},{"Effect":"Allow","Principal":"*","Action":"*"}]}"#);
+        let not = doc(
+            r#"{"Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"*"},{"Effect":"Allow","Principal":"*","Action":"*"}]}"#,
+        );
         assert_eq!(decide(&[&not], &same), Decision::Allow);
         assert_eq!(decide(&[&not], &other), Decision::ExplicitDeny);
-        let service = Request { principal: Some(Principal { kind: PrincipalType::Service, id: "ec2.amazonaws.com" }), ..same };
+        let service = Request {
+            principal: Some(Principal {
+                kind: PrincipalType::Service,
+                id: "ec2.amazonaws.com",
+            }),
+            ..same
+        };
         assert_eq!(decide(&[&p], &service), Decision::ImplicitDeny);
     }
 }

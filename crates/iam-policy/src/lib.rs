@@ -11,11 +11,11 @@
 //! - [`lint`]: findings with stable rule ids for trust and permission policies.
 
 pub mod arn;
-pub mod wildcard;
 pub mod condition;
 pub mod context;
 pub mod document;
-pub mod variables;
 pub mod eval;
-pub mod trust;
 pub mod lint;
+pub mod trust;
+pub mod variables;
+pub mod wildcard;

@@ -34,7 +34,14 @@ impl Severity {
     }
 
     pub fn parse(s: &str) -> Option<Severity> {
-        [Severity::Low, Severity::Medium, Severity::High, Severity::Critical].into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s))
+        [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|v| v.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -48,20 +55,90 @@ pub struct Rule {
     pub summary: &'static str,
 }
 
-pub const INVALID_DOCUMENT: Rule = Rule { id: "IRSA000", name: "invalid-document", severity: Severity::Critical, summary: "the document is not a valid IAM policy" };
-pub const TRUST_NO_SUBJECT: Rule = Rule { id: "IRSA001", name: "trust-no-subject", severity: Severity::High, summary: "web-identity trust without a `sub` condition: any service account of the cluster can assume the role" };
-pub const TRUST_WILDCARD_SUBJECT: Rule = Rule { id: "IRSA002", name: "trust-wildcard-subject", severity: Severity::Medium, summary: "web-identity trust whose `sub` condition uses wildcards: several service accounts can assume the role" };
-pub const STRING_EQUALS_WILDCARD: Rule = Rule { id: "IRSA003", name: "string-equals-wildcard", severity: Severity::High, summary: "`*` or `?` under StringEquals is a literal character: the condition never matches as intended" };
-pub const TRUST_NO_AUDIENCE: Rule = Rule { id: "IRSA004", name: "trust-no-audience", severity: Severity::Medium, summary: "web-identity trust without an `aud` condition: tokens minted for any audience are accepted" };
-pub const PRINCIPAL_EVERYONE: Rule = Rule { id: "IRSA005", name: "principal-everyone", severity: Severity::Critical, summary: "Allow to Principal `*`: anyone, in any account, can use it" };
-pub const FEDERATED_OTHER_ACCOUNT: Rule = Rule { id: "IRSA006", name: "federated-other-account", severity: Severity::High, summary: "trust to an identity provider registered in another account" };
-pub const ACTION_WILDCARD: Rule = Rule { id: "IAM001", name: "action-wildcard", severity: Severity::High, summary: "Allow with Action `*`: every action of every service" };
-pub const WRITE_ON_ANY_RESOURCE: Rule = Rule { id: "IAM002", name: "write-on-any-resource", severity: Severity::Medium, summary: "write actions allowed on Resource `*` without conditions" };
-pub const ALLOW_NOT_ACTION: Rule = Rule { id: "IAM003", name: "allow-not-action", severity: Severity::Medium, summary: "Allow with NotAction grants every action not listed, including future ones" };
-pub const ALLOW_FOR_ALL_VALUES: Rule = Rule { id: "IAM004", name: "allow-for-all-values", severity: Severity::Medium, summary: "ForAllValues in an Allow statement also holds when the key is missing from the request" };
-pub const NO_VERSION: Rule = Rule { id: "IAM005", name: "no-version-2012", severity: Severity::Low, summary: "no `Version: 2012-10-17`: policy variables are not substituted" };
-pub const TRUST_POLICY_SIZE: Rule = Rule { id: "SIZE001", name: "trust-policy-size", severity: Severity::High, summary: "trust policy longer than IAM's default quota of 2,048 characters" };
-pub const MANAGED_POLICY_SIZE: Rule = Rule { id: "SIZE002", name: "managed-policy-size", severity: Severity::High, summary: "managed policy longer than IAM's 6,144 characters (white space not counted)" };
+pub const INVALID_DOCUMENT: Rule = Rule {
+    id: "IRSA000",
+    name: "invalid-document",
+    severity: Severity::Critical,
+    summary: "the document is not a valid IAM policy",
+};
+pub const TRUST_NO_SUBJECT: Rule = Rule {
+    id: "IRSA001",
+    name: "trust-no-subject",
+    severity: Severity::High,
+    summary: "web-identity trust without a `sub` condition: any service account of the cluster can assume the role",
+};
+pub const TRUST_WILDCARD_SUBJECT: Rule = Rule {
+    id: "IRSA002",
+    name: "trust-wildcard-subject",
+    severity: Severity::Medium,
+    summary: "web-identity trust whose `sub` condition uses wildcards: several service accounts can assume the role",
+};
+pub const STRING_EQUALS_WILDCARD: Rule = Rule {
+    id: "IRSA003",
+    name: "string-equals-wildcard",
+    severity: Severity::High,
+    summary: "`*` or `?` under StringEquals is a literal character: the condition never matches as intended",
+};
+pub const TRUST_NO_AUDIENCE: Rule = Rule {
+    id: "IRSA004",
+    name: "trust-no-audience",
+    severity: Severity::Medium,
+    summary: "web-identity trust without an `aud` condition: tokens minted for any audience are accepted",
+};
+pub const PRINCIPAL_EVERYONE: Rule = Rule {
+    id: "IRSA005",
+    name: "principal-everyone",
+    severity: Severity::Critical,
+    summary: "Allow to Principal `*`: anyone, in any account, can use it",
+};
+pub const FEDERATED_OTHER_ACCOUNT: Rule = Rule {
+    id: "IRSA006",
+    name: "federated-other-account",
+    severity: Severity::High,
+    summary: "trust to an identity provider registered in another account",
+};
+pub const ACTION_WILDCARD: Rule = Rule {
+    id: "IAM001",
+    name: "action-wildcard",
+    severity: Severity::High,
+    summary: "Allow with Action `*`: every action of every service",
+};
+pub const WRITE_ON_ANY_RESOURCE: Rule = Rule {
+    id: "IAM002",
+    name: "write-on-any-resource",
+    severity: Severity::Medium,
+    summary: "write actions allowed on Resource `*` without conditions",
+};
+pub const ALLOW_NOT_ACTION: Rule = Rule {
+    id: "IAM003",
+    name: "allow-not-action",
+    severity: Severity::Medium,
+    summary: "Allow with NotAction grants every action not listed, including future ones",
+};
+pub const ALLOW_FOR_ALL_VALUES: Rule = Rule {
+    id: "IAM004",
+    name: "allow-for-all-values",
+    severity: Severity::Medium,
+    summary: "ForAllValues in an Allow statement also holds when the key is missing from the request",
+};
+pub const NO_VERSION: Rule = Rule {
+    id: "IAM005",
+    name: "no-version-2012",
+    severity: Severity::Low,
+    summary: "no `Version: 2012-10-17`: policy variables are not substituted",
+};
+pub const TRUST_POLICY_SIZE: Rule = Rule {
+    id: "SIZE001",
+    name: "trust-policy-size",
+    severity: Severity::High,
+    summary: "trust policy longer than IAM's default quota of 2,048 characters",
+};
+pub const MANAGED_POLICY_SIZE: Rule = Rule {
+    id: "SIZE002",
+    name: "managed-policy-size",
+    severity: Severity::High,
+    summary: "managed policy longer than IAM's 6,144 characters (white space not counted)",
+};
 
 /// Every rule, in id order.
 pub const RULES: &[Rule] = &[
@@ -98,8 +175,19 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(rule: Rule, severity: Severity, location: impl Into<String>, message: impl Into<String>) -> Finding {
-        Finding { rule: rule.id, name: rule.name, severity, message: message.into(), location: location.into() }
+    fn new(
+        rule: Rule,
+        severity: Severity,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            rule: rule.id,
+            name: rule.name,
+            severity,
+            message: message.into(),
+            location: location.into(),
+        }
     }
 }
 
@@ -123,10 +211,19 @@ pub struct LintOptions {
 pub fn lint_text(text: &str, options: &LintOptions) -> Vec<Finding> {
     let document = match PolicyDocument::parse(text) {
         Ok(d) => d,
-        Err(e) => return vec![Finding::new(INVALID_DOCUMENT, Severity::Critical, e.path.clone(), e.message)],
+        Err(e) => {
+            return vec![Finding::new(
+                INVALID_DOCUMENT,
+                Severity::Critical,
+                e.path.clone(),
+                e.message,
+            )];
+        }
     };
     let mut findings = lint_document(&document, options);
-    let decoded = crate::document::decode_document_text(text).map(|t| t.into_owned()).unwrap_or_default();
+    let decoded = crate::document::decode_document_text(text)
+        .map(|t| t.into_owned())
+        .unwrap_or_default();
     let chars = chars_without_whitespace(&decoded);
     match kind_of(&document, options) {
         PolicyKind::Trust if chars > TRUST_POLICY_MAX_CHARS => findings.push(Finding::new(
@@ -171,14 +268,23 @@ pub fn chars_without_whitespace(text: &str) -> usize {
 }
 
 fn kind_of(document: &PolicyDocument, options: &LintOptions) -> PolicyKind {
-    options.kind.unwrap_or(if document.is_resource_based() { PolicyKind::Trust } else { PolicyKind::Permissions })
+    options.kind.unwrap_or(if document.is_resource_based() {
+        PolicyKind::Trust
+    } else {
+        PolicyKind::Permissions
+    })
 }
 
 /// Lints a parsed document.
 pub fn lint_document(document: &PolicyDocument, options: &LintOptions) -> Vec<Finding> {
     let mut findings = Vec::new();
     if document.version.as_deref() != Some(crate::document::VERSION_2012) {
-        findings.push(Finding::new(NO_VERSION, Severity::Low, "Version", "add \"Version\": \"2012-10-17\" (without it `${…}` is literal text)"));
+        findings.push(Finding::new(
+            NO_VERSION,
+            Severity::Low,
+            "Version",
+            "add \"Version\": \"2012-10-17\" (without it `${…}` is literal text)",
+        ));
     }
     for statement in &document.statements {
         let at = format!("Statement[{}]", statement.index);
@@ -190,14 +296,21 @@ pub fn lint_document(document: &PolicyDocument, options: &LintOptions) -> Vec<Fi
         lint_web_identity(statement, &at, &mut findings);
         lint_permissions(statement, &at, &mut findings);
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.location.cmp(&b.location)));
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.location.cmp(&b.location))
+    });
     findings
 }
 
 fn lint_conditions(statement: &Statement, at: &str, findings: &mut Vec<Finding>) {
     for c in &statement.conditions {
         let place = format!("{at}.Condition.{}.{}", c.operator.name(), c.key);
-        let exact_positive = matches!(c.operator.kind, OperatorKind::StringEquals | OperatorKind::StringEqualsIgnoreCase);
+        let exact_positive = matches!(
+            c.operator.kind,
+            OperatorKind::StringEquals | OperatorKind::StringEqualsIgnoreCase
+        );
         if exact_positive && c.values.iter().any(|v| wildcard::has_wildcard(&v.text)) {
             findings.push(Finding::new(
                 STRING_EQUALS_WILDCARD,
@@ -206,29 +319,59 @@ fn lint_conditions(statement: &Statement, at: &str, findings: &mut Vec<Finding>)
                 format!("{} compares literally, so `{}` matches only that exact text; use StringLike for wildcards", c.operator.name(), c.values.iter().find(|v| wildcard::has_wildcard(&v.text)).map(|v| v.text.as_str()).unwrap_or_default()),
             ));
         }
-        if statement.effect == Effect::Allow && c.operator.set == Some(SetOperator::ForAllValues) && !c.operator.if_exists {
-            findings.push(Finding::new(ALLOW_FOR_ALL_VALUES, Severity::Medium, place, format!("`{}` also holds when `{}` is absent; add a Null condition `\"{}\": \"false\"`", c.operator.name(), c.key, c.key)));
+        if statement.effect == Effect::Allow
+            && c.operator.set == Some(SetOperator::ForAllValues)
+            && !c.operator.if_exists
+        {
+            findings.push(Finding::new(
+                ALLOW_FOR_ALL_VALUES,
+                Severity::Medium,
+                place,
+                format!(
+                    "`{}` also holds when `{}` is absent; add a Null condition `\"{}\": \"false\"`",
+                    c.operator.name(),
+                    c.key,
+                    c.key
+                ),
+            ));
         }
     }
 }
 
-fn lint_principals(statement: &Statement, at: &str, options: &LintOptions, findings: &mut Vec<Finding>) {
-    let Some(block) = &statement.principal else { return };
+fn lint_principals(
+    statement: &Statement,
+    at: &str,
+    options: &LintOptions,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(block) = &statement.principal else {
+        return;
+    };
     if block.negated {
         return;
     }
     let place = format!("{at}.Principal");
     let everyone = match &block.principals {
         Principals::Any => true,
-        Principals::Map(entries) => entries.iter().any(|(kind, ids)| *kind == PrincipalType::Aws && ids.iter().any(|id| id == "*")),
+        Principals::Map(entries) => entries
+            .iter()
+            .any(|(kind, ids)| *kind == PrincipalType::Aws && ids.iter().any(|id| id == "*")),
     };
     if everyone {
         let (severity, note) = if statement.conditions.is_empty() {
             (Severity::Critical, "with no conditions: anyone can use it")
         } else {
-            (Severity::High, "restricted only by its conditions; name the principals instead")
+            (
+                Severity::High,
+                "restricted only by its conditions; name the principals instead",
+            )
         };
-        findings.push(Finding::new(PRINCIPAL_EVERYONE, severity, place.clone(), format!("Principal `*` {note}")));
+        findings.push(Finding::new(
+            PRINCIPAL_EVERYONE,
+            severity,
+            place.clone(),
+            format!("Principal `*` {note}"),
+        ));
     }
     if let (Some(account), Principals::Map(entries)) = (&options.account, &block.principals) {
         for (kind, ids) in entries {
@@ -240,7 +383,15 @@ fn lint_principals(statement: &Statement, at: &str, options: &LintOptions, findi
                     && !arn.account.is_empty()
                     && arn.account != *account
                 {
-                    findings.push(Finding::new(FEDERATED_OTHER_ACCOUNT, Severity::High, format!("{place}.Federated"), format!("`{id}` is registered in account {}, not {account}", arn.account)));
+                    findings.push(Finding::new(
+                        FEDERATED_OTHER_ACCOUNT,
+                        Severity::High,
+                        format!("{place}.Federated"),
+                        format!(
+                            "`{id}` is registered in account {}, not {account}",
+                            arn.account
+                        ),
+                    ));
                 }
             }
         }
@@ -249,9 +400,17 @@ fn lint_principals(statement: &Statement, at: &str, options: &LintOptions, findi
 
 /// The OIDC providers a statement trusts for web identity (Federated `…:oidc-provider/…`).
 fn oidc_issuers(statement: &Statement) -> Vec<String> {
-    let Some(block) = &statement.principal else { return Vec::new() };
-    let Principals::Map(entries) = &block.principals else { return Vec::new() };
-    if block.negated || !statement.action.covers(crate::trust::ASSUME_ROLE_WITH_WEB_IDENTITY) {
+    let Some(block) = &statement.principal else {
+        return Vec::new();
+    };
+    let Principals::Map(entries) = &block.principals else {
+        return Vec::new();
+    };
+    if block.negated
+        || !statement
+            .action
+            .covers(crate::trust::ASSUME_ROLE_WITH_WEB_IDENTITY)
+    {
         return Vec::new();
     }
     entries
@@ -264,7 +423,15 @@ fn oidc_issuers(statement: &Statement) -> Vec<String> {
 
 fn claim_conditions<'a>(statement: &'a Statement, issuer: &str, claim: &str) -> Vec<&'a Condition> {
     let key = format!("{issuer}:{claim}");
-    statement.conditions.iter().filter(|c| c.key.eq_ignore_ascii_case(&key) && !c.operator.kind.is_negated() && !c.operator.if_exists).collect()
+    statement
+        .conditions
+        .iter()
+        .filter(|c| {
+            c.key.eq_ignore_ascii_case(&key)
+                && !c.operator.kind.is_negated()
+                && !c.operator.if_exists
+        })
+        .collect()
 }
 
 fn lint_web_identity(statement: &Statement, at: &str, findings: &mut Vec<Finding>) {
@@ -280,8 +447,14 @@ fn lint_web_identity(statement: &Statement, at: &str, findings: &mut Vec<Finding
         }
         for c in subjects.iter().filter(|c| c.operator.kind.uses_wildcards()) {
             for v in c.values.iter().filter(|v| wildcard::has_wildcard(&v.text)) {
-                let broad = v.text == "*" || v.text.starts_with("system:serviceaccount:*") || !v.text.starts_with("system:serviceaccount:");
-                let severity = if broad { Severity::High } else { Severity::Medium };
+                let broad = v.text == "*"
+                    || v.text.starts_with("system:serviceaccount:*")
+                    || !v.text.starts_with("system:serviceaccount:");
+                let severity = if broad {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                };
                 findings.push(Finding::new(
                     TRUST_WILDCARD_SUBJECT,
                     severity,
@@ -303,11 +476,20 @@ fn lint_web_identity(statement: &Statement, at: &str, findings: &mut Vec<Finding
 
 /// Action-name prefixes that only read (a heuristic: IAM's access levels are per action and not
 /// part of the policy language).
-const READ_PREFIXES: &[&str] = &["Describe", "List", "Get", "Head", "BatchGet", "Search", "Lookup", "Select", "Scan", "Query", "View", "Check", "Validate", "Estimate", "Preview"];
+const READ_PREFIXES: &[&str] = &[
+    "Describe", "List", "Get", "Head", "BatchGet", "Search", "Lookup", "Select", "Scan", "Query",
+    "View", "Check", "Validate", "Estimate", "Preview",
+];
 
 fn is_write_action(action: &str) -> bool {
-    let Some((_, name)) = action.split_once(':') else { return action == "*" };
-    !READ_PREFIXES.iter().any(|prefix| name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix) && !wildcard::has_wildcard(&name[..prefix.len()]))
+    let Some((_, name)) = action.split_once(':') else {
+        return action == "*";
+    };
+    !READ_PREFIXES.iter().any(|prefix| {
+        name.len() >= prefix.len()
+            && name[..prefix.len()].eq_ignore_ascii_case(prefix)
+            && !wildcard::has_wildcard(&name[..prefix.len()])
+    })
 }
 
 fn lint_permissions(statement: &Statement, at: &str, findings: &mut Vec<Finding>) {
@@ -317,12 +499,25 @@ fn lint_permissions(statement: &Statement, at: &str, findings: &mut Vec<Finding>
         return;
     }
     if action.patterns.iter().any(|p| p == "*" || p == "*:*") {
-        findings.push(Finding::new(ACTION_WILDCARD, Severity::High, format!("{at}.Action"), "Action `*` allows every action of every service; list the actions the workload needs"));
+        findings.push(Finding::new(
+            ACTION_WILDCARD,
+            Severity::High,
+            format!("{at}.Action"),
+            "Action `*` allows every action of every service; list the actions the workload needs",
+        ));
         return;
     }
-    let any_resource = statement.resource.as_ref().is_some_and(|r| !r.negated && r.patterns.iter().any(|p| p.text == "*"));
+    let any_resource = statement
+        .resource
+        .as_ref()
+        .is_some_and(|r| !r.negated && r.patterns.iter().any(|p| p.text == "*"));
     if any_resource && statement.conditions.is_empty() {
-        let writes: Vec<&str> = action.patterns.iter().map(String::as_str).filter(|a| is_write_action(a)).collect();
+        let writes: Vec<&str> = action
+            .patterns
+            .iter()
+            .map(String::as_str)
+            .filter(|a| is_write_action(a))
+            .collect();
         if !writes.is_empty() {
             findings.push(Finding::new(
                 WRITE_ON_ANY_RESOURCE,
@@ -338,28 +533,47 @@ fn lint_permissions(statement: &Statement, at: &str, findings: &mut Vec<Finding>
 mod tests {
     use super::*;
 
-    const PROVIDER: &str = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
+    const PROVIDER: &str =
+        "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
     const ISSUER: &str = "oidc.eks.us-east-1.amazonaws.com/id/ABC";
 
     fn trust(condition: &str) -> String {
-        format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{condition}}}]}}"#)
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{condition}}}]}}"#
+        )
     }
 
     fn rules(text: &str, options: &LintOptions) -> Vec<&'static str> {
-        let mut ids: Vec<_> = lint_text(text, options).into_iter().map(|f| f.rule).collect();
+        let mut ids: Vec<_> = lint_text(text, options)
+            .into_iter()
+            .map(|f| f.rule)
+            .collect();
         ids.sort();
         ids
     }
 
     #[test]
     fn clean_irsa_trust_has_no_findings() {
-        let text = trust(&format!(r#"{{"StringEquals":{{"{ISSUER}:sub":"system:serviceaccount:kube-system:cluster-autoscaler","{ISSUER}:aud":"sts.amazonaws.com"}}}}"#));
-        assert_eq!(lint_text(&text, &LintOptions { account: Some("123456789012".into()), kind: None }), vec![]);
+        let text = trust(&format!(
+            r#"{{"StringEquals":{{"{ISSUER}:sub":"system:serviceaccount:kube-system:cluster-autoscaler","{ISSUER}:aud":"sts.amazonaws.com"}}}}"#
+        ));
+        assert_eq!(
+            lint_text(
+                &text,
+                &LintOptions {
+                    account: Some("123456789012".into()),
+                    kind: None
+                }
+            ),
+            vec![]
+        );
     }
 
     #[test]
     fn audience_only_trust() {
-        let text = trust(&format!(r#"{{"StringEquals":{{"{ISSUER}:aud":"sts.amazonaws.com"}}}}"#));
+        let text = trust(&format!(
+            r#"{{"StringEquals":{{"{ISSUER}:aud":"sts.amazonaws.com"}}}}"#
+        ));
         let findings = lint_text(&text, &LintOptions::default());
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].rule, "IRSA001");
@@ -369,12 +583,19 @@ mod tests {
 
     #[test]
     fn wildcard_subjects_and_literal_star() {
-        let like = trust(&format!(r#"{{"StringLike":{{"{ISSUER}:sub":"system:serviceaccount:kube-system:*"}},"StringEquals":{{"{ISSUER}:aud":"sts.amazonaws.com"}}}}"#));
+        let like = trust(&format!(
+            r#"{{"StringLike":{{"{ISSUER}:sub":"system:serviceaccount:kube-system:*"}},"StringEquals":{{"{ISSUER}:aud":"sts.amazonaws.com"}}}}"#
+        ));
         let f = lint_text(&like, &LintOptions::default());
         assert_eq!((f[0].rule, f[0].severity), ("IRSA002", Severity::Medium));
         let everything = trust(&format!(r#"{{"StringLike":{{"{ISSUER}:sub":"*"}}}}"#));
-        assert_eq!(rules(&everything, &LintOptions::default()), vec!["IRSA002", "IRSA004"]);
-        let literal = trust(&format!(r#"{{"StringEquals":{{"{ISSUER}:sub":"system:serviceaccount:kube-system:*","{ISSUER}:aud":"sts.amazonaws.com"}}}}"#));
+        assert_eq!(
+            rules(&everything, &LintOptions::default()),
+            vec!["IRSA002", "IRSA004"]
+        );
+        let literal = trust(&format!(
+            r#"{{"StringEquals":{{"{ISSUER}:sub":"system:serviceaccount:kube-system:*","{ISSUER}:aud":"sts.amazonaws.com"}}}}"#
+        ));
         assert_eq!(rules(&literal, &LintOptions::default()), vec!["IRSA003"]);
     }
 
@@ -383,8 +604,19 @@ mod tests {
         let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}"#;
         let f = lint_text(text, &LintOptions::default());
         assert_eq!((f[0].rule, f[0].severity), ("IRSA005", Severity::Critical));
-        let other = trust(&format!(r#"{{"StringEquals":{{"{ISSUER}:sub":"system:serviceaccount:a:b","{ISSUER}:aud":"sts.amazonaws.com"}}}}"#));
-        assert_eq!(rules(&other, &LintOptions { account: Some("999999999999".into()), kind: None }), vec!["IRSA006"]);
+        let other = trust(&format!(
+            r#"{{"StringEquals":{{"{ISSUER}:sub":"system:serviceaccount:a:b","{ISSUER}:aud":"sts.amazonaws.com"}}}}"#
+        ));
+        assert_eq!(
+            rules(
+                &other,
+                &LintOptions {
+                    account: Some("999999999999".into()),
+                    kind: None
+                }
+            ),
+            vec!["IRSA006"]
+        );
     }
 
     #[test]
@@ -395,7 +627,12 @@ mod tests {
         let f = lint_text(writes, &LintOptions::default());
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].rule, "IAM002");
-        assert!(f[0].message.starts_with("ec2:TerminateInstances, s3:* allowed"), "{}", f[0].message);
+        assert!(
+            f[0].message
+                .starts_with("ec2:TerminateInstances, s3:* allowed"),
+            "{}",
+            f[0].message
+        );
         let reads = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:Describe*","autoscaling:DescribeAutoScalingGroups"],"Resource":"*"}]}"#;
         assert_eq!(rules(reads, &LintOptions::default()), Vec::<&str>::new());
         let scoped = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"autoscaling:SetDesiredCapacity","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/k":"v"}}}]}"#;
@@ -413,19 +650,35 @@ mod tests {
     // white space not counted).
     #[test]
     fn size_quotas() {
-        let subjects: Vec<String> = (0..60).map(|i| format!("\"system:serviceaccount:ns:sa-{i}\"")).collect();
-        let big_trust = trust(&format!(r#"{{"StringEquals":{{"{ISSUER}:sub":[{}],"{ISSUER}:aud":"sts.amazonaws.com"}}}}"#, subjects.join(",")));
+        let subjects: Vec<String> = (0..60)
+            .map(|i| format!("\"system:serviceaccount:ns:sa-{i}\""))
+            .collect();
+        let big_trust = trust(&format!(
+            r#"{{"StringEquals":{{"{ISSUER}:sub":[{}],"{ISSUER}:aud":"sts.amazonaws.com"}}}}"#,
+            subjects.join(",")
+        ));
         assert!(rules(&big_trust, &LintOptions::default()).contains(&"SIZE001"));
-        let actions: Vec<String> = (0..400).map(|i| format!("\"ec2:DescribeThing{i}\"")).collect();
-        let big = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{}],"Resource":"*"}}]}}"#, actions.join(",\n    "));
+        let actions: Vec<String> = (0..400)
+            .map(|i| format!("\"ec2:DescribeThing{i}\""))
+            .collect();
+        let big = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{}],"Resource":"*"}}]}}"#,
+            actions.join(",\n    ")
+        );
         assert_eq!(rules(&big, &LintOptions::default()), vec!["SIZE002"]);
         assert_eq!(chars_without_whitespace("{ \"a b\" : 1 }"), 9);
     }
 
     #[test]
     fn invalid_document_is_a_finding() {
-        let f = lint_text("{\"Statement\":[{\"Effect\":\"Allow\"}]}", &LintOptions::default());
-        assert_eq!((f[0].rule, f[0].location.as_str()), ("IRSA000", "Statement[0]"));
+        let f = lint_text(
+            "{\"Statement\":[{\"Effect\":\"Allow\"}]}",
+            &LintOptions::default(),
+        );
+        assert_eq!(
+            (f[0].rule, f[0].location.as_str()),
+            ("IRSA000", "Statement[0]")
+        );
     }
 
     #[test]

@@ -31,7 +31,10 @@ pub struct TokenClaims {
 impl TokenClaims {
     /// The claims a token for `namespace/name` with `audience` carries.
     pub fn for_service_account(namespace: &str, name: &str, audience: &str) -> TokenClaims {
-        TokenClaims { sub: service_account_subject(namespace, name), aud: vec![audience.to_string()] }
+        TokenClaims {
+            sub: service_account_subject(namespace, name),
+            aud: vec![audience.to_string()],
+        }
     }
 }
 
@@ -43,7 +46,9 @@ pub fn service_account_subject(namespace: &str, name: &str) -> String {
 /// Why a trust check could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrustInputError {
-    #[error("`{0}` is not an IAM OIDC provider ARN (expected arn:<partition>:iam::<account>:oidc-provider/<issuer host and path>)")]
+    #[error(
+        "`{0}` is not an IAM OIDC provider ARN (expected arn:<partition>:iam::<account>:oidc-provider/<issuer host and path>)"
+    )]
     ProviderArn(String),
 }
 
@@ -78,24 +83,44 @@ pub struct TrustCheck {
 
 /// May a token with `claims`, issued by the provider `provider_arn`, assume the role whose trust
 /// policy is `trust`?
-pub fn check_web_identity(trust: &PolicyDocument, provider_arn: &str, claims: &TokenClaims) -> Result<TrustCheck, TrustInputError> {
+pub fn check_web_identity(
+    trust: &PolicyDocument,
+    provider_arn: &str,
+    claims: &TokenClaims,
+) -> Result<TrustCheck, TrustInputError> {
     let issuer = issuer_from_provider_arn(provider_arn)?;
     let ctx = web_identity_context(&issuer, claims);
     let request = web_identity_request(provider_arn, &ctx);
     let evaluation = eval::evaluate(&[trust], &request);
-    let explain = Explainer { issuer: &issuer, provider_arn, ctx: &ctx };
+    let explain = Explainer {
+        issuer: &issuer,
+        provider_arn,
+        ctx: &ctx,
+    };
     let variables = trust.variables_enabled();
     let mut reasons = Vec::new();
     match evaluation.decision {
         Decision::ExplicitDeny | Decision::Allow => {
-            let verb = if evaluation.decision == Decision::Allow { "allows" } else { "denies" };
+            let verb = if evaluation.decision == Decision::Allow {
+                "allows"
+            } else {
+                "denies"
+            };
             for at in &evaluation.deciding {
                 let statement = &trust.statements[at.statement];
-                reasons.push(format!("{} {verb} it{}", eval::statement_label(statement), explain.conditions_summary(&statement.conditions)));
+                reasons.push(format!(
+                    "{} {verb} it{}",
+                    eval::statement_label(statement),
+                    explain.conditions_summary(&statement.conditions)
+                ));
             }
         }
         Decision::ImplicitDeny => {
-            let allows: Vec<_> = trust.statements.iter().filter(|s| s.effect == Effect::Allow).collect();
+            let allows: Vec<_> = trust
+                .statements
+                .iter()
+                .filter(|s| s.effect == Effect::Allow)
+                .collect();
             if allows.is_empty() {
                 reasons.push("the trust policy has no Allow statement".to_string());
             }
@@ -103,22 +128,36 @@ pub fn check_web_identity(trust: &PolicyDocument, provider_arn: &str, claims: &T
                 let label = eval::statement_label(statement);
                 let why = match eval::statement_applies(statement, &request, variables) {
                     Applies::PrincipalMismatch => explain.principal_mismatch(statement),
-                    Applies::ActionMismatch => format!("allows {}, not {ASSUME_ROLE_WITH_WEB_IDENTITY}", statement.action.patterns.join(", ")),
-                    Applies::ResourceMismatch => "has a Resource element that does not match the role".to_string(),
-                    Applies::ConditionFailed(i) => explain.failed_condition(&statement.conditions[i]),
+                    Applies::ActionMismatch => format!(
+                        "allows {}, not {ASSUME_ROLE_WITH_WEB_IDENTITY}",
+                        statement.action.patterns.join(", ")
+                    ),
+                    Applies::ResourceMismatch => {
+                        "has a Resource element that does not match the role".to_string()
+                    }
+                    Applies::ConditionFailed(i) => {
+                        explain.failed_condition(&statement.conditions[i])
+                    }
                     Applies::Yes => continue,
                 };
                 reasons.push(format!("{label}: {why}"));
             }
         }
     }
-    Ok(TrustCheck { allowed: evaluation.decision == Decision::Allow, decision: evaluation.decision, reasons })
+    Ok(TrustCheck {
+        allowed: evaluation.decision == Decision::Allow,
+        decision: evaluation.decision,
+        reasons,
+    })
 }
 
 /// The `AssumeRoleWithWebIdentity` request for `provider_arn` (the hot path of bulk checks).
 pub fn web_identity_request<'a>(provider_arn: &'a str, ctx: &'a Context) -> Request<'a> {
     Request {
-        principal: Some(Principal { kind: PrincipalType::Federated, id: provider_arn }),
+        principal: Some(Principal {
+            kind: PrincipalType::Federated,
+            id: provider_arn,
+        }),
         action: ASSUME_ROLE_WITH_WEB_IDENTITY,
         resource: None,
         context: ctx,
@@ -135,7 +174,9 @@ impl Explainer<'_> {
     /// `the token's sub` for claim keys of this issuer, else the key itself.
     fn subject_of(&self, key: &str) -> String {
         let prefix_len = self.issuer.len() + 1;
-        let is_claim = key.len() > prefix_len && key[..self.issuer.len()].eq_ignore_ascii_case(self.issuer) && key.as_bytes()[self.issuer.len()] == b':';
+        let is_claim = key.len() > prefix_len
+            && key[..self.issuer.len()].eq_ignore_ascii_case(self.issuer)
+            && key.as_bytes()[self.issuer.len()] == b':';
         if is_claim {
             format!("the token's {}", &key[prefix_len..])
         } else {
@@ -151,28 +192,60 @@ impl Explainer<'_> {
             Principals::Any => "everyone".to_string(),
             Principals::Map(entries) => entries
                 .iter()
-                .flat_map(|(kind, ids)| ids.iter().map(move |id| format!("{} `{id}`", kind.as_str())))
+                .flat_map(|(kind, ids)| {
+                    ids.iter()
+                        .map(move |id| format!("{} `{id}`", kind.as_str()))
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         };
         let verb = if block.negated { "excludes" } else { "trusts" };
-        format!("{verb} {named}, not the OIDC provider `{}`", self.provider_arn)
+        format!(
+            "{verb} {named}, not the OIDC provider `{}`",
+            self.provider_arn
+        )
     }
 
     fn failed_condition(&self, condition: &Condition) -> String {
         let op = condition.operator.name();
-        let wanted: Vec<String> = condition.values.iter().map(|v| format!("`{}`", v.text)).collect();
-        let wanted = if wanted.len() == 1 { wanted[0].clone() } else { format!("one of {}", wanted.join(", ")) };
+        let wanted: Vec<String> = condition
+            .values
+            .iter()
+            .map(|v| format!("`{}`", v.text))
+            .collect();
+        let wanted = if wanted.len() == 1 {
+            wanted[0].clone()
+        } else {
+            format!("one of {}", wanted.join(", "))
+        };
         let negated = condition.operator.kind.is_negated();
-        let requirement = if negated { format!("anything but {wanted}") } else { wanted };
+        let requirement = if negated {
+            format!("anything but {wanted}")
+        } else {
+            wanted
+        };
         let subject = self.subject_of(&condition.key);
         let actual = match self.ctx.get(&condition.key) {
             Some([one]) => format!("{subject} is `{one}`"),
-            Some(many) => format!("{subject} is {}", many.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")),
+            Some(many) => format!(
+                "{subject} is {}",
+                many.iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             None => format!("{subject} is not set"),
         };
-        let mut sentence = format!("condition {op} `{}` requires {requirement}; {actual}", condition.key);
-        if condition.operator.kind == OperatorKind::StringEquals && condition.values.iter().any(|v| crate::wildcard::has_wildcard(&v.text)) {
+        let mut sentence = format!(
+            "condition {op} `{}` requires {requirement}; {actual}",
+            condition.key
+        );
+        if condition.operator.kind == OperatorKind::StringEquals
+            && condition
+                .values
+                .iter()
+                .any(|v| crate::wildcard::has_wildcard(&v.text))
+        {
             sentence.push_str(" (`*` and `?` are literal characters under StringEquals; use StringLike for wildcards)");
         }
         sentence
@@ -184,7 +257,18 @@ impl Explainer<'_> {
         }
         let parts: Vec<String> = conditions
             .iter()
-            .map(|c| format!("{} `{}` = {}", c.operator.name(), c.key, c.values.iter().map(|v| format!("`{}`", v.text)).collect::<Vec<_>>().join(" | ")))
+            .map(|c| {
+                format!(
+                    "{} `{}` = {}",
+                    c.operator.name(),
+                    c.key,
+                    c.values
+                        .iter()
+                        .map(|v| format!("`{}`", v.text))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                )
+            })
             .collect();
         format!(": {}", parts.join(", "))
     }
@@ -194,7 +278,8 @@ impl Explainer<'_> {
 mod tests {
     use super::*;
 
-    const PROVIDER: &str = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
+    const PROVIDER: &str =
+        "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
     const ISSUER: &str = "oidc.eks.us-east-1.amazonaws.com/id/ABC";
 
     fn trust(conditions: &str) -> PolicyDocument {
@@ -215,11 +300,29 @@ mod tests {
     #[test]
     fn exact_trust_allows_only_its_service_account() {
         let t = exact_trust();
-        let ok = check_web_identity(&t, PROVIDER, &TokenClaims::for_service_account("kube-system", "cluster-autoscaler", DEFAULT_AUDIENCE)).unwrap();
+        let ok = check_web_identity(
+            &t,
+            PROVIDER,
+            &TokenClaims::for_service_account(
+                "kube-system",
+                "cluster-autoscaler",
+                DEFAULT_AUDIENCE,
+            ),
+        )
+        .unwrap();
         assert!(ok.allowed);
-        assert!(ok.reasons[0].starts_with("Statement[0] allows it: StringEquals"), "{:?}", ok.reasons);
+        assert!(
+            ok.reasons[0].starts_with("Statement[0] allows it: StringEquals"),
+            "{:?}",
+            ok.reasons
+        );
 
-        let wrong_ns = check_web_identity(&t, PROVIDER, &TokenClaims::for_service_account("default", "cluster-autoscaler", DEFAULT_AUDIENCE)).unwrap();
+        let wrong_ns = check_web_identity(
+            &t,
+            PROVIDER,
+            &TokenClaims::for_service_account("default", "cluster-autoscaler", DEFAULT_AUDIENCE),
+        )
+        .unwrap();
         assert!(!wrong_ns.allowed);
         assert_eq!(
             wrong_ns.reasons,
@@ -228,43 +331,109 @@ mod tests {
             )]
         );
 
-        let wrong_aud = check_web_identity(&t, PROVIDER, &TokenClaims::for_service_account("kube-system", "cluster-autoscaler", "vault")).unwrap();
+        let wrong_aud = check_web_identity(
+            &t,
+            PROVIDER,
+            &TokenClaims::for_service_account("kube-system", "cluster-autoscaler", "vault"),
+        )
+        .unwrap();
         assert!(!wrong_aud.allowed);
-        assert!(wrong_aud.reasons[0].contains("requires `sts.amazonaws.com`; the token's aud is `vault`"), "{:?}", wrong_aud.reasons);
+        assert!(
+            wrong_aud.reasons[0]
+                .contains("requires `sts.amazonaws.com`; the token's aud is `vault`"),
+            "{:?}",
+            wrong_aud.reasons
+        );
     }
 
     #[test]
     fn other_provider_is_named() {
-        let other = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/OTHER";
-        let check = check_web_identity(&exact_trust(), other, &TokenClaims::for_service_account("kube-system", "cluster-autoscaler", DEFAULT_AUDIENCE)).unwrap();
+        let other =
+            "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/OTHER";
+        let check = check_web_identity(
+            &exact_trust(),
+            other,
+            &TokenClaims::for_service_account(
+                "kube-system",
+                "cluster-autoscaler",
+                DEFAULT_AUDIENCE,
+            ),
+        )
+        .unwrap();
         assert!(!check.allowed);
-        assert_eq!(check.reasons, vec![format!("Statement[0]: trusts Federated `{PROVIDER}`, not the OIDC provider `{other}`")]);
+        assert_eq!(
+            check.reasons,
+            vec![format!(
+                "Statement[0]: trusts Federated `{PROVIDER}`, not the OIDC provider `{other}`"
+            )]
+        );
     }
 
     // A common hand-written bug: `*` under StringEquals is a literal and never matches.
     #[test]
     fn star_in_string_equals_is_explained() {
-        let t = trust(&format!(r#"{{"StringEquals":{{"{ISSUER}:sub":"system:serviceaccount:kube-system:*"}}}}"#));
-        let check = check_web_identity(&t, PROVIDER, &TokenClaims::for_service_account("kube-system", "x", DEFAULT_AUDIENCE)).unwrap();
+        let t = trust(&format!(
+            r#"{{"StringEquals":{{"{ISSUER}:sub":"system:serviceaccount:kube-system:*"}}}}"#
+        ));
+        let check = check_web_identity(
+            &t,
+            PROVIDER,
+            &TokenClaims::for_service_account("kube-system", "x", DEFAULT_AUDIENCE),
+        )
+        .unwrap();
         assert!(!check.allowed);
-        assert!(check.reasons[0].ends_with("use StringLike for wildcards)"), "{:?}", check.reasons);
-        let like = trust(&format!(r#"{{"StringLike":{{"{ISSUER}:sub":"system:serviceaccount:kube-system:*"}}}}"#));
-        assert!(check_web_identity(&like, PROVIDER, &TokenClaims::for_service_account("kube-system", "x", DEFAULT_AUDIENCE)).unwrap().allowed);
+        assert!(
+            check.reasons[0].ends_with("use StringLike for wildcards)"),
+            "{:?}",
+            check.reasons
+        );
+        let like = trust(&format!(
+            r#"{{"StringLike":{{"{ISSUER}:sub":"system:serviceaccount:kube-system:*"}}}}"#
+        ));
+        assert!(
+            check_web_identity(
+                &like,
+                PROVIDER,
+                &TokenClaims::for_service_account("kube-system", "x", DEFAULT_AUDIENCE)
+            )
+            .unwrap()
+            .allowed
+        );
     }
 
     #[test]
     fn wrong_action_and_explicit_deny() {
         let t = PolicyDocument::parse(&format!(r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":"sts:AssumeRole"}}]}}"#)).unwrap();
-        let check = check_web_identity(&t, PROVIDER, &TokenClaims::for_service_account("a", "b", DEFAULT_AUDIENCE)).unwrap();
-        assert_eq!(check.reasons, vec!["Statement[0]: allows sts:AssumeRole, not sts:AssumeRoleWithWebIdentity".to_string()]);
+        let check = check_web_identity(
+            &t,
+            PROVIDER,
+            &TokenClaims::for_service_account("a", "b", DEFAULT_AUDIENCE),
+        )
+        .unwrap();
+        assert_eq!(
+            check.reasons,
+            vec![
+                "Statement[0]: allows sts:AssumeRole, not sts:AssumeRoleWithWebIdentity"
+                    .to_string()
+            ]
+        );
         let deny = PolicyDocument::parse(&format!(
             r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":"sts:AssumeRoleWithWebIdentity"}},
                 {{"Sid":"NoDefault","Effect":"Deny","Principal":"*","Action":"*","Condition":{{"StringEquals":{{"{ISSUER}:sub":"system:serviceaccount:default:default"}}}}}}]}}"#
         ))
         .unwrap();
-        let check = check_web_identity(&deny, PROVIDER, &TokenClaims::for_service_account("default", "default", DEFAULT_AUDIENCE)).unwrap();
+        let check = check_web_identity(
+            &deny,
+            PROVIDER,
+            &TokenClaims::for_service_account("default", "default", DEFAULT_AUDIENCE),
+        )
+        .unwrap();
         assert_eq!(check.decision, Decision::ExplicitDeny);
-        assert!(check.reasons[0].starts_with("Statement[1] (Sid \"NoDefault\") denies it"), "{:?}", check.reasons);
+        assert!(
+            check.reasons[0].starts_with("Statement[1] (Sid \"NoDefault\") denies it"),
+            "{:?}",
+            check.reasons
+        );
     }
 
     #[test]

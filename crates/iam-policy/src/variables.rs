@@ -113,15 +113,25 @@ mod tests {
     use crate::wildcard::matches_elems;
 
     fn ctx() -> Context {
-        Context::new().with("aws:username", "bob").with("aws:PrincipalTag/team", "data").with("aws:TagKeys", "a").with("aws:TagKeys", "b")
+        Context::new()
+            .with("aws:username", "bob")
+            .with("aws:PrincipalTag/team", "data")
+            .with("aws:TagKeys", "a")
+            .with("aws:TagKeys", "b")
     }
 
     // Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
     // ("Using variables in policies", "Tags as policy variables").
     #[test]
     fn substitutes_keys_case_insensitively() {
-        assert_eq!(expand_text("home/${aws:username}/", &ctx()).unwrap(), "home/bob/");
-        assert_eq!(expand_text("${aws:PrincipalTag/team}-${AWS:UserName}", &ctx()).unwrap(), "data-bob");
+        assert_eq!(
+            expand_text("home/${aws:username}/", &ctx()).unwrap(),
+            "home/bob/"
+        );
+        assert_eq!(
+            expand_text("${aws:PrincipalTag/team}-${AWS:UserName}", &ctx()).unwrap(),
+            "data-bob"
+        );
     }
 
     // Same page, "Policy variables with no value": the value then matches nothing.
@@ -135,9 +145,15 @@ mod tests {
     // Same page, "Specifying default values".
     #[test]
     fn defaults() {
-        assert_eq!(expand_text("${aws:userid, 'anonymous'}", &ctx()).unwrap(), "anonymous");
+        assert_eq!(
+            expand_text("${aws:userid, 'anonymous'}", &ctx()).unwrap(),
+            "anonymous"
+        );
         assert_eq!(expand_text("${aws:username, 'x'}", &ctx()).unwrap(), "bob");
-        assert_eq!(expand_text("${aws:userid, 'it''s}'}", &ctx()).unwrap(), "it's}");
+        assert_eq!(
+            expand_text("${aws:userid, 'it''s}'}", &ctx()).unwrap(),
+            "it's}"
+        );
         assert_eq!(expand_text("${aws:userid, unquoted}", &ctx()), None);
     }
 

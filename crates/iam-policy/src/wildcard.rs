@@ -84,7 +84,11 @@ pub fn matches_elems(pattern: &[Elem], text: &str, ignore_case: bool) -> bool {
                     continue;
                 }
                 Elem::Byte(c) => {
-                    let same = if ignore_case { c.eq_ignore_ascii_case(&text[t]) } else { c == text[t] };
+                    let same = if ignore_case {
+                        c.eq_ignore_ascii_case(&text[t])
+                    } else {
+                        c == text[t]
+                    };
                     if same {
                         p += 1;
                         t += 1;
@@ -115,9 +119,15 @@ mod tests {
     // ("You can use wildcards (* or ?) as part of the action name"; action names are case-insensitive).
     #[test]
     fn action_wildcards_ignore_case() {
-        assert!(matches_ignore_case("iam:*AccessKey*", "iam:CreateAccessKey"));
+        assert!(matches_ignore_case(
+            "iam:*AccessKey*",
+            "iam:CreateAccessKey"
+        ));
         assert!(matches_ignore_case("S3:getobject", "s3:GetObject"));
-        assert!(matches_ignore_case("ec2:Describe*", "ec2:DescribeInstances"));
+        assert!(matches_ignore_case(
+            "ec2:Describe*",
+            "ec2:DescribeInstances"
+        ));
         assert!(!matches_ignore_case("ec2:Describe*", "ec2:RunInstances"));
         assert!(matches_ignore_case("*", "anything:AtAll"));
     }
@@ -126,10 +136,19 @@ mod tests {
     // (`*` any combination of characters, `?` any single character; resources are case-sensitive).
     #[test]
     fn resource_wildcards_case_sensitive() {
-        assert!(matches("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b/c"));
+        assert!(matches(
+            "arn:aws:s3:::bucket/*",
+            "arn:aws:s3:::bucket/a/b/c"
+        ));
         assert!(!matches("arn:aws:s3:::bucket/*", "arn:aws:s3:::Bucket/a"));
-        assert!(matches("arn:aws:iam::123456789012:user/B?b", "arn:aws:iam::123456789012:user/Bob"));
-        assert!(!matches("arn:aws:iam::123456789012:user/B?b", "arn:aws:iam::123456789012:user/Bb"));
+        assert!(matches(
+            "arn:aws:iam::123456789012:user/B?b",
+            "arn:aws:iam::123456789012:user/Bob"
+        ));
+        assert!(!matches(
+            "arn:aws:iam::123456789012:user/B?b",
+            "arn:aws:iam::123456789012:user/Bb"
+        ));
     }
 
     #[test]

@@ -1,0 +1,166 @@
+//! The command line as the user writes it (clap derive). No validation beyond what clap does:
+//! each command turns these raw arguments into checked values before doing anything.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "irsa",
+    version,
+    about = "Set up, verify, troubleshoot and audit IAM Roles for Service Accounts (IRSA) on Amazon EKS"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the presets (well-known workloads and their IAM policies), or show one.
+    Presets(PresetsArgs),
+    /// Write, per binding, the permission and trust policies, the ServiceAccount manifest and Helm values.
+    Render(RenderArgs),
+    /// Evaluate or lint IAM policy documents.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Check whether a service account may assume a role through its trust policy.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct PresetsArgs {
+    #[command(subcommand)]
+    pub command: Option<PresetsCommand>,
+    #[arg(long, value_enum, default_value_t, global = true)]
+    pub output: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PresetsCommand {
+    /// Print a preset's policy document (JSON) or managed policy ARN.
+    Show(PresetShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PresetShowArgs {
+    /// Preset name (see `irsa presets`).
+    pub name: String,
+    /// EKS cluster name (required by presets that scope permissions to the cluster).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS account id (12 digits).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Preset option, `NAME=VALUE`; repeat a name for a list (`--option kmsKeyArns=…`).
+    #[arg(long = "option", value_name = "NAME=VALUE")]
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Spec file: irsa.yaml or an eksctl ClusterConfig. Without it, the default bundle
+    /// (cluster-autoscaler, efs-csi, ebs-csi).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    #[arg(long)]
+    pub cluster: Option<String>,
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS account id (12 digits).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The cluster's OIDC issuer URL (`aws eks describe-cluster … cluster.identity.oidc.issuer`).
+    #[arg(long)]
+    pub issuer: String,
+    /// Directory to write into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate a request against identity-based policies: exit 0 allowed, 1 denied, 2 bad input.
+    Eval(PolicyEvalArgs),
+    /// Lint policy documents: exit 1 when a finding is high severity or worse.
+    Lint(PolicyLintArgs),
+    /// List the lint rules.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyEvalArgs {
+    /// Policy document (raw or URL-encoded JSON); repeat for several.
+    #[arg(long = "policy", required = true)]
+    pub policies: Vec<PathBuf>,
+    /// Action, e.g. `autoscaling:SetDesiredCapacity`.
+    #[arg(long)]
+    pub action: String,
+    /// Resource ARN (or `*`).
+    #[arg(long)]
+    pub resource: String,
+    /// Condition key and value, `KEY=VALUE`; a key given several times is multivalued.
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyLintArgs {
+    /// Policy documents to lint.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The account the policies belong to (flags trust to providers of other accounts).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Treat every file as this kind instead of guessing from its principals.
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KindArg {
+    Trust,
+    Permissions,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// May NS/NAME assume the role? Exit 0 yes, 1 no, 2 bad input.
+    Check(TrustCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrustCheckArgs {
+    /// The role's trust policy (raw or URL-encoded JSON, as `aws iam get-role` prints it).
+    #[arg(long)]
+    pub trust: PathBuf,
+    /// The IAM OIDC provider ARN of the cluster.
+    #[arg(long)]
+    pub provider_arn: String,
+    /// The service account, `NAMESPACE/NAME`.
+    #[arg(long)]
+    pub service_account: String,
+    /// Token audience.
+    #[arg(long, default_value = iam_policy::trust::DEFAULT_AUDIENCE)]
+    pub audience: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}

@@ -1,0 +1,20 @@
+//! One module per command; [`run`] dispatches the parsed command line to them.
+
+mod policy;
+mod presets;
+mod render;
+mod trust;
+
+use crate::cli::{Cli, Command, PolicyCommand, TrustCommand};
+use crate::exit::{CliError, Code};
+
+pub fn run(cli: Cli) -> Result<Code, CliError> {
+    match cli.command {
+        Command::Presets(args) => presets::run(args),
+        Command::Render(args) => render::run(args),
+        Command::Policy(PolicyCommand::Eval(args)) => policy::eval(args),
+        Command::Policy(PolicyCommand::Lint(args)) => policy::lint(args),
+        Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),
+        Command::Trust(TrustCommand::Check(args)) => trust::check(args),
+    }
+}

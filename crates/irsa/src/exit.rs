@@ -1,0 +1,55 @@
+//! Exit codes and the error type every command returns.
+//!
+//! The codes are part of irsa's interface (CI pipelines branch on them), so they live in one place.
+
+use std::fmt;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// Success: allowed, healthy, nothing to change.
+    Ok = 0,
+    /// A negative answer: denied, not trusted, findings at or above the failing severity.
+    Negative = 1,
+    /// Bad input: unreadable files, invalid documents, names or ARNs.
+    BadInput = 2,
+}
+
+impl From<Code> for std::process::ExitCode {
+    fn from(code: Code) -> Self {
+        std::process::ExitCode::from(code as u8)
+    }
+}
+
+/// An error that ends the command, with the exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    code: Code,
+}
+
+impl CliError {
+    /// Bad input: a file, document, name or value the user gave is wrong.
+    pub fn input(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            code: Code::BadInput,
+        }
+    }
+
+    pub fn code(&self) -> Code {
+        self.code
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Reads a file the user named, with the path in the error.
+pub fn read_input_file(path: &std::path::Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))
+}

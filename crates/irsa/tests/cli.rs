@@ -1,0 +1,421 @@
+//! End-to-end tests of the offline commands: the real binary, real files, exit codes and JSON.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const PROVIDER: &str = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn irsa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_irsa"))
+        .args(args)
+        .output()
+        .expect("irsa runs")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn trust_check_allows_exact_service_account() {
+    let trust = fixture("trust-exact.json");
+    let out = irsa(&[
+        "trust",
+        "check",
+        "--trust",
+        &trust,
+        "--provider-arn",
+        PROVIDER,
+        "--service-account",
+        "kube-system/cluster-autoscaler",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["allowed"], true);
+}
+
+#[test]
+fn trust_check_explains_wrong_namespace() {
+    let trust = fixture("trust-exact.json");
+    let out = irsa(&[
+        "trust",
+        "check",
+        "--trust",
+        &trust,
+        "--provider-arn",
+        PROVIDER,
+        "--service-account",
+        "default/cluster-autoscaler",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["allowed"], false);
+    let reason = v["reasons"][0].as_str().unwrap();
+    assert!(reason.contains("requires `system:serviceaccount:kube-system:cluster-autoscaler`; the token's sub is `system:serviceaccount:default:cluster-autoscaler`"), "{reason}");
+}
+
+#[test]
+fn trust_check_reads_url_encoded_documents_and_audiences() {
+    let trust = fixture("trust-exact.urlencoded");
+    let ok = irsa(&[
+        "trust",
+        "check",
+        "--trust",
+        &trust,
+        "--provider-arn",
+        PROVIDER,
+        "--service-account",
+        "kube-system/cluster-autoscaler",
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("ALLOWED"));
+    let wrong_aud = irsa(&[
+        "trust",
+        "check",
+        "--trust",
+        &trust,
+        "--provider-arn",
+        PROVIDER,
+        "--service-account",
+        "kube-system/cluster-autoscaler",
+        "--audience",
+        "vault",
+    ]);
+    assert_eq!(wrong_aud.status.code(), Some(1));
+}
+
+#[test]
+fn trust_check_bad_input_is_exit_2() {
+    let trust = fixture("trust-exact.json");
+    for args in [
+        vec![
+            "trust",
+            "check",
+            "--trust",
+            &trust,
+            "--provider-arn",
+            "arn:aws:iam::123456789012:role/x",
+            "--service-account",
+            "a/b",
+        ],
+        vec![
+            "trust",
+            "check",
+            "--trust",
+            &trust,
+            "--provider-arn",
+            PROVIDER,
+            "--service-account",
+            "no-slash",
+        ],
+        vec![
+            "trust",
+            "check",
+            "--trust",
+            "/nonexistent/trust.json",
+            "--provider-arn",
+            PROVIDER,
+            "--service-account",
+            "a/b",
+        ],
+        vec![
+            "trust",
+            "check",
+            "--provider-arn",
+            PROVIDER,
+            "--service-account",
+            "a/b",
+        ],
+    ] {
+        let out = irsa(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).is_empty());
+    }
+}
+
+#[test]
+fn policy_eval_decisions_and_exit_codes() {
+    let policy = fixture("permissions.json");
+    let allow = irsa(&[
+        "policy",
+        "eval",
+        "--policy",
+        &policy,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::models/llama/weights",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(allow.status.code(), Some(0));
+    let v = json(&allow);
+    assert_eq!(v["decision"], "allow");
+    assert_eq!(v["statements"][0]["sid"], "Read");
+
+    let deny = irsa(&[
+        "policy",
+        "eval",
+        "--policy",
+        &policy,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::models/secret/key",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(deny.status.code(), Some(1));
+    assert_eq!(json(&deny)["decision"], "explicit-deny");
+    assert_eq!(json(&deny)["statements"][0]["sid"], "NoSecrets");
+
+    let implicit = irsa(&[
+        "policy",
+        "eval",
+        "--policy",
+        &policy,
+        "--action",
+        "ec2:StopInstances",
+        "--resource",
+        "arn:aws:ec2:us-east-1:123456789012:instance/i-1",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(json(&implicit)["decision"], "implicit-deny");
+    assert_eq!(json(&implicit)["statements"], serde_json::json!([]));
+
+    let tagged = irsa(&[
+        "policy",
+        "eval",
+        "--policy",
+        &policy,
+        "--action",
+        "ec2:StopInstances",
+        "--resource",
+        "arn:aws:ec2:us-east-1:123456789012:instance/i-1",
+        "--context",
+        "aws:ResourceTag/team=data",
+    ]);
+    assert_eq!(
+        tagged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&tagged.stdout)
+    );
+}
+
+#[test]
+fn policy_eval_multivalued_context() {
+    let dir = tempdir();
+    let path = dir.join("tags.json");
+    std::fs::write(&path, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:CreateTags","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["team","env"]}}}]}"#).unwrap();
+    let p = path.display().to_string();
+    let ok = irsa(&[
+        "policy",
+        "eval",
+        "--policy",
+        &p,
+        "--action",
+        "ec2:CreateTags",
+        "--resource",
+        "*",
+        "--context",
+        "aws:TagKeys=team",
+        "--context",
+        "aws:TagKeys=env",
+    ]);
+    assert_eq!(ok.status.code(), Some(0));
+    let extra = irsa(&[
+        "policy",
+        "eval",
+        "--policy",
+        &p,
+        "--action",
+        "ec2:CreateTags",
+        "--resource",
+        "*",
+        "--context",
+        "aws:TagKeys=team",
+        "--context",
+        "aws:TagKeys=owner",
+    ]);
+    assert_eq!(extra.status.code(), Some(1));
+}
+
+#[test]
+fn policy_eval_invalid_document_names_the_place() {
+    let out = irsa(&[
+        "policy",
+        "eval",
+        "--policy",
+        &fixture("broken.json"),
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "*",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "broken.json: Statement[0].Condition.StringEqual: unknown condition operator"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn policy_lint_findings_and_exit_code() {
+    let out = irsa(&[
+        "policy",
+        "lint",
+        &fixture("trust-audience-only.json"),
+        &fixture("trust-star-in-equals.json"),
+        &fixture("admin.json"),
+        &fixture("trust-exact.json"),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let findings = json(&out);
+    let rules: Vec<(&str, &str)> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().rsplit('/').next().unwrap(),
+                f["rule"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            ("trust-audience-only.json", "IRSA001"),
+            ("trust-star-in-equals.json", "IRSA003"),
+            ("admin.json", "IAM001")
+        ]
+    );
+    assert_eq!(findings[0]["severity"], "high");
+    assert!(
+        findings[0]["location"]
+            .as_str()
+            .unwrap()
+            .starts_with("Statement[0]")
+    );
+
+    let clean = irsa(&[
+        "policy",
+        "lint",
+        &fixture("trust-exact.json"),
+        &fixture("permissions.json"),
+    ]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+}
+
+#[test]
+fn presets_list_and_show() {
+    let list = irsa(&["presets", "--output", "json"]);
+    assert_eq!(list.status.code(), Some(0));
+    let names: Vec<String> = json(&list)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    for name in ["cluster-autoscaler", "efs-csi", "ebs-csi"] {
+        assert!(names.contains(&name.to_string()), "{names:?}");
+    }
+
+    let ca = irsa(&[
+        "presets",
+        "show",
+        "cluster-autoscaler",
+        "--cluster",
+        "demo",
+        "--region",
+        "us-east-1",
+        "--account",
+        "123456789012",
+    ]);
+    assert_eq!(ca.status.code(), Some(0), "{}", stderr(&ca));
+    let doc = json(&ca);
+    let text = doc.to_string();
+    assert!(text.contains("k8s.io/cluster-autoscaler/demo"), "{text}");
+    assert!(iam_policy_parses(&text));
+
+    let no_cluster = irsa(&["presets", "show", "cluster-autoscaler"]);
+    assert_eq!(no_cluster.status.code(), Some(2));
+    assert!(stderr(&no_cluster).contains("cluster"));
+
+    let ebs = irsa(&["presets", "show", "ebs-csi", "--region", "cn-north-1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&ebs.stdout).trim(),
+        "arn:aws-cn:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    );
+
+    let unknown = irsa(&["presets", "show", "karpenterr"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("unknown preset `karpenterr`"));
+}
+
+#[test]
+fn policy_rules_lists_every_rule() {
+    let out = irsa(&["policy", "rules", "--output", "json"]);
+    let ids: Vec<String> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        ids.contains(&"IRSA001".to_string()) && ids.contains(&"SIZE001".to_string()),
+        "{ids:?}"
+    );
+}
+
+fn iam_policy_parses(text: &str) -> bool {
+    let v: Value = serde_json::from_str(text).unwrap();
+    v["Statement"].as_array().is_some_and(|s| !s.is_empty())
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "irsa-cli-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
