@@ -13,4 +13,5 @@
 pub mod desired;
 pub mod presets;
 pub mod render;
+pub mod snapshot;
 pub mod spec;

@@ -1,0 +1,162 @@
+//! The observed state of an account and a cluster, as plain data.
+//!
+//! Adapters (`irsa-aws`, `irsa-kube`) fill a [`Snapshot`]; the pure decisions (plan, doctor,
+//! audit) read it. It serializes to JSON so that a run can be saved and replayed offline
+//! (`--snapshot`). Documents are kept decoded (IAM returns them URL-encoded) as JSON values.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Tags as key → value.
+pub type Tags = BTreeMap<String, String>;
+
+/// Everything irsa observed for one cluster in one account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Account id (from STS GetCallerIdentity).
+    pub account: String,
+    /// `aws`, `aws-cn`, `aws-us-gov`, … (from the caller's ARN).
+    pub partition: String,
+    pub region: String,
+    /// The EKS cluster, when it was found.
+    pub cluster: Option<Cluster>,
+    /// Every IAM OIDC provider of the account.
+    pub oidc_providers: Vec<OidcProvider>,
+    /// The roles irsa looked at (by name).
+    pub roles: Vec<Role>,
+    /// The customer-managed policies irsa looked at (by ARN).
+    pub policies: Vec<ManagedPolicy>,
+    /// EKS add-ons of the cluster.
+    pub addons: Vec<Addon>,
+    /// Kubernetes namespaces that exist.
+    pub namespaces: Vec<String>,
+    /// Kubernetes service accounts irsa looked at.
+    pub service_accounts: Vec<ServiceAccount>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub name: String,
+    pub arn: String,
+    /// `https://oidc.eks.<region>.amazonaws.com/id/<ID>`; `None` when the cluster has no issuer.
+    pub issuer_url: Option<String>,
+    pub status: String,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OidcProvider {
+    pub arn: String,
+    /// Issuer host and path, without scheme (as IAM stores it).
+    pub url: String,
+    pub client_ids: Vec<String>,
+    pub thumbprints: Vec<String>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    pub arn: String,
+    pub path: String,
+    /// The trust policy, decoded.
+    pub trust_policy: serde_json::Value,
+    pub permissions_boundary: Option<String>,
+    pub tags: Tags,
+    pub attached_policy_arns: Vec<String>,
+    pub inline_policy_names: Vec<String>,
+    /// RoleLastUsed.LastUsedDate, RFC 3339, when known.
+    pub last_used: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagedPolicy {
+    pub name: String,
+    pub arn: String,
+    pub path: String,
+    pub default_version_id: String,
+    /// The default version's document, decoded.
+    pub document: serde_json::Value,
+    /// Every version, oldest first.
+    pub versions: Vec<PolicyVersion>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersion {
+    pub id: String,
+    pub is_default: bool,
+    /// RFC 3339.
+    pub created: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Addon {
+    pub name: String,
+    /// CREATING, ACTIVE, UPDATING, DEGRADED, CREATE_FAILED, …
+    pub status: String,
+    pub service_account_role_arn: Option<String>,
+    pub version: Option<String>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceAccount {
+    pub namespace: String,
+    pub name: String,
+    pub labels: Tags,
+    pub annotations: Tags,
+}
+
+impl Snapshot {
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.name == name)
+    }
+
+    pub fn policy(&self, arn: &str) -> Option<&ManagedPolicy> {
+        self.policies.iter().find(|p| p.arn == arn)
+    }
+
+    pub fn addon(&self, name: &str) -> Option<&Addon> {
+        self.addons.iter().find(|a| a.name == name)
+    }
+
+    pub fn service_account(&self, namespace: &str, name: &str) -> Option<&ServiceAccount> {
+        self.service_accounts.iter().find(|s| s.namespace == namespace && s.name == name)
+    }
+
+    /// The IAM OIDC provider registered for `issuer_url` (scheme and trailing slash ignored).
+    pub fn provider_for_issuer(&self, issuer_url: &str) -> Option<&OidcProvider> {
+        let wanted = issuer_host_path(issuer_url);
+        self.oidc_providers.iter().find(|p| issuer_host_path(&p.url) == wanted)
+    }
+}
+
+/// `https://oidc.eks.us-east-1.amazonaws.com/id/X/` → `oidc.eks.us-east-1.amazonaws.com/id/X`.
+pub fn issuer_host_path(url: &str) -> &str {
+    url.strip_prefix("https://").unwrap_or(url).trim_end_matches('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_provider_by_issuer_in_any_spelling() {
+        let snapshot = Snapshot {
+            oidc_providers: vec![OidcProvider { arn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X".into(), url: "oidc.eks.us-east-1.amazonaws.com/id/X".into(), ..Default::default() }],
+            ..Default::default()
+        };
+        assert!(snapshot.provider_for_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/X").is_some());
+        assert!(snapshot.provider_for_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/X/").is_some());
+        assert!(snapshot.provider_for_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/Y").is_none());
+    }
+
+    #[test]
+    fn round_trips_as_json() {
+        let snapshot = Snapshot { account: "123456789012".into(), partition: "aws".into(), region: "us-east-1".into(), namespaces: vec!["kube-system".into()], ..Default::default() };
+        let text = serde_json::to_string(&snapshot).unwrap();
+        assert_eq!(serde_json::from_str::<Snapshot>(&text).unwrap(), snapshot);
+    }
+}
