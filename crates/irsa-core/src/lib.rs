@@ -15,3 +15,4 @@ pub mod presets;
 pub mod render;
 pub mod snapshot;
 pub mod spec;
+pub mod steps;

@@ -1,0 +1,80 @@
+//! The steps a plan is made of: each one API call (or one Kubernetes request) that an adapter
+//! executes without further decisions.
+//!
+//! Steps carry everything the call needs (names, documents already rendered, tags) so adapters
+//! stay dumb and the plan is fully visible before anything runs. ARNs that a step creates are
+//! known in advance (`arn:<partition>:iam::<account>:role<path><name>`), so later steps can name
+//! them without waiting for a response.
+
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::Tags;
+
+/// One call to make.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "kebab-case")]
+pub enum Step {
+    /// iam:CreateOpenIDConnectProvider.
+    CreateOidcProvider { url: String, client_ids: Vec<String>, thumbprints: Vec<String>, tags: Tags },
+    /// iam:AddClientIDToOpenIDConnectProvider.
+    AddOidcClientId { provider_arn: String, client_id: String },
+    /// iam:DeleteOpenIDConnectProvider (destroy, only for providers irsa created).
+    DeleteOidcProvider { provider_arn: String },
+    /// iam:CreatePolicy.
+    CreatePolicy { name: String, path: String, document: serde_json::Value, tags: Tags },
+    /// iam:DeletePolicyVersion then iam:CreatePolicyVersion (set as default). `prune` names the
+    /// oldest non-default version to delete first when the policy already has five.
+    CreatePolicyVersion { policy_arn: String, document: serde_json::Value, prune: Option<String> },
+    /// iam:TagPolicy.
+    TagPolicy { policy_arn: String, tags: Tags },
+    /// iam:DeletePolicyVersion for each non-default version, then iam:DeletePolicy.
+    DeletePolicy { policy_arn: String, non_default_versions: Vec<String> },
+    /// iam:CreateRole.
+    CreateRole { name: String, path: String, trust_policy: serde_json::Value, permissions_boundary: Option<String>, tags: Tags },
+    /// iam:UpdateAssumeRolePolicy.
+    UpdateTrustPolicy { role_name: String, trust_policy: serde_json::Value },
+    /// iam:PutRolePermissionsBoundary.
+    PutPermissionsBoundary { role_name: String, boundary_arn: String },
+    /// iam:DeleteRolePermissionsBoundary.
+    DeletePermissionsBoundary { role_name: String },
+    /// iam:TagRole.
+    TagRole { role_name: String, tags: Tags },
+    /// iam:AttachRolePolicy.
+    AttachRolePolicy { role_name: String, policy_arn: String },
+    /// iam:DetachRolePolicy.
+    DetachRolePolicy { role_name: String, policy_arn: String },
+    /// iam:DeleteRole (its policies are detached by earlier steps).
+    DeleteRole { role_name: String },
+    /// Kubernetes: create the namespace.
+    CreateNamespace { name: String },
+    /// Kubernetes: create the service account, or merge-patch its labels and annotations
+    /// (others are kept). `None` values remove a key.
+    ApplyServiceAccount { namespace: String, name: String, create: bool, labels: Vec<(String, Option<String>)>, annotations: Vec<(String, Option<String>)> },
+    /// Kubernetes: delete a service account irsa created.
+    DeleteServiceAccount { namespace: String, name: String },
+    /// eks:CreateAddon with serviceAccountRoleArn, then wait for ACTIVE.
+    CreateAddon { cluster: String, name: String, role_arn: String, tags: Tags },
+    /// eks:UpdateAddon with serviceAccountRoleArn, then wait for ACTIVE.
+    UpdateAddon { cluster: String, name: String, role_arn: String },
+    /// eks:DeleteAddon (destroy, only for add-ons irsa created).
+    DeleteAddon { cluster: String, name: String },
+    /// Write a Helm values file (local, not an API call).
+    WriteFile { path: String, contents: String },
+}
+
+impl Step {
+    /// Whether the step changes something remote (every step but [`Step::WriteFile`]).
+    pub fn is_remote(&self) -> bool {
+        !matches!(self, Step::WriteFile { .. })
+    }
+
+    /// The number of API calls the step makes (not counting waits for add-ons to become ACTIVE).
+    pub fn api_calls(&self) -> usize {
+        match self {
+            Step::WriteFile { .. } => 0,
+            Step::CreatePolicyVersion { prune, .. } => 1 + usize::from(prune.is_some()),
+            Step::DeletePolicy { non_default_versions, .. } => 1 + non_default_versions.len(),
+            _ => 1,
+        }
+    }
+}
