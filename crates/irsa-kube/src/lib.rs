@@ -1,0 +1,1 @@
+//! irsa's Kubernetes adapter (being written).
