@@ -123,19 +123,25 @@ impl Snapshot {
     }
 
     pub fn service_account(&self, namespace: &str, name: &str) -> Option<&ServiceAccount> {
-        self.service_accounts.iter().find(|s| s.namespace == namespace && s.name == name)
+        self.service_accounts
+            .iter()
+            .find(|s| s.namespace == namespace && s.name == name)
     }
 
     /// The IAM OIDC provider registered for `issuer_url` (scheme and trailing slash ignored).
     pub fn provider_for_issuer(&self, issuer_url: &str) -> Option<&OidcProvider> {
         let wanted = issuer_host_path(issuer_url);
-        self.oidc_providers.iter().find(|p| issuer_host_path(&p.url) == wanted)
+        self.oidc_providers
+            .iter()
+            .find(|p| issuer_host_path(&p.url) == wanted)
     }
 }
 
 /// `https://oidc.eks.us-east-1.amazonaws.com/id/X/` → `oidc.eks.us-east-1.amazonaws.com/id/X`.
 pub fn issuer_host_path(url: &str) -> &str {
-    url.strip_prefix("https://").unwrap_or(url).trim_end_matches('/')
+    url.strip_prefix("https://")
+        .unwrap_or(url)
+        .trim_end_matches('/')
 }
 
 #[cfg(test)]
@@ -145,17 +151,41 @@ mod tests {
     #[test]
     fn finds_provider_by_issuer_in_any_spelling() {
         let snapshot = Snapshot {
-            oidc_providers: vec![OidcProvider { arn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X".into(), url: "oidc.eks.us-east-1.amazonaws.com/id/X".into(), ..Default::default() }],
+            oidc_providers: vec![OidcProvider {
+                arn:
+                    "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X"
+                        .into(),
+                url: "oidc.eks.us-east-1.amazonaws.com/id/X".into(),
+                ..Default::default()
+            }],
             ..Default::default()
         };
-        assert!(snapshot.provider_for_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/X").is_some());
-        assert!(snapshot.provider_for_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/X/").is_some());
-        assert!(snapshot.provider_for_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/Y").is_none());
+        assert!(
+            snapshot
+                .provider_for_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/X")
+                .is_some()
+        );
+        assert!(
+            snapshot
+                .provider_for_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/X/")
+                .is_some()
+        );
+        assert!(
+            snapshot
+                .provider_for_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/Y")
+                .is_none()
+        );
     }
 
     #[test]
     fn round_trips_as_json() {
-        let snapshot = Snapshot { account: "123456789012".into(), partition: "aws".into(), region: "us-east-1".into(), namespaces: vec!["kube-system".into()], ..Default::default() };
+        let snapshot = Snapshot {
+            account: "123456789012".into(),
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+            namespaces: vec!["kube-system".into()],
+            ..Default::default()
+        };
         let text = serde_json::to_string(&snapshot).unwrap();
         assert_eq!(serde_json::from_str::<Snapshot>(&text).unwrap(), snapshot);
     }

@@ -15,47 +15,100 @@ use crate::snapshot::Tags;
 #[serde(tag = "step", rename_all = "kebab-case")]
 pub enum Step {
     /// iam:CreateOpenIDConnectProvider.
-    CreateOidcProvider { url: String, client_ids: Vec<String>, thumbprints: Vec<String>, tags: Tags },
+    CreateOidcProvider {
+        url: String,
+        client_ids: Vec<String>,
+        thumbprints: Vec<String>,
+        tags: Tags,
+    },
     /// iam:AddClientIDToOpenIDConnectProvider.
-    AddOidcClientId { provider_arn: String, client_id: String },
+    AddOidcClientId {
+        provider_arn: String,
+        client_id: String,
+    },
     /// iam:DeleteOpenIDConnectProvider (destroy, only for providers irsa created).
     DeleteOidcProvider { provider_arn: String },
     /// iam:CreatePolicy.
-    CreatePolicy { name: String, path: String, document: serde_json::Value, tags: Tags },
+    CreatePolicy {
+        name: String,
+        path: String,
+        document: serde_json::Value,
+        tags: Tags,
+    },
     /// iam:DeletePolicyVersion then iam:CreatePolicyVersion (set as default). `prune` names the
     /// oldest non-default version to delete first when the policy already has five.
-    CreatePolicyVersion { policy_arn: String, document: serde_json::Value, prune: Option<String> },
+    CreatePolicyVersion {
+        policy_arn: String,
+        document: serde_json::Value,
+        prune: Option<String>,
+    },
     /// iam:TagPolicy.
     TagPolicy { policy_arn: String, tags: Tags },
     /// iam:DeletePolicyVersion for each non-default version, then iam:DeletePolicy.
-    DeletePolicy { policy_arn: String, non_default_versions: Vec<String> },
+    DeletePolicy {
+        policy_arn: String,
+        non_default_versions: Vec<String>,
+    },
     /// iam:CreateRole.
-    CreateRole { name: String, path: String, trust_policy: serde_json::Value, permissions_boundary: Option<String>, tags: Tags },
+    CreateRole {
+        name: String,
+        path: String,
+        trust_policy: serde_json::Value,
+        permissions_boundary: Option<String>,
+        tags: Tags,
+    },
     /// iam:UpdateAssumeRolePolicy.
-    UpdateTrustPolicy { role_name: String, trust_policy: serde_json::Value },
+    UpdateTrustPolicy {
+        role_name: String,
+        trust_policy: serde_json::Value,
+    },
     /// iam:PutRolePermissionsBoundary.
-    PutPermissionsBoundary { role_name: String, boundary_arn: String },
+    PutPermissionsBoundary {
+        role_name: String,
+        boundary_arn: String,
+    },
     /// iam:DeleteRolePermissionsBoundary.
     DeletePermissionsBoundary { role_name: String },
     /// iam:TagRole.
     TagRole { role_name: String, tags: Tags },
     /// iam:AttachRolePolicy.
-    AttachRolePolicy { role_name: String, policy_arn: String },
+    AttachRolePolicy {
+        role_name: String,
+        policy_arn: String,
+    },
     /// iam:DetachRolePolicy.
-    DetachRolePolicy { role_name: String, policy_arn: String },
+    DetachRolePolicy {
+        role_name: String,
+        policy_arn: String,
+    },
     /// iam:DeleteRole (its policies are detached by earlier steps).
     DeleteRole { role_name: String },
     /// Kubernetes: create the namespace.
     CreateNamespace { name: String },
     /// Kubernetes: create the service account, or merge-patch its labels and annotations
     /// (others are kept). `None` values remove a key.
-    ApplyServiceAccount { namespace: String, name: String, create: bool, labels: Vec<(String, Option<String>)>, annotations: Vec<(String, Option<String>)> },
+    ApplyServiceAccount {
+        namespace: String,
+        name: String,
+        create: bool,
+        labels: Vec<(String, Option<String>)>,
+        annotations: Vec<(String, Option<String>)>,
+    },
     /// Kubernetes: delete a service account irsa created.
     DeleteServiceAccount { namespace: String, name: String },
     /// eks:CreateAddon with serviceAccountRoleArn, then wait for ACTIVE.
-    CreateAddon { cluster: String, name: String, role_arn: String, tags: Tags },
+    CreateAddon {
+        cluster: String,
+        name: String,
+        role_arn: String,
+        tags: Tags,
+    },
     /// eks:UpdateAddon with serviceAccountRoleArn, then wait for ACTIVE.
-    UpdateAddon { cluster: String, name: String, role_arn: String },
+    UpdateAddon {
+        cluster: String,
+        name: String,
+        role_arn: String,
+    },
     /// eks:DeleteAddon (destroy, only for add-ons irsa created).
     DeleteAddon { cluster: String, name: String },
     /// Write a Helm values file (local, not an API call).
@@ -73,7 +126,10 @@ impl Step {
         match self {
             Step::WriteFile { .. } => 0,
             Step::CreatePolicyVersion { prune, .. } => 1 + usize::from(prune.is_some()),
-            Step::DeletePolicy { non_default_versions, .. } => 1 + non_default_versions.len(),
+            Step::DeletePolicy {
+                non_default_versions,
+                ..
+            } => 1 + non_default_versions.len(),
             _ => 1,
         }
     }

@@ -1,0 +1,809 @@
+//! The resolved desired state: what irsa will set up, decided from a [`Spec`] and the
+//! command-line overrides. This is irsa's "high-level arguments" layer (after ripgrep's
+//! `hiargs`): presets are expanded into their policies, service accounts and role names are
+//! decided (generated names are deterministic and at most 64 characters), defaults, ownership
+//! tags and audiences are filled in, policy files are read through a caller-supplied loader (so
+//! this module does no file I/O), and the checks that need the whole spec run here: duplicate
+//! service accounts, two bindings on one role, preset option errors, tag counts. It also writes
+//! the web-identity trust policy each role gets. Everything downstream (plan, render) works from
+//! a [`DesiredState`] and never looks at the spec again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::presets::{self, PresetError, PresetParams};
+use crate::spec::{At, BindingSpec, ClusterSpec, InstallSpec, Spec, SpecError, SpecFormat, rules};
+
+/// Prefix of the tags irsa puts on everything it owns; users may not set these keys.
+pub const OWNERSHIP_TAG_PREFIX: &str = "irsa.dev/";
+/// `irsa.dev/managed-by` = `irsa`.
+pub const TAG_MANAGED_BY: &str = "irsa.dev/managed-by";
+/// `irsa.dev/cluster` = the cluster name.
+pub const TAG_CLUSTER: &str = "irsa.dev/cluster";
+/// `irsa.dev/service-account` = `<namespace>/<name>`.
+pub const TAG_SERVICE_ACCOUNT: &str = "irsa.dev/service-account";
+/// The token audience EKS's pod-identity webhook uses unless told otherwise.
+pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+/// Name under which [`default_spec`] reports problems.
+pub const DEFAULT_BUNDLE_SOURCE: &str = "(default bundle)";
+
+/// What irsa will set up for one cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredState {
+    pub cluster: Cluster,
+    pub bindings: Vec<Binding>,
+}
+
+/// The cluster the bindings belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    pub name: String,
+    pub region: String,
+    /// Known from the spec or `--account`; otherwise discovered later (STS GetCallerIdentity).
+    pub account: Option<String>,
+    /// `aws`, `aws-cn` or `aws-us-gov`.
+    pub partition: String,
+}
+
+/// One service account bound to one IAM role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub namespace: String,
+    pub service_account: String,
+    /// The preset this binding came from, if any.
+    pub preset: Option<&'static str>,
+    pub role: Role,
+    /// Existing (usually AWS managed) policies to attach.
+    pub managed_policy_arns: Vec<String>,
+    /// Customer-managed policies to create and attach.
+    pub policies: Vec<CustomerPolicy>,
+    /// Whether irsa creates and annotates the ServiceAccount (false for `roleOnly` and for
+    /// workloads installed as EKS add-ons, which create their own).
+    pub create_service_account: bool,
+    /// Extra labels and annotations for the ServiceAccount.
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub install: Option<Install>,
+    /// Token audience the trust policy requires.
+    pub audience: String,
+}
+
+/// The IAM role of a binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    /// `/` or `/a/b/`.
+    pub path: String,
+    pub permissions_boundary: Option<String>,
+    /// User tags (defaults, then the binding's) plus irsa's ownership tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A customer-managed policy irsa creates for a binding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerPolicy {
+    /// `<role-name>-<suffix>`.
+    pub name: String,
+    /// Suffix, also used in file names (`permission-policy-<suffix>.json`).
+    pub suffix: String,
+    pub document: Value,
+}
+
+/// How the binding's workload is installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Install {
+    /// An EKS add-on, given the role as `serviceAccountRoleArn`; it creates its own service
+    /// account.
+    EksAddon { name: String },
+    /// A Helm chart pointed at the service account irsa creates.
+    Helm {
+        repo: Option<String>,
+        chart: Option<String>,
+        /// Dotted path of the chart's service-account values, e.g. `rbac.serviceAccount`.
+        service_account_values: String,
+    },
+}
+
+impl Binding {
+    /// `arn:<partition>:iam::<account>:role<path><name>`.
+    pub fn role_arn(&self, partition: &str, account: &str) -> String {
+        role_arn(partition, account, &self.role.path, &self.role.name)
+    }
+}
+
+/// `arn:<partition>:iam::<account>:role<path><name>`.
+pub fn role_arn(partition: &str, account: &str, path: &str, name: &str) -> String {
+    format!("arn:{partition}:iam::{account}:role{path}{name}")
+}
+
+/// Values given on the command line, which win over the spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolveInput {
+    pub cluster: Option<String>,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    /// Defaults to the region's partition.
+    pub partition: Option<String>,
+}
+
+/// The default bundle (the presets in [`presets::DEFAULT_BUNDLE`]) for a cluster, used when no
+/// spec file is given.
+pub fn default_spec(cluster: &str, region: &str, account: Option<&str>) -> Spec {
+    let at = |v: &str, path: &str| At::new(v.to_string(), Default::default(), path);
+    Spec {
+        source: DEFAULT_BUNDLE_SOURCE.to_string(),
+        base_dir: Default::default(),
+        format: SpecFormat::Default,
+        cluster: ClusterSpec {
+            name: Some(at(cluster, "cluster.name")),
+            region: Some(at(region, "cluster.region")),
+            account: account.map(|a| at(a, "cluster.account")),
+            with_oidc: None,
+        },
+        defaults: Default::default(),
+        bindings: presets::DEFAULT_BUNDLE
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let path = format!("bindings[{i}]");
+                let mut b = BindingSpec::new(Default::default(), path.clone());
+                b.preset = Some(at(name, &format!("{path}.preset")));
+                b
+            })
+            .collect(),
+    }
+}
+
+/// Validates a permission policy document (identity-based: no `Principal`).
+pub fn check_policy_document(doc: &Value) -> Result<(), String> {
+    let parsed =
+        iam_policy::document::PolicyDocument::from_value(doc).map_err(|e| e.to_string())?;
+    if parsed.is_resource_based() {
+        return Err(
+            "a permission policy must not name a Principal (irsa writes the trust policy itself)"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// 32-bit FNV-1a, for short stable name suffixes.
+fn fnv1a(text: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in text.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash
+}
+
+/// `irsa-<cluster>-<namespace>-<service-account>`; when that is over 64 characters, its first
+/// 55 characters, `-` and 8 hex digits of its FNV-1a hash (so distinct bindings keep distinct,
+/// stable names).
+pub fn default_role_name(cluster: &str, namespace: &str, service_account: &str) -> String {
+    let full = format!("irsa-{cluster}-{namespace}-{service_account}");
+    if full.chars().count() <= 64 {
+        return full;
+    }
+    let head: String = full.chars().take(55).collect();
+    format!("{head}-{:08x}", fnv1a(&full))
+}
+
+/// Resolves a spec into the desired state. `load` reads a policy file (paths are the spec's
+/// directory joined with the file as written). Returns every problem found.
+pub fn resolve(
+    spec: &Spec,
+    input: &ResolveInput,
+    load: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Result<DesiredState, Vec<SpecError>> {
+    let mut errors = Vec::new();
+    let cluster = resolve_cluster(spec, input, &mut errors);
+    let Some(cluster) = cluster else {
+        return Err(errors);
+    };
+
+    let mut bindings = Vec::new();
+    let mut seen_sa: HashMap<(String, String), &BindingSpec> = HashMap::new();
+    let mut seen_role: HashMap<String, &BindingSpec> = HashMap::new();
+    for b in &spec.bindings {
+        let Some(binding) = resolve_binding(spec, &cluster, b, load, &mut errors) else {
+            continue;
+        };
+        let key = (binding.namespace.clone(), binding.service_account.clone());
+        if let Some(first) = seen_sa.get(&key) {
+            let at = b
+                .name
+                .as_ref()
+                .map_or((b.pos, b.path.clone()), |n| (n.pos, n.path.clone()));
+            errors.push(SpecError::new(
+                &spec.source,
+                Some(at.0),
+                at.1,
+                format!(
+                    "service account {}/{} is already bound by {} (line {}); one role per service account: merge the two bindings",
+                    key.0, key.1, first.path, first.pos.line
+                ),
+            ));
+            continue;
+        }
+        seen_sa.insert(key, b);
+        if let Some(first) = seen_role.get(&binding.role.name) {
+            let at = b
+                .role
+                .name
+                .as_ref()
+                .map_or((b.pos, b.path.clone()), |n| (n.pos, n.path.clone()));
+            errors.push(SpecError::new(
+                &spec.source,
+                Some(at.0),
+                at.1,
+                format!(
+                    "role name \"{}\" is already used by {} (line {}); give this binding its own `role.name`",
+                    binding.role.name, first.path, first.pos.line
+                ),
+            ));
+            continue;
+        }
+        seen_role.insert(binding.role.name.clone(), b);
+        bindings.push(binding);
+    }
+    if errors.is_empty() {
+        Ok(DesiredState { cluster, bindings })
+    } else {
+        Err(errors)
+    }
+}
+
+fn resolve_cluster(
+    spec: &Spec,
+    input: &ResolveInput,
+    errors: &mut Vec<SpecError>,
+) -> Option<Cluster> {
+    // A value from a flag (checked, reported against the flag) or from the spec (already
+    // checked when the spec was read, but checked again for specs built in code).
+    let mut pick = |flag: &Option<String>,
+                    flag_name: &str,
+                    written: &Option<At<String>>,
+                    what: &str,
+                    check: fn(&str) -> Result<(), String>|
+     -> Option<String> {
+        if let Some(v) = flag {
+            return match check(v) {
+                Ok(()) => Some(v.clone()),
+                Err(m) => {
+                    errors.push(SpecError::new(flag_name, None, "", m));
+                    None
+                }
+            };
+        }
+        match written {
+            Some(at) => match check(&at.value) {
+                Ok(()) => Some(at.value.clone()),
+                Err(m) => {
+                    errors.push(SpecError::at(spec, at, m));
+                    None
+                }
+            },
+            None => {
+                errors.push(SpecError::new(
+                    &spec.source,
+                    spec_pos(spec),
+                    "",
+                    format!("no {what}: set it in the spec or pass {flag_name}"),
+                ));
+                None
+            }
+        }
+    };
+    let name = pick(
+        &input.cluster,
+        "--cluster",
+        &spec.cluster.name,
+        "cluster name",
+        rules::cluster_name,
+    );
+    let region = pick(
+        &input.region,
+        "--region",
+        &spec.cluster.region,
+        "region",
+        rules::region,
+    );
+    let account = match (&input.account, &spec.cluster.account) {
+        (None, None) => None,
+        _ => Some(pick(
+            &input.account,
+            "--account",
+            &spec.cluster.account,
+            "account",
+            rules::account,
+        )),
+    };
+    let (name, region) = (name?, region?);
+    let account = match account {
+        Some(None) => return None,
+        Some(Some(a)) => Some(a),
+        None => None,
+    };
+    let partition = match &input.partition {
+        Some(p) if ["aws", "aws-cn", "aws-us-gov"].contains(&p.as_str()) => p.clone(),
+        Some(p) => {
+            errors.push(SpecError::new(
+                "--partition",
+                None,
+                "",
+                format!("unknown partition `{p}`; use aws, aws-cn or aws-us-gov"),
+            ));
+            return None;
+        }
+        None => iam_policy::arn::partition_for_region(&region).to_string(),
+    };
+    Some(Cluster {
+        name,
+        region,
+        account,
+        partition,
+    })
+}
+
+/// 1:1 for files, no position for the built-in bundle.
+fn spec_pos(spec: &Spec) -> Option<crate::spec::Pos> {
+    (spec.format != SpecFormat::Default).then_some(crate::spec::Pos { line: 1, col: 1 })
+}
+
+fn resolve_binding(
+    spec: &Spec,
+    cluster: &Cluster,
+    b: &BindingSpec,
+    load: &dyn Fn(&Path) -> std::io::Result<String>,
+    errors: &mut Vec<SpecError>,
+) -> Option<Binding> {
+    let errors_before = errors.len();
+    let err_at = |pos: crate::spec::Pos, path: &str, msg: String| {
+        SpecError::new(&spec.source, (pos.line > 0).then_some(pos), path, msg)
+    };
+
+    let preset = match &b.preset {
+        Some(p) => match presets::find(&p.value) {
+            Some(found) => Some(found),
+            None => {
+                errors.push(SpecError::at(
+                    spec,
+                    p,
+                    crate::spec::unknown_preset(&p.value),
+                ));
+                return None;
+            }
+        },
+        None => None,
+    };
+    let namespace = b
+        .namespace
+        .as_ref()
+        .map(|n| n.value.clone())
+        .or(preset.map(|p| p.namespace.to_string()));
+    let name = b
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .or(preset.map(|p| p.service_account.to_string()));
+    let (Some(namespace), Some(name)) = (namespace, name) else {
+        errors.push(err_at(
+            b.pos,
+            &b.path,
+            "no service account: write `serviceAccount: NAMESPACE/NAME` or use a preset"
+                .to_string(),
+        ));
+        return None;
+    };
+
+    // Role.
+    let role_name = match &b.role.name {
+        Some(n) => n.value.clone(),
+        None => default_role_name(&cluster.name, &namespace, &name),
+    };
+    if b.role.name.is_none()
+        && let Err(m) = rules::role_name(&role_name)
+    {
+        errors.push(err_at(
+            b.pos,
+            &b.path,
+            format!("generated role name: {m}; set `role.name`"),
+        ));
+    }
+    let path = b
+        .role
+        .path
+        .as_ref()
+        .or(spec.defaults.role_path.as_ref())
+        .map_or_else(|| "/".to_string(), |p| p.value.clone());
+    let boundary_at = b
+        .role
+        .permissions_boundary
+        .as_ref()
+        .or(spec.defaults.permissions_boundary.as_ref());
+    if let Some(at) = boundary_at {
+        check_partition(spec, cluster, at, errors);
+    }
+    let mut tags: BTreeMap<String, String> = BTreeMap::new();
+    for t in spec.defaults.tags.iter().chain(&b.role.tags) {
+        tags.insert(t.key.value.clone(), t.value.value.clone());
+    }
+    tags.insert(TAG_MANAGED_BY.to_string(), "irsa".to_string());
+    tags.insert(TAG_CLUSTER.to_string(), cluster.name.clone());
+    tags.insert(
+        TAG_SERVICE_ACCOUNT.to_string(),
+        format!("{namespace}/{name}"),
+    );
+    if tags.len() > rules::MAX_TAGS {
+        errors.push(err_at(
+            b.pos,
+            &b.path,
+            format!(
+                "the role would carry {} tags (defaults, the binding's and irsa's 3); IAM allows at most {}: remove some",
+                tags.len(),
+                rules::MAX_TAGS
+            ),
+        ));
+    }
+
+    // Policies.
+    let mut managed = Vec::new();
+    let mut documents: Vec<(String, Value)> = Vec::new();
+    if let (Some(preset), Some(preset_at)) = (preset, &b.preset) {
+        let mut options: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for o in &b.options {
+            options
+                .entry(o.value.0.clone())
+                .or_default()
+                .extend(o.value.1.iter().cloned());
+        }
+        let params = PresetParams {
+            cluster: Some(cluster.name.clone()),
+            region: Some(cluster.region.clone()),
+            account: cluster.account.clone(),
+            partition: Some(cluster.partition.clone()),
+            options,
+        };
+        match (preset.render)(&params) {
+            Ok(p) => {
+                managed.extend(p.managed_arns);
+                documents.extend(p.documents);
+            }
+            Err(e) => {
+                let (pos, path) = match &e {
+                    PresetError::BadOption { option, .. } => b
+                        .options
+                        .iter()
+                        .find(|o| &o.value.0 == option)
+                        .map_or((preset_at.pos, preset_at.path.clone()), |o| {
+                            (o.pos, o.path.clone())
+                        }),
+                    PresetError::Missing { .. } => (preset_at.pos, preset_at.path.clone()),
+                };
+                errors.push(err_at(
+                    pos,
+                    &path,
+                    format!("{e}; see `irsa presets show {}`", preset.name),
+                ));
+            }
+        }
+    }
+    for arn in &b.managed_policies {
+        check_partition(spec, cluster, arn, errors);
+        if !managed.contains(&arn.value) {
+            managed.push(arn.value.clone());
+        }
+    }
+    for (i, doc) in b.inline_policies.iter().enumerate() {
+        let suffix = if i == 0 {
+            "inline".to_string()
+        } else {
+            format!("inline-{}", i + 1)
+        };
+        documents.push((suffix, doc.value.clone()));
+    }
+    for file in &b.policy_files {
+        let full = spec.base_dir.join(&file.value);
+        let text = match load(&full) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(SpecError::at(
+                    spec,
+                    file,
+                    format!(
+                        "cannot read policy file {}: {e}; the path is relative to the spec file",
+                        full.display()
+                    ),
+                ));
+                continue;
+            }
+        };
+        let is_yaml = matches!(
+            full.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        let parsed: Result<Value, String> = if is_yaml {
+            serde_saphyr::from_str::<Value>(&text)
+                .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())
+        } else {
+            iam_policy::document::decode_document_text(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|t| {
+                    serde_json::from_str::<Value>(&t).map_err(|e| {
+                        format!(
+                            "invalid JSON at line {} column {}: {e}",
+                            e.line(),
+                            e.column()
+                        )
+                    })
+                })
+        };
+        let doc = match parsed.and_then(|v| check_policy_document(&v).map(|()| v)) {
+            Ok(v) => v,
+            Err(m) => {
+                errors.push(SpecError::at(
+                    spec,
+                    file,
+                    format!("policy file {}: {m}; fix the document", full.display()),
+                ));
+                continue;
+            }
+        };
+        documents.push((file_suffix(&file.value), doc));
+    }
+    let mut policies: Vec<CustomerPolicy> = Vec::new();
+    for (suffix, document) in documents {
+        let mut unique = suffix.clone();
+        let mut n = 2;
+        while policies.iter().any(|p| p.suffix == unique) {
+            unique = format!("{suffix}-{n}");
+            n += 1;
+        }
+        let name = format!("{role_name}-{unique}");
+        if let Err(m) = rules::policy_name(&name) {
+            errors.push(err_at(b.pos, &b.path, format!("policy name: {m}")));
+        }
+        policies.push(CustomerPolicy {
+            name,
+            suffix: unique,
+            document,
+        });
+    }
+    if managed.is_empty() && policies.is_empty() && errors.len() == errors_before {
+        errors.push(err_at(
+            b.pos,
+            &b.path,
+            "this binding grants no permissions: add a preset or policies".to_string(),
+        ));
+    }
+
+    // Install and service account.
+    let install = resolve_install(b, preset, errors, &err_at);
+    let is_addon = matches!(install, Some(Install::EksAddon { .. }));
+    let create_service_account = match &b.role_only {
+        Some(r) if !r.value && is_addon => {
+            errors.push(SpecError::at(
+                spec,
+                r,
+                "the EKS add-on creates this service account itself; remove `roleOnly: false` or install with Helm",
+            ));
+            false
+        }
+        Some(r) => !r.value,
+        None => !is_addon,
+    };
+    let audience = b
+        .audience
+        .as_ref()
+        .map_or_else(|| DEFAULT_AUDIENCE.to_string(), |a| a.value.clone());
+
+    if errors.len() != errors_before {
+        return None;
+    }
+    Some(Binding {
+        namespace,
+        service_account: name,
+        preset: preset.map(|p| p.name),
+        role: Role {
+            name: role_name,
+            path,
+            permissions_boundary: boundary_at.map(|a| a.value.clone()),
+            tags,
+        },
+        managed_policy_arns: managed,
+        policies,
+        create_service_account,
+        labels: b
+            .labels
+            .iter()
+            .map(|t| (t.key.value.clone(), t.value.value.clone()))
+            .collect(),
+        annotations: b
+            .annotations
+            .iter()
+            .map(|t| (t.key.value.clone(), t.value.value.clone()))
+            .collect(),
+        install,
+        audience,
+    })
+}
+
+fn resolve_install(
+    b: &BindingSpec,
+    preset: Option<&'static presets::Preset>,
+    errors: &mut Vec<SpecError>,
+    err_at: &dyn Fn(crate::spec::Pos, &str, String) -> SpecError,
+) -> Option<Install> {
+    let preset_addon = preset.and_then(|p| match p.install {
+        presets::Install::EksAddon { name } => Some(name),
+        presets::Install::Helm { .. } => None,
+    });
+    let preset_helm = preset.and_then(|p| match p.install {
+        presets::Install::Helm { repo, chart } => Some((repo, chart)),
+        presets::Install::EksAddon { .. } => None,
+    });
+    match b.install.as_ref().map(|i| (i, &i.value)) {
+        Some((at, InstallSpec::Addon { name })) => {
+            match name.clone().or(preset_addon.map(str::to_string)) {
+                Some(name) => Some(Install::EksAddon { name }),
+                None => {
+                    errors.push(err_at(
+                        at.pos,
+                        &at.path,
+                        "no add-on name: write `install: {addon: NAME}`".to_string(),
+                    ));
+                    None
+                }
+            }
+        }
+        Some((
+            _,
+            InstallSpec::Helm {
+                repo,
+                chart,
+                service_account_values,
+            },
+        )) => Some(Install::Helm {
+            repo: repo.clone().or(preset_helm.map(|h| h.0.to_string())),
+            chart: chart
+                .clone()
+                .or(preset_helm.map(|h| h.1.to_string()))
+                .or_else(|| preset_addon.map(str::to_string)),
+            service_account_values: service_account_values
+                .clone()
+                .or(preset
+                    .and_then(|p| p.helm_service_account_path)
+                    .map(str::to_string))
+                .unwrap_or_else(|| "serviceAccount".to_string()),
+        }),
+        None => match (preset_addon, preset_helm) {
+            (Some(name), _) => Some(Install::EksAddon {
+                name: name.to_string(),
+            }),
+            (None, Some((repo, chart))) => Some(Install::Helm {
+                repo: Some(repo.to_string()),
+                chart: Some(chart.to_string()),
+                service_account_values: preset
+                    .and_then(|p| p.helm_service_account_path)
+                    .unwrap_or("serviceAccount")
+                    .to_string(),
+            }),
+            (None, None) => None,
+        },
+    }
+}
+
+/// A managed policy or boundary ARN must be in the cluster's partition.
+fn check_partition(spec: &Spec, cluster: &Cluster, at: &At<String>, errors: &mut Vec<SpecError>) {
+    if let Ok(arn) = rules::policy_arn(&at.value)
+        && arn.partition != cluster.partition
+    {
+        errors.push(SpecError::at(
+            spec,
+            at,
+            format!(
+                "\"{}\" is in partition `{}` but the cluster's region {} is in `{}`: use arn:{}:…",
+                at.value, arn.partition, cluster.region, cluster.partition, cluster.partition
+            ),
+        ));
+    }
+}
+
+/// Policy suffix from a file name: its stem, with characters IAM does not allow replaced by `-`.
+fn file_suffix(file: &str) -> String {
+    let stem = Path::new(file)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("file");
+    let s: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if s.is_empty() { "file".to_string() } else { s }
+}
+
+/// Why an issuer URL cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IssuerError {
+    #[error(
+        "issuer URL `{0}` must start with https:// (use the cluster's identity.oidc.issuer, e.g. https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE)"
+    )]
+    NotHttps(String),
+    #[error(
+        "issuer URL `{0}` has no host (expected https://oidc.eks.<region>.amazonaws.com/id/<ID>)"
+    )]
+    NoHost(String),
+    #[error("issuer URL `{0}` must not contain spaces, a query or a fragment")]
+    Invalid(String),
+}
+
+/// The issuer without scheme and trailing slash, as IAM names the provider and its condition
+/// keys: `https://oidc.eks.us-east-1.amazonaws.com/id/ABC` → `oidc.eks.us-east-1.amazonaws.com/id/ABC`.
+pub fn issuer_host_path(issuer_url: &str) -> Result<String, IssuerError> {
+    let trimmed = issuer_url.trim();
+    let Some(rest) = trimmed.strip_prefix("https://") else {
+        return Err(IssuerError::NotHttps(issuer_url.to_string()));
+    };
+    if rest.contains(['?', '#']) || rest.chars().any(char::is_whitespace) {
+        return Err(IssuerError::Invalid(issuer_url.to_string()));
+    }
+    let rest = rest.trim_end_matches('/');
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(IssuerError::NoHost(issuer_url.to_string()));
+    }
+    Ok(rest.to_string())
+}
+
+/// `arn:<partition>:iam::<account>:oidc-provider/<issuer host+path>`.
+pub fn oidc_provider_arn(
+    partition: &str,
+    account: &str,
+    issuer_url: &str,
+) -> Result<String, IssuerError> {
+    Ok(format!(
+        "arn:{partition}:iam::{account}:oidc-provider/{}",
+        issuer_host_path(issuer_url)?
+    ))
+}
+
+/// The web-identity trust policy of a binding's role: only `system:serviceaccount:<ns>:<name>`
+/// with tokens for `audience`, from the cluster's OIDC provider, may assume it.
+pub fn trust_policy(
+    partition: &str,
+    account: &str,
+    issuer_url: &str,
+    namespace: &str,
+    service_account: &str,
+    audience: &str,
+) -> Result<Value, IssuerError> {
+    let issuer = issuer_host_path(issuer_url)?;
+    let mut equals = serde_json::Map::new();
+    equals.insert(
+        format!("{issuer}:sub"),
+        Value::String(format!(
+            "system:serviceaccount:{namespace}:{service_account}"
+        )),
+    );
+    equals.insert(format!("{issuer}:aud"), Value::String(audience.to_string()));
+    Ok(json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": format!("arn:{partition}:iam::{account}:oidc-provider/{issuer}") },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": { "StringEquals": equals }
+        }]
+    }))
+}
+
+#[cfg(test)]
+mod tests;

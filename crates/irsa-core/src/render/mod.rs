@@ -1,0 +1,321 @@
+//! `irsa render`: the files that set up IRSA by hand or in GitOps, computed from a
+//! [`DesiredState`] and the account and OIDC issuer of the cluster. Pure: it returns the files
+//! (relative paths and contents) and the caller writes them. Per binding, in
+//! `<namespace>.<service-account>/`: one `permission-policy-<suffix>.json` per customer-managed
+//! policy, `managed-policies.txt` (ARNs to attach), `trust-policy.json` (web identity, exactly
+//! this service account and audience), `service-account.yaml` (when irsa creates the service
+//! account), `helm-values.yaml` (Helm installs) or `eks-addon.json` (EKS add-on installs); and
+//! a top-level `summary.json` listing every binding. YAML is written with serde-saphyr's
+//! serializer, so quoting is always right.
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value, json};
+
+use crate::desired::{
+    Binding, DEFAULT_AUDIENCE, DesiredState, Install, IssuerError, oidc_provider_arn, trust_policy,
+};
+use crate::spec::rules;
+
+/// `summary.json`, at the top of the output directory.
+pub const SUMMARY_FILE: &str = "summary.json";
+/// Per binding: the web-identity trust policy.
+pub const TRUST_POLICY_FILE: &str = "trust-policy.json";
+/// Per binding: managed policy ARNs to attach, one a line.
+pub const MANAGED_POLICIES_FILE: &str = "managed-policies.txt";
+/// Per binding: the annotated ServiceAccount manifest.
+pub const SERVICE_ACCOUNT_FILE: &str = "service-account.yaml";
+/// Per binding installed with Helm: values pointing the chart at the service account.
+pub const HELM_VALUES_FILE: &str = "helm-values.yaml";
+/// Per binding installed as an EKS add-on: input for `aws eks create-addon --cli-input-json`.
+pub const EKS_ADDON_FILE: &str = "eks-addon.json";
+
+/// The ServiceAccount annotation EKS's pod-identity webhook reads.
+pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+/// The ServiceAccount annotation for a non-default token audience.
+pub const AUDIENCE_ANNOTATION: &str = "eks.amazonaws.com/audience";
+
+/// `permission-policy-<suffix>.json`.
+pub fn permission_policy_file(suffix: &str) -> String {
+    format!("permission-policy-{suffix}.json")
+}
+
+/// The folder of a binding: `<namespace>.<service-account>`.
+pub fn binding_dir(b: &Binding) -> String {
+    format!("{}.{}", b.namespace, b.service_account)
+}
+
+/// Where the roles live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderTarget {
+    /// The AWS account (12 digits).
+    pub account: String,
+    /// The cluster's OIDC issuer URL (`https://oidc.eks.<region>.amazonaws.com/id/<ID>`).
+    pub issuer_url: String,
+}
+
+/// One file to write, relative to the output directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    pub path: PathBuf,
+    pub contents: String,
+}
+
+/// Why rendering failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Issuer(#[from] IssuerError),
+    #[error("--account: {0}")]
+    Account(String),
+    #[error(
+        "the spec names account {spec} but rendering was asked for account {target}: pass the spec's account or change the spec"
+    )]
+    AccountMismatch { spec: String, target: String },
+    #[error("cannot write {path} as YAML: {message}")]
+    Yaml { path: String, message: String },
+}
+
+/// Renders every file for `state` in account `target.account` with issuer `target.issuer_url`.
+pub fn render(
+    state: &DesiredState,
+    target: &RenderTarget,
+) -> Result<Vec<RenderedFile>, RenderError> {
+    rules::account(&target.account).map_err(RenderError::Account)?;
+    if let Some(spec) = &state.cluster.account
+        && *spec != target.account
+    {
+        return Err(RenderError::AccountMismatch {
+            spec: spec.clone(),
+            target: target.account.clone(),
+        });
+    }
+    let partition = state.cluster.partition.as_str();
+    let account = target.account.as_str();
+    let provider = oidc_provider_arn(partition, account, &target.issuer_url)?;
+
+    let mut files = Vec::new();
+    let mut summary = Vec::new();
+    for b in &state.bindings {
+        let dir = binding_dir(b);
+        let role_arn = b.role_arn(partition, account);
+        let mut names: Vec<String> = Vec::new();
+        let mut add = |files: &mut Vec<RenderedFile>, name: String, contents: String| {
+            files.push(RenderedFile {
+                path: PathBuf::from(&dir).join(&name),
+                contents,
+            });
+            names.push(format!("{dir}/{name}"));
+        };
+
+        for p in &b.policies {
+            add(
+                &mut files,
+                permission_policy_file(&p.suffix),
+                pretty_json(&p.document),
+            );
+        }
+        if !b.managed_policy_arns.is_empty() {
+            let mut text = b.managed_policy_arns.join("\n");
+            text.push('\n');
+            add(&mut files, MANAGED_POLICIES_FILE.to_string(), text);
+        }
+        let trust = trust_policy(
+            partition,
+            account,
+            &target.issuer_url,
+            &b.namespace,
+            &b.service_account,
+            &b.audience,
+        )?;
+        add(
+            &mut files,
+            TRUST_POLICY_FILE.to_string(),
+            pretty_json(&trust),
+        );
+        if b.create_service_account {
+            let path = format!("{dir}/{SERVICE_ACCOUNT_FILE}");
+            add(
+                &mut files,
+                SERVICE_ACCOUNT_FILE.to_string(),
+                yaml(&service_account(b, &role_arn), &path)?,
+            );
+        }
+        match &b.install {
+            Some(Install::Helm {
+                service_account_values,
+                ..
+            }) => {
+                let path = format!("{dir}/{HELM_VALUES_FILE}");
+                let values = helm_values(state, b, service_account_values, &role_arn);
+                add(
+                    &mut files,
+                    HELM_VALUES_FILE.to_string(),
+                    yaml(&values, &path)?,
+                );
+            }
+            Some(Install::EksAddon { name }) => {
+                let addon = json!({
+                    "clusterName": state.cluster.name,
+                    "addonName": name,
+                    "serviceAccountRoleArn": role_arn,
+                });
+                add(&mut files, EKS_ADDON_FILE.to_string(), pretty_json(&addon));
+            }
+            None => {}
+        }
+
+        let install = match &b.install {
+            Some(Install::Helm { repo, chart, .. }) => {
+                json!({ "helm": { "repo": repo, "chart": chart } })
+            }
+            Some(Install::EksAddon { name }) => json!({ "eksAddon": name }),
+            None => Value::Null,
+        };
+        summary.push(json!({
+            "namespace": b.namespace,
+            "serviceAccount": b.service_account,
+            "preset": b.preset,
+            "roleName": b.role.name,
+            "roleArn": role_arn,
+            "createServiceAccount": b.create_service_account,
+            "audience": b.audience,
+            "managedPolicyArns": b.managed_policy_arns,
+            "policies": b.policies.iter().map(|p| json!({
+                "name": p.name,
+                "file": format!("{dir}/{}", permission_policy_file(&p.suffix)),
+            })).collect::<Vec<_>>(),
+            "install": install,
+            "files": names,
+        }));
+    }
+    let summary = json!({
+        "cluster": {
+            "name": state.cluster.name,
+            "region": state.cluster.region,
+            "account": account,
+            "partition": partition,
+        },
+        "issuer": target.issuer_url,
+        "oidcProviderArn": provider,
+        "bindings": summary,
+    });
+    files.push(RenderedFile {
+        path: PathBuf::from(SUMMARY_FILE),
+        contents: pretty_json(&summary),
+    });
+    Ok(files)
+}
+
+fn pretty_json(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+    s.push('\n');
+    s
+}
+
+fn yaml(v: &Value, path: &str) -> Result<String, RenderError> {
+    serde_saphyr::to_string(v).map_err(|e| RenderError::Yaml {
+        path: path.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// A v1 ServiceAccount annotated with the role (and the audience when not the default).
+fn service_account(b: &Binding, role_arn: &str) -> Value {
+    let mut labels = Map::new();
+    labels.insert(
+        "app.kubernetes.io/managed-by".to_string(),
+        Value::String("irsa".to_string()),
+    );
+    for (k, v) in &b.labels {
+        labels.insert(k.clone(), Value::String(v.clone()));
+    }
+    let mut annotations = Map::new();
+    for (k, v) in &b.annotations {
+        annotations.insert(k.clone(), Value::String(v.clone()));
+    }
+    annotations.insert(
+        ROLE_ARN_ANNOTATION.to_string(),
+        Value::String(role_arn.to_string()),
+    );
+    if b.audience != DEFAULT_AUDIENCE {
+        annotations.insert(
+            AUDIENCE_ANNOTATION.to_string(),
+            Value::String(b.audience.clone()),
+        );
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": b.service_account,
+            "namespace": b.namespace,
+            "labels": labels,
+            "annotations": annotations,
+        }
+    })
+}
+
+/// Helm values for a chart-installed binding.
+///
+/// One approach for every chart: irsa creates and annotates the ServiceAccount itself
+/// (`service-account.yaml`), so the chart is told `create: false` and the `name` to use. The
+/// same block also carries `annotations` with the role ARN: the chart ignores them while
+/// `create` is false, and a user who flips `create` to true (letting Helm own the service
+/// account) still gets a correctly annotated one. When irsa does not create the service account
+/// (`roleOnly: true`), the values say `create: true` so the chart makes it, with the annotation.
+/// The Cluster Autoscaler chart additionally gets `autoDiscovery.clusterName` and `awsRegion`.
+fn helm_values(state: &DesiredState, b: &Binding, sa_path: &str, role_arn: &str) -> Value {
+    let mut root = Map::new();
+    if b.preset == Some("cluster-autoscaler") {
+        root.insert(
+            "autoDiscovery".to_string(),
+            json!({ "clusterName": state.cluster.name }),
+        );
+        root.insert(
+            "awsRegion".to_string(),
+            Value::String(state.cluster.region.clone()),
+        );
+    }
+    let mut annotations = Map::new();
+    annotations.insert(
+        ROLE_ARN_ANNOTATION.to_string(),
+        Value::String(role_arn.to_string()),
+    );
+    if b.audience != DEFAULT_AUDIENCE {
+        annotations.insert(
+            AUDIENCE_ANNOTATION.to_string(),
+            Value::String(b.audience.clone()),
+        );
+    }
+    let block = json!({
+        "create": !b.create_service_account,
+        "name": b.service_account,
+        "annotations": annotations,
+    });
+    insert_dotted(&mut root, sa_path, block);
+    Value::Object(root)
+}
+
+/// Puts `value` at the dotted `path` (e.g. `rbac.serviceAccount`), merging into maps on the way.
+fn insert_dotted(root: &mut Map<String, Value>, path: &str, value: Value) {
+    let mut parts: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
+    let Some(last) = parts.pop() else {
+        return;
+    };
+    let mut cur = root;
+    for p in parts {
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(m) = entry else { return };
+        cur = m;
+    }
+    cur.insert(last.to_string(), value);
+}
+
+#[cfg(test)]
+mod tests;
