@@ -8,6 +8,7 @@
 
 mod cli;
 mod commands;
+mod desired_input;
 mod exit;
 mod output;
 

@@ -419,3 +419,182 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+fn core_fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../irsa-core/tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+
+#[test]
+fn render_default_bundle_writes_checkable_files() {
+    let out = tempdir();
+    let o = out.display().to_string();
+    let run = irsa(&[
+        "render",
+        "--cluster",
+        "demo",
+        "--region",
+        "us-east-1",
+        "--account",
+        "123456789012",
+        "--issuer",
+        ISSUER,
+        "--out",
+        &o,
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let trust_path = out.join("kube-system.cluster-autoscaler/trust-policy.json");
+    // The rendered trust policy allows exactly its service account, per our own trust check.
+    let allowed = irsa(&[
+        "trust",
+        "check",
+        "--trust",
+        &trust_path.display().to_string(),
+        "--provider-arn",
+        PROVIDER,
+        "--service-account",
+        "kube-system/cluster-autoscaler",
+    ]);
+    assert_eq!(
+        allowed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&allowed.stdout)
+    );
+    let other = irsa(&[
+        "trust",
+        "check",
+        "--trust",
+        &trust_path.display().to_string(),
+        "--provider-arn",
+        PROVIDER,
+        "--service-account",
+        "kube-system/ebs-csi-controller-sa",
+    ]);
+    assert_eq!(other.status.code(), Some(1));
+    // Every rendered document lints clean at high severity.
+    let policy = out
+        .join("kube-system.cluster-autoscaler/permission-policy-cluster-autoscaler.json")
+        .display()
+        .to_string();
+    let lint = irsa(&["policy", "lint", &trust_path.display().to_string(), &policy]);
+    assert_eq!(
+        lint.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+    let sa =
+        std::fs::read_to_string(out.join("kube-system.cluster-autoscaler/service-account.yaml"))
+            .unwrap();
+    assert!(sa.contains("eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/irsa-demo-kube-system-cluster-autoscaler"), "{sa}");
+    let values =
+        std::fs::read_to_string(out.join("kube-system.cluster-autoscaler/helm-values.yaml"))
+            .unwrap();
+    assert!(
+        values.contains("clusterName: demo") && values.contains("awsRegion: us-east-1"),
+        "{values}"
+    );
+    assert!(
+        !out.join("kube-system.ebs-csi-controller-sa/service-account.yaml")
+            .exists(),
+        "the EBS add-on creates its own service account"
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["bindings"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn render_reports_every_spec_error_with_position() {
+    let out = tempdir().display().to_string();
+    let run = irsa(&[
+        "render",
+        "-f",
+        &core_fixture("errors.irsa.yaml"),
+        "--issuer",
+        ISSUER,
+        "--out",
+        &out,
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let err = stderr(&run);
+    assert!(
+        err.contains(
+            "errors.irsa.yaml:9:5: bindings[0].rol: unknown field `rol`; did you mean `role`?"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("errors.irsa.yaml:17:13: bindings[2].preset: unknown preset `karpenter`"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_dir(&out).unwrap().next().is_none(),
+        "nothing is written when the spec is invalid"
+    );
+}
+
+#[test]
+fn render_reads_eksctl_cluster_config() {
+    let out = tempdir();
+    let run = irsa(&[
+        "render",
+        "-f",
+        &core_fixture("eksctl.yaml"),
+        "--account",
+        "123456789012",
+        "--issuer",
+        ISSUER,
+        "--out",
+        &out.display().to_string(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let files: Vec<String> = json(&run)["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        files.contains(&"kube-system.cluster-autoscaler/helm-values.yaml".to_string()),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn render_needs_cluster_and_region_without_a_file() {
+    let run = irsa(&[
+        "render",
+        "--account",
+        "123456789012",
+        "--issuer",
+        ISSUER,
+        "--out",
+        &tempdir().display().to_string(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("--cluster and --region"));
+    let bad_region = irsa(&[
+        "render",
+        "--cluster",
+        "demo",
+        "--region",
+        "useast1",
+        "--account",
+        "123456789012",
+        "--issuer",
+        ISSUER,
+        "--out",
+        "/tmp/x",
+    ]);
+    assert_eq!(bad_region.status.code(), Some(2));
+    assert!(stderr(&bad_region).contains("--region"));
+}

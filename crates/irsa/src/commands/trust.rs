@@ -2,6 +2,7 @@
 //! the way STS does for `AssumeRoleWithWebIdentity`, and says why not.
 
 use iam_policy::trust::{self, TokenClaims};
+use irsa_core::spec::rules;
 use serde_json::json;
 
 use crate::cli::TrustCheckArgs;
@@ -37,14 +38,13 @@ pub fn check(args: TrustCheckArgs) -> Result<Code, CliError> {
     })
 }
 
-/// TEMPORARY until irsa-core exposes its Kubernetes name validation.
+/// `NAMESPACE/NAME`, each checked against Kubernetes' naming rules.
 fn parse_service_account_ref(text: &str) -> Result<(String, String), CliError> {
-    match text.split_once('/') {
-        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
-            Ok((ns.to_string(), name.to_string()))
-        }
-        _ => Err(CliError::input(format!(
-            "--service-account `{text}`: expected NAMESPACE/NAME"
-        ))),
-    }
+    let bad = |why: String| CliError::input(format!("--service-account `{text}`: {why}"));
+    let (namespace, name) = text
+        .split_once('/')
+        .ok_or_else(|| bad("expected NAMESPACE/NAME".into()))?;
+    rules::namespace(namespace).map_err(bad)?;
+    rules::service_account_name(name).map_err(bad)?;
+    Ok((namespace.to_string(), name.to_string()))
 }
