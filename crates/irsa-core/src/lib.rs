@@ -11,6 +11,7 @@
 //! Nothing here performs network or file I/O; callers hand in text and get data back.
 
 pub mod desired;
+pub mod plan;
 pub mod presets;
 pub mod render;
 pub mod snapshot;

@@ -8,6 +8,7 @@
 //! a top-level `summary.json` listing every binding. YAML is written with serde-saphyr's
 //! serializer, so quoting is always right.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
@@ -142,17 +143,10 @@ pub fn render(
             );
         }
         match &b.install {
-            Some(Install::Helm {
-                service_account_values,
-                ..
-            }) => {
-                let path = format!("{dir}/{HELM_VALUES_FILE}");
-                let values = helm_values(state, b, service_account_values, &role_arn);
-                add(
-                    &mut files,
-                    HELM_VALUES_FILE.to_string(),
-                    yaml(&values, &path)?,
-                );
+            Some(Install::Helm { .. }) => {
+                if let Some(values) = helm_values_yaml(state, b, &role_arn)? {
+                    add(&mut files, HELM_VALUES_FILE.to_string(), values);
+                }
             }
             Some(Install::EksAddon { name }) => {
                 let addon = json!({
@@ -220,30 +214,31 @@ fn yaml(v: &Value, path: &str) -> Result<String, RenderError> {
     })
 }
 
+/// The label irsa puts on the service accounts it creates; its presence is how irsa knows it
+/// owns one.
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// The value of [`MANAGED_BY_LABEL`].
+pub const MANAGED_BY_VALUE: &str = "irsa";
+
+/// The labels and annotations irsa sets on a binding's ServiceAccount: its ownership label, the
+/// user's labels and annotations, the role ARN, and the audience when not the default.
+pub fn service_account_metadata(
+    b: &Binding,
+    role_arn: &str,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut labels = b.labels.clone();
+    labels.insert(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string());
+    let mut annotations = b.annotations.clone();
+    annotations.insert(ROLE_ARN_ANNOTATION.to_string(), role_arn.to_string());
+    if b.audience != DEFAULT_AUDIENCE {
+        annotations.insert(AUDIENCE_ANNOTATION.to_string(), b.audience.clone());
+    }
+    (labels, annotations)
+}
+
 /// A v1 ServiceAccount annotated with the role (and the audience when not the default).
 fn service_account(b: &Binding, role_arn: &str) -> Value {
-    let mut labels = Map::new();
-    labels.insert(
-        "app.kubernetes.io/managed-by".to_string(),
-        Value::String("irsa".to_string()),
-    );
-    for (k, v) in &b.labels {
-        labels.insert(k.clone(), Value::String(v.clone()));
-    }
-    let mut annotations = Map::new();
-    for (k, v) in &b.annotations {
-        annotations.insert(k.clone(), Value::String(v.clone()));
-    }
-    annotations.insert(
-        ROLE_ARN_ANNOTATION.to_string(),
-        Value::String(role_arn.to_string()),
-    );
-    if b.audience != DEFAULT_AUDIENCE {
-        annotations.insert(
-            AUDIENCE_ANNOTATION.to_string(),
-            Value::String(b.audience.clone()),
-        );
-    }
+    let (labels, annotations) = service_account_metadata(b, role_arn);
     json!({
         "apiVersion": "v1",
         "kind": "ServiceAccount",
@@ -254,6 +249,25 @@ fn service_account(b: &Binding, role_arn: &str) -> Value {
             "annotations": annotations,
         }
     })
+}
+
+/// The Helm values file of a chart-installed binding (`None` for other installs).
+pub fn helm_values_yaml(
+    state: &DesiredState,
+    b: &Binding,
+    role_arn: &str,
+) -> Result<Option<String>, RenderError> {
+    match &b.install {
+        Some(Install::Helm {
+            service_account_values,
+            ..
+        }) => {
+            let path = format!("{}/{HELM_VALUES_FILE}", binding_dir(b));
+            let values = helm_values(state, b, service_account_values, role_arn);
+            yaml(&values, &path).map(Some)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Helm values for a chart-installed binding.

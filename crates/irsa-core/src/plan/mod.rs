@@ -1,0 +1,795 @@
+//! The plan: a pure function from the desired state and a snapshot of what exists to the ordered
+//! steps that make the account and the cluster match, with a `terraform plan`-like list of items
+//! for people (`+` create, `~` update, `-` delete, `=` unchanged, `!` conflict).
+//!
+//! Ownership decides what irsa may touch: IAM roles, policies, OIDC providers and EKS add-ons
+//! carry the `irsa.dev/managed-by=irsa` tag, service accounts the `app.kubernetes.io/managed-by=irsa`
+//! label. Anything of the same name without that mark is a conflict, changed only with `adopt`.
+//! Steps name their dependencies, so an executor can run independent bindings concurrently and
+//! only wait where a step needs what another creates (a role before its attachments, its
+//! service account and its add-on). [`destroy`] plans the removal of what irsa owns.
+
+mod diff;
+mod items;
+
+pub use diff::line_diff;
+pub use items::{Item, Mark};
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::desired::{self, Binding, DesiredState, Install, TAG_CLUSTER, TAG_MANAGED_BY};
+use crate::render::{self, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ROLE_ARN_ANNOTATION};
+use crate::snapshot::{Snapshot, Tags};
+use crate::steps::Step;
+
+/// IAM keeps at most five versions of a managed policy.
+pub const MAX_POLICY_VERSIONS: usize = 5;
+
+/// Inputs besides the desired state and the snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Take over roles, policies, service accounts and add-ons irsa did not create.
+    pub adopt: bool,
+    /// SHA-1 thumbprints of the issuer's certificate chain, when they could be fetched.
+    pub thumbprints: Vec<String>,
+    /// Directory for Helm values files (`None`: do not write them).
+    pub values_dir: Option<String>,
+}
+
+/// A step with its position and the steps it waits for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedStep {
+    pub id: usize,
+    #[serde(flatten)]
+    pub step: Step,
+    pub after: Vec<usize>,
+}
+
+/// What apply would do.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub items: Vec<Item>,
+    pub steps: Vec<PlannedStep>,
+}
+
+impl Plan {
+    pub fn has_conflicts(&self) -> bool {
+        self.items.iter().any(|i| i.mark == Mark::Conflict)
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.steps.is_empty()
+    }
+
+    /// The longest chain of dependent API calls (each step weighted by its calls).
+    pub fn critical_path(&self) -> usize {
+        let mut depth: BTreeMap<usize, usize> = BTreeMap::new();
+        for s in &self.steps {
+            let before = s
+                .after
+                .iter()
+                .filter_map(|d| depth.get(d))
+                .max()
+                .copied()
+                .unwrap_or(0);
+            depth.insert(s.id, before + s.step.api_calls());
+        }
+        depth.values().max().copied().unwrap_or(0)
+    }
+
+    fn push(&mut self, step: Step, after: Vec<usize>) -> usize {
+        let id = self.steps.len();
+        self.steps.push(PlannedStep { id, step, after });
+        id
+    }
+}
+
+/// Why no plan could be made at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("EKS cluster `{0}` was not found in this account and region")]
+    ClusterNotFound(String),
+    #[error(
+        "EKS cluster `{0}` has no OIDC issuer; IRSA needs one (every EKS cluster since 1.13 has it)"
+    )]
+    NoIssuer(String),
+    #[error("the spec is for account {spec}, but the credentials are for account {actual}")]
+    AccountMismatch { spec: String, actual: String },
+    #[error(transparent)]
+    Issuer(#[from] desired::IssuerError),
+}
+
+fn owned(tags: &Tags) -> bool {
+    tags.get(TAG_MANAGED_BY).map(String::as_str) == Some("irsa")
+}
+
+/// Tags in `wanted` that `actual` lacks or holds with another value.
+fn missing_tags(wanted: &BTreeMap<String, String>, actual: &Tags) -> Tags {
+    wanted
+        .iter()
+        .filter(|(k, v)| actual.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// Plans `apply` for `state` against `snapshot`.
+pub fn plan(
+    state: &DesiredState,
+    snapshot: &Snapshot,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let cluster = snapshot
+        .cluster
+        .as_ref()
+        .ok_or_else(|| PlanError::ClusterNotFound(state.cluster.name.clone()))?;
+    let issuer_url = cluster
+        .issuer_url
+        .clone()
+        .ok_or_else(|| PlanError::NoIssuer(cluster.name.clone()))?;
+    if let Some(spec_account) = &state.cluster.account
+        && *spec_account != snapshot.account
+    {
+        return Err(PlanError::AccountMismatch {
+            spec: spec_account.clone(),
+            actual: snapshot.account.clone(),
+        });
+    }
+    let ctx = Ctx {
+        state,
+        snapshot,
+        options,
+        partition: &snapshot.partition,
+        account: &snapshot.account,
+        issuer_url: &issuer_url,
+    };
+    let mut plan = Plan::default();
+    let provider_step = ctx.plan_provider(&mut plan)?;
+    for binding in &state.bindings {
+        ctx.plan_binding(&mut plan, binding, provider_step)?;
+    }
+    Ok(plan)
+}
+
+struct Ctx<'a> {
+    state: &'a DesiredState,
+    snapshot: &'a Snapshot,
+    options: &'a PlanOptions,
+    partition: &'a str,
+    account: &'a str,
+    issuer_url: &'a str,
+}
+
+impl Ctx<'_> {
+    fn ownership_tags(&self) -> Tags {
+        [
+            (TAG_MANAGED_BY.to_string(), "irsa".to_string()),
+            (TAG_CLUSTER.to_string(), self.state.cluster.name.clone()),
+        ]
+        .into()
+    }
+
+    /// The OIDC provider with every audience the bindings use; returns the step that creates or
+    /// changes it, for the roles to wait on.
+    fn plan_provider(&self, plan: &mut Plan) -> Result<Option<usize>, PlanError> {
+        let arn = desired::oidc_provider_arn(self.partition, self.account, self.issuer_url)?;
+        let mut audiences: Vec<String> = self
+            .state
+            .bindings
+            .iter()
+            .map(|b| b.audience.clone())
+            .collect();
+        audiences.sort();
+        audiences.dedup();
+        if audiences.is_empty() {
+            audiences.push(desired::DEFAULT_AUDIENCE.to_string());
+        }
+        match self.snapshot.provider_for_issuer(self.issuer_url) {
+            None => {
+                let id = plan.push(
+                    Step::CreateOidcProvider {
+                        url: self.issuer_url.to_string(),
+                        client_ids: audiences.clone(),
+                        thumbprints: self.options.thumbprints.clone(),
+                        tags: self.ownership_tags(),
+                    },
+                    vec![],
+                );
+                plan.items.push(
+                    Item::new(Mark::Create, "oidc-provider", &arn)
+                        .detail(format!("client ids: {}", audiences.join(", "))),
+                );
+                Ok(Some(id))
+            }
+            Some(existing) => {
+                let missing: Vec<&String> = audiences
+                    .iter()
+                    .filter(|a| !existing.client_ids.contains(a))
+                    .collect();
+                if missing.is_empty() {
+                    plan.items
+                        .push(Item::new(Mark::Unchanged, "oidc-provider", &existing.arn));
+                    return Ok(None);
+                }
+                let mut last = None;
+                let mut item = Item::new(Mark::Update, "oidc-provider", &existing.arn);
+                for client_id in missing {
+                    item = item.detail(format!("+ client id {client_id}"));
+                    last = Some(plan.push(
+                        Step::AddOidcClientId {
+                            provider_arn: existing.arn.clone(),
+                            client_id: client_id.clone(),
+                        },
+                        vec![],
+                    ));
+                }
+                plan.items.push(item);
+                Ok(last)
+            }
+        }
+    }
+
+    fn plan_binding(
+        &self,
+        plan: &mut Plan,
+        b: &Binding,
+        provider_step: Option<usize>,
+    ) -> Result<(), PlanError> {
+        let role_arn = b.role_arn(self.partition, self.account);
+        let trust = desired::trust_policy(
+            self.partition,
+            self.account,
+            self.issuer_url,
+            &b.namespace,
+            &b.service_account,
+            &b.audience,
+        )?;
+        let Some(role_step) = self.plan_role(plan, b, &role_arn, &trust, provider_step) else {
+            // The role is someone else's: touch nothing that depends on it.
+            return Ok(());
+        };
+        let mut attach_after = role_step.into_iter().collect::<Vec<_>>();
+        let mut wanted_arns: Vec<String> = b.managed_policy_arns.clone();
+        for policy in &b.policies {
+            let arn = format!(
+                "arn:{}:iam::{}:policy{}{}",
+                self.partition, self.account, b.role.path, policy.name
+            );
+            match self.plan_policy(plan, b, &arn, &policy.name, &policy.document) {
+                PolicyOutcome::Conflict => {}
+                PolicyOutcome::Created(step) => {
+                    attach_after.push(step);
+                    wanted_arns.push(arn);
+                }
+                PolicyOutcome::Ready => wanted_arns.push(arn),
+            }
+        }
+        let attachments = self.plan_attachments(plan, b, &wanted_arns, &attach_after);
+        let mut ready = attach_after.clone();
+        ready.extend(attachments);
+        if b.create_service_account {
+            self.plan_service_account(
+                plan,
+                b,
+                &role_arn,
+                &role_step.into_iter().collect::<Vec<_>>(),
+            );
+        }
+        match &b.install {
+            Some(Install::EksAddon { name }) => self.plan_addon(plan, name, &role_arn, &ready),
+            Some(Install::Helm { .. }) => self.plan_helm_values(plan, b, &role_arn),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// `None` when the role is a conflict; `Some(step)` with the step later steps wait for.
+    fn plan_role(
+        &self,
+        plan: &mut Plan,
+        b: &Binding,
+        role_arn: &str,
+        trust: &Value,
+        provider_step: Option<usize>,
+    ) -> Option<Option<usize>> {
+        let Some(existing) = self.snapshot.role(&b.role.name) else {
+            let id = plan.push(
+                Step::CreateRole {
+                    name: b.role.name.clone(),
+                    path: b.role.path.clone(),
+                    trust_policy: trust.clone(),
+                    permissions_boundary: b.role.permissions_boundary.clone(),
+                    tags: b.role.tags.clone(),
+                },
+                provider_step.into_iter().collect(),
+            );
+            plan.items
+                .push(Item::new(Mark::Create, "role", role_arn).detail(format!(
+                    "trusts {}/{} (aud {})",
+                    b.namespace, b.service_account, b.audience
+                )));
+            return Some(Some(id));
+        };
+        if !owned(&existing.tags) && !self.options.adopt {
+            plan.items.push(Item::new(Mark::Conflict, "role", &existing.arn).detail("exists but was not created by irsa (no irsa.dev/managed-by tag); rerun with --adopt to take it over".to_string()));
+            return None;
+        }
+        if existing.path != b.role.path {
+            plan.items.push(Item::new(Mark::Conflict, "role", &existing.arn).detail(format!("exists at path {} but the spec asks for {}; IAM cannot move a role: delete it or change the spec", existing.path, b.role.path)));
+            return None;
+        }
+        let mut item = Item::new(Mark::Update, "role", &existing.arn);
+        let mut last = None;
+        let after: Vec<usize> = provider_step.into_iter().collect();
+        if existing.trust_policy != *trust {
+            item = item
+                .detail("trust policy:".to_string())
+                .details(line_diff(&pretty(&existing.trust_policy), &pretty(trust)));
+            last = Some(plan.push(
+                Step::UpdateTrustPolicy {
+                    role_name: b.role.name.clone(),
+                    trust_policy: trust.clone(),
+                },
+                after.clone(),
+            ));
+        }
+        match (&existing.permissions_boundary, &b.role.permissions_boundary) {
+            (current, Some(wanted)) if current.as_ref() != Some(wanted) => {
+                item = item.detail(format!(
+                    "permissions boundary: {} → {wanted}",
+                    current.as_deref().unwrap_or("none")
+                ));
+                last = Some(plan.push(
+                    Step::PutPermissionsBoundary {
+                        role_name: b.role.name.clone(),
+                        boundary_arn: wanted.clone(),
+                    },
+                    vec![],
+                ));
+            }
+            (Some(current), None) => {
+                item = item.detail(format!("permissions boundary: {current} → none"));
+                last = Some(plan.push(
+                    Step::DeletePermissionsBoundary {
+                        role_name: b.role.name.clone(),
+                    },
+                    vec![],
+                ));
+            }
+            _ => {}
+        }
+        let tags = missing_tags(&b.role.tags, &existing.tags);
+        if !tags.is_empty() {
+            item = item.detail(format!(
+                "tags: + {}",
+                tags.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            plan.push(
+                Step::TagRole {
+                    role_name: b.role.name.clone(),
+                    tags,
+                },
+                vec![],
+            );
+        }
+        if item.details.is_empty() {
+            item.mark = Mark::Unchanged;
+        }
+        plan.items.push(item);
+        // The role exists already: dependants need not wait for its updates, except for the
+        // trust policy, which decides whether the service account can use it.
+        Some(last)
+    }
+
+    fn plan_policy(
+        &self,
+        plan: &mut Plan,
+        b: &Binding,
+        arn: &str,
+        name: &str,
+        document: &Value,
+    ) -> PolicyOutcome {
+        let Some(existing) = self.snapshot.policy(arn) else {
+            let id = plan.push(
+                Step::CreatePolicy {
+                    name: name.to_string(),
+                    path: b.role.path.clone(),
+                    document: document.clone(),
+                    tags: b.role.tags.clone(),
+                },
+                vec![],
+            );
+            plan.items.push(Item::new(Mark::Create, "policy", arn));
+            return PolicyOutcome::Created(id);
+        };
+        if !owned(&existing.tags) && !self.options.adopt {
+            plan.items.push(
+                Item::new(Mark::Conflict, "policy", arn).detail(
+                    "exists but was not created by irsa; rerun with --adopt to take it over"
+                        .to_string(),
+                ),
+            );
+            return PolicyOutcome::Conflict;
+        }
+        let mut item = Item::new(Mark::Update, "policy", arn);
+        if existing.document != *document {
+            let prune = if existing.versions.len() >= MAX_POLICY_VERSIONS {
+                existing
+                    .versions
+                    .iter()
+                    .find(|v| !v.is_default)
+                    .map(|v| v.id.clone())
+            } else {
+                None
+            };
+            item = item
+                .detail("document:".to_string())
+                .details(line_diff(&pretty(&existing.document), &pretty(document)));
+            if let Some(version) = &prune {
+                item = item.detail(format!(
+                    "(deletes the oldest non-default version {version}: IAM keeps five)"
+                ));
+            }
+            plan.push(
+                Step::CreatePolicyVersion {
+                    policy_arn: arn.to_string(),
+                    document: document.clone(),
+                    prune,
+                },
+                vec![],
+            );
+        }
+        let tags = missing_tags(&b.role.tags, &existing.tags);
+        if !tags.is_empty() {
+            item = item.detail(format!(
+                "tags: + {}",
+                tags.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+            plan.push(
+                Step::TagPolicy {
+                    policy_arn: arn.to_string(),
+                    tags,
+                },
+                vec![],
+            );
+        }
+        if item.details.is_empty() {
+            item.mark = Mark::Unchanged;
+        }
+        plan.items.push(item);
+        PolicyOutcome::Ready
+    }
+
+    fn plan_attachments(
+        &self,
+        plan: &mut Plan,
+        b: &Binding,
+        wanted: &[String],
+        after: &[usize],
+    ) -> Vec<usize> {
+        let attached: Vec<String> = self
+            .snapshot
+            .role(&b.role.name)
+            .map(|r| r.attached_policy_arns.clone())
+            .unwrap_or_default();
+        let mut steps = Vec::new();
+        for arn in wanted.iter().filter(|a| !attached.contains(a)) {
+            steps.push(plan.push(
+                Step::AttachRolePolicy {
+                    role_name: b.role.name.clone(),
+                    policy_arn: arn.clone(),
+                },
+                after.to_vec(),
+            ));
+            plan.items.push(Item::new(
+                Mark::Create,
+                "attachment",
+                &format!("{} → {arn}", b.role.name),
+            ));
+        }
+        for arn in attached.iter().filter(|a| !wanted.contains(a)) {
+            steps.push(plan.push(
+                Step::DetachRolePolicy {
+                    role_name: b.role.name.clone(),
+                    policy_arn: arn.clone(),
+                },
+                vec![],
+            ));
+            plan.items.push(Item::new(
+                Mark::Delete,
+                "attachment",
+                &format!("{} → {arn}", b.role.name),
+            ));
+        }
+        steps
+    }
+
+    fn plan_service_account(&self, plan: &mut Plan, b: &Binding, role_arn: &str, after: &[usize]) {
+        let name = format!("{}/{}", b.namespace, b.service_account);
+        let (labels, annotations) = render::service_account_metadata(b, role_arn);
+        let Some(existing) = self
+            .snapshot
+            .service_account(&b.namespace, &b.service_account)
+        else {
+            let mut after = after.to_vec();
+            if !self.snapshot.namespaces.contains(&b.namespace) {
+                after.push(plan.push(
+                    Step::CreateNamespace {
+                        name: b.namespace.clone(),
+                    },
+                    vec![],
+                ));
+                plan.items
+                    .push(Item::new(Mark::Create, "namespace", &b.namespace));
+            }
+            plan.push(
+                Step::ApplyServiceAccount {
+                    namespace: b.namespace.clone(),
+                    name: b.service_account.clone(),
+                    create: true,
+                    labels: labels.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+                    annotations: annotations.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+                },
+                after,
+            );
+            plan.items.push(
+                Item::new(Mark::Create, "service-account", &name)
+                    .detail(format!("{ROLE_ARN_ANNOTATION}: {role_arn}")),
+            );
+            return;
+        };
+        let is_owned =
+            existing.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE);
+        let label_changes: Vec<(String, Option<String>)> = labels
+            .into_iter()
+            .filter(|(k, v)| existing.labels.get(k) != Some(v))
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        let annotation_changes: Vec<(String, Option<String>)> = annotations
+            .into_iter()
+            .filter(|(k, v)| existing.annotations.get(k) != Some(v))
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        if label_changes.is_empty() && annotation_changes.is_empty() {
+            plan.items
+                .push(Item::new(Mark::Unchanged, "service-account", &name));
+            return;
+        }
+        if !is_owned && !self.options.adopt {
+            plan.items.push(Item::new(Mark::Conflict, "service-account", &name).detail(format!("exists but was not created by irsa (no {MANAGED_BY_LABEL}={MANAGED_BY_VALUE} label); rerun with --adopt to annotate it")));
+            return;
+        }
+        let mut item = Item::new(Mark::Update, "service-account", &name);
+        for (k, v) in annotation_changes.iter().chain(label_changes.iter()) {
+            let was = existing
+                .annotations
+                .get(k)
+                .or_else(|| existing.labels.get(k))
+                .map(String::as_str)
+                .unwrap_or("(none)");
+            item = item.detail(format!(
+                "{k}: {was} → {}",
+                v.as_deref().unwrap_or("(removed)")
+            ));
+        }
+        plan.items.push(item);
+        plan.push(
+            Step::ApplyServiceAccount {
+                namespace: b.namespace.clone(),
+                name: b.service_account.clone(),
+                create: false,
+                labels: label_changes,
+                annotations: annotation_changes,
+            },
+            after.to_vec(),
+        );
+    }
+
+    fn plan_addon(&self, plan: &mut Plan, name: &str, role_arn: &str, after: &[usize]) {
+        let cluster = self.state.cluster.name.clone();
+        match self.snapshot.addon(name) {
+            None => {
+                plan.push(
+                    Step::CreateAddon {
+                        cluster,
+                        name: name.to_string(),
+                        role_arn: role_arn.to_string(),
+                        tags: self.ownership_tags(),
+                    },
+                    after.to_vec(),
+                );
+                plan.items.push(
+                    Item::new(Mark::Create, "eks-addon", name)
+                        .detail(format!("serviceAccountRoleArn: {role_arn}")),
+                );
+            }
+            Some(existing) if existing.service_account_role_arn.as_deref() == Some(role_arn) => {
+                plan.items
+                    .push(Item::new(Mark::Unchanged, "eks-addon", name));
+            }
+            Some(existing) if !owned(&existing.tags) && !self.options.adopt => {
+                plan.items.push(Item::new(Mark::Conflict, "eks-addon", name).detail(format!(
+                    "installed outside irsa with serviceAccountRoleArn {}; rerun with --adopt to point it at {role_arn}",
+                    existing.service_account_role_arn.as_deref().unwrap_or("(none)")
+                )));
+            }
+            Some(existing) => {
+                plan.push(
+                    Step::UpdateAddon {
+                        cluster,
+                        name: name.to_string(),
+                        role_arn: role_arn.to_string(),
+                    },
+                    after.to_vec(),
+                );
+                plan.items
+                    .push(Item::new(Mark::Update, "eks-addon", name).detail(format!(
+                    "serviceAccountRoleArn: {} → {role_arn}",
+                    existing.service_account_role_arn.as_deref().unwrap_or("(none)")
+                )));
+            }
+        }
+    }
+
+    fn plan_helm_values(&self, plan: &mut Plan, b: &Binding, role_arn: &str) {
+        let Some(dir) = &self.options.values_dir else {
+            return;
+        };
+        // Rendering values of a resolved binding cannot fail (they are plain strings).
+        let Ok(Some(values)) = render::helm_values_yaml(self.state, b, role_arn) else {
+            return;
+        };
+        let path = format!(
+            "{dir}/{}/{}",
+            render::binding_dir(b),
+            render::HELM_VALUES_FILE
+        );
+        plan.items
+            .push(Item::new(Mark::Create, "helm-values", &path));
+        plan.push(
+            Step::WriteFile {
+                path,
+                contents: values,
+            },
+            vec![],
+        );
+    }
+}
+
+enum PolicyOutcome {
+    Created(usize),
+    Ready,
+    Conflict,
+}
+
+/// Plans `destroy`: removes, for the bindings of `state`, what irsa owns (by its tags and
+/// labels) and nothing else.
+pub fn destroy(state: &DesiredState, snapshot: &Snapshot) -> Plan {
+    let mut plan = Plan::default();
+    let mut role_deletions = Vec::new();
+    for b in &state.bindings {
+        let sa = format!("{}/{}", b.namespace, b.service_account);
+        if b.create_service_account
+            && let Some(existing) = snapshot.service_account(&b.namespace, &b.service_account)
+        {
+            if existing.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE) {
+                plan.push(
+                    Step::DeleteServiceAccount {
+                        namespace: b.namespace.clone(),
+                        name: b.service_account.clone(),
+                    },
+                    vec![],
+                );
+                plan.items
+                    .push(Item::new(Mark::Delete, "service-account", &sa));
+            } else {
+                plan.items.push(
+                    Item::new(Mark::Unchanged, "service-account", &sa)
+                        .detail("not created by irsa: kept".to_string()),
+                );
+            }
+        }
+        let mut addon_steps = Vec::new();
+        if let Some(Install::EksAddon { name }) = &b.install
+            && let Some(addon) = snapshot.addon(name)
+        {
+            if owned(&addon.tags) {
+                addon_steps.push(plan.push(
+                    Step::DeleteAddon {
+                        cluster: state.cluster.name.clone(),
+                        name: name.clone(),
+                    },
+                    vec![],
+                ));
+                plan.items.push(Item::new(Mark::Delete, "eks-addon", name));
+            } else {
+                plan.items.push(
+                    Item::new(Mark::Unchanged, "eks-addon", name)
+                        .detail("not created by irsa: kept".to_string()),
+                );
+            }
+        }
+        let Some(role) = snapshot.role(&b.role.name) else {
+            continue;
+        };
+        if !owned(&role.tags) {
+            plan.items.push(
+                Item::new(Mark::Unchanged, "role", &role.arn)
+                    .detail("not created by irsa: kept".to_string()),
+            );
+            continue;
+        }
+        let detaches: Vec<usize> = role
+            .attached_policy_arns
+            .iter()
+            .map(|arn| {
+                plan.push(
+                    Step::DetachRolePolicy {
+                        role_name: role.name.clone(),
+                        policy_arn: arn.clone(),
+                    },
+                    addon_steps.clone(),
+                )
+            })
+            .collect();
+        let mut after = detaches.clone();
+        after.extend(addon_steps.iter().copied());
+        role_deletions.push(plan.push(
+            Step::DeleteRole {
+                role_name: role.name.clone(),
+            },
+            after,
+        ));
+        plan.items.push(Item::new(Mark::Delete, "role", &role.arn));
+        for arn in &role.attached_policy_arns {
+            if let Some(policy) = snapshot.policy(arn)
+                && owned(&policy.tags)
+            {
+                let versions = policy
+                    .versions
+                    .iter()
+                    .filter(|v| !v.is_default)
+                    .map(|v| v.id.clone())
+                    .collect();
+                plan.push(
+                    Step::DeletePolicy {
+                        policy_arn: arn.clone(),
+                        non_default_versions: versions,
+                    },
+                    detaches.clone(),
+                );
+                plan.items.push(Item::new(Mark::Delete, "policy", arn));
+            }
+        }
+    }
+    if let Some(issuer) = snapshot
+        .cluster
+        .as_ref()
+        .and_then(|c| c.issuer_url.as_deref())
+        && let Some(provider) = snapshot.provider_for_issuer(issuer)
+        && owned(&provider.tags)
+        && provider.tags.get(TAG_CLUSTER) == Some(&state.cluster.name)
+    {
+        plan.push(
+            Step::DeleteOidcProvider {
+                provider_arn: provider.arn.clone(),
+            },
+            role_deletions,
+        );
+        plan.items
+            .push(Item::new(Mark::Delete, "oidc-provider", &provider.arn));
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests;

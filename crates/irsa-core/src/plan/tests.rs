@@ -1,0 +1,468 @@
+use super::*;
+use crate::desired::{self, ResolveInput};
+use crate::snapshot::{
+    Addon, Cluster, ManagedPolicy, OidcProvider, PolicyVersion, Role, ServiceAccount,
+};
+
+const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC";
+const ACCOUNT: &str = "123456789012";
+
+fn state() -> DesiredState {
+    let spec = desired::default_spec("demo", "us-east-1", Some(ACCOUNT));
+    desired::resolve(&spec, &ResolveInput::default(), &|_| unreachable!()).unwrap()
+}
+
+fn empty_snapshot() -> Snapshot {
+    Snapshot {
+        account: ACCOUNT.into(),
+        partition: "aws".into(),
+        region: "us-east-1".into(),
+        cluster: Some(Cluster {
+            name: "demo".into(),
+            arn: "arn:aws:eks:us-east-1:123456789012:cluster/demo".into(),
+            issuer_url: Some(ISSUER.into()),
+            status: "ACTIVE".into(),
+            version: None,
+        }),
+        namespaces: vec!["default".into(), "kube-system".into()],
+        ..Default::default()
+    }
+}
+
+/// The snapshot an apply of `plan` would leave behind (what the adapters would observe).
+fn applied(mut snapshot: Snapshot, plan: &Plan) -> Snapshot {
+    for s in &plan.steps {
+        match &s.step {
+            Step::CreateOidcProvider {
+                url,
+                client_ids,
+                tags,
+                ..
+            } => snapshot.oidc_providers.push(OidcProvider {
+                arn: format!(
+                    "arn:aws:iam::{ACCOUNT}:oidc-provider/{}",
+                    crate::snapshot::issuer_host_path(url)
+                ),
+                url: crate::snapshot::issuer_host_path(url).into(),
+                client_ids: client_ids.clone(),
+                thumbprints: vec![],
+                tags: tags.clone(),
+            }),
+            Step::CreatePolicy {
+                name,
+                path,
+                document,
+                tags,
+            } => snapshot.policies.push(ManagedPolicy {
+                name: name.clone(),
+                arn: format!("arn:aws:iam::{ACCOUNT}:policy{path}{name}"),
+                path: path.clone(),
+                default_version_id: "v1".into(),
+                document: document.clone(),
+                versions: vec![PolicyVersion {
+                    id: "v1".into(),
+                    is_default: true,
+                    created: String::new(),
+                }],
+                tags: tags.clone(),
+            }),
+            Step::CreateRole {
+                name,
+                path,
+                trust_policy,
+                permissions_boundary,
+                tags,
+            } => snapshot.roles.push(Role {
+                name: name.clone(),
+                arn: format!("arn:aws:iam::{ACCOUNT}:role{path}{name}"),
+                path: path.clone(),
+                trust_policy: trust_policy.clone(),
+                permissions_boundary: permissions_boundary.clone(),
+                tags: tags.clone(),
+                ..Default::default()
+            }),
+            Step::AttachRolePolicy {
+                role_name,
+                policy_arn,
+            } => snapshot
+                .roles
+                .iter_mut()
+                .find(|r| r.name == *role_name)
+                .unwrap()
+                .attached_policy_arns
+                .push(policy_arn.clone()),
+            Step::ApplyServiceAccount {
+                namespace,
+                name,
+                labels,
+                annotations,
+                ..
+            } => snapshot.service_accounts.push(ServiceAccount {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                labels: labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().unwrap()))
+                    .collect(),
+                annotations: annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().unwrap()))
+                    .collect(),
+            }),
+            Step::CreateAddon {
+                name,
+                role_arn,
+                tags,
+                ..
+            } => snapshot.addons.push(Addon {
+                name: name.clone(),
+                status: "ACTIVE".into(),
+                service_account_role_arn: Some(role_arn.clone()),
+                version: None,
+                tags: tags.clone(),
+            }),
+            other => panic!("unexpected step in a first apply: {other:?}"),
+        }
+    }
+    snapshot
+}
+
+#[test]
+fn first_apply_of_default_bundle() {
+    let plan = plan(&state(), &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let kinds: Vec<(&str, Mark)> = plan.items.iter().map(|i| (i.kind, i.mark)).collect();
+    assert_eq!(kinds.iter().filter(|(k, _)| *k == "role").count(), 3);
+    assert!(kinds.iter().all(|(_, m)| *m == Mark::Create), "{kinds:?}");
+    // provider, 1 policy, 3 roles, 3 attachments, 1 service account, 2 add-ons.
+    assert_eq!(plan.steps.len(), 11, "{:#?}", plan.steps);
+    // provider → role → attachment → add-on: a chain of 4 calls at most.
+    assert_eq!(plan.critical_path(), 4);
+    let create_role = plan.steps.iter().find(|s| matches!(&s.step, Step::CreateRole { name, .. } if name == "irsa-demo-kube-system-cluster-autoscaler")).unwrap();
+    assert_eq!(
+        create_role.after,
+        vec![0],
+        "roles wait for the OIDC provider"
+    );
+    let Step::CreateRole {
+        trust_policy, tags, ..
+    } = &create_role.step
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        trust_policy["Statement"][0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"],
+        "system:serviceaccount:kube-system:cluster-autoscaler"
+    );
+    assert_eq!(tags.get(TAG_MANAGED_BY).map(String::as_str), Some("irsa"));
+    let addon = plan
+        .steps
+        .iter()
+        .find(|s| matches!(&s.step, Step::CreateAddon { name, .. } if name == "aws-ebs-csi-driver"))
+        .unwrap();
+    assert!(
+        !addon.after.is_empty(),
+        "the add-on waits for its role and attachment"
+    );
+    assert!(!plan.steps.iter().any(|s| matches!(&s.step, Step::ApplyServiceAccount { name, .. } if name == "ebs-csi-controller-sa")), "add-ons create their own service accounts");
+}
+
+#[test]
+fn second_apply_changes_nothing() {
+    let first = plan(&state(), &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let after = applied(empty_snapshot(), &first);
+    let second = plan(&state(), &after, &PlanOptions::default()).unwrap();
+    assert!(second.steps.is_empty(), "{:#?}", second.steps);
+    assert!(
+        second.items.iter().all(|i| i.mark == Mark::Unchanged),
+        "{:#?}",
+        second.items
+    );
+    assert!(!second.has_changes());
+}
+
+#[test]
+fn drift_is_repaired() {
+    let first = plan(&state(), &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let mut drifted = applied(empty_snapshot(), &first);
+    let role = drifted
+        .roles
+        .iter_mut()
+        .find(|r| r.name == "irsa-demo-kube-system-cluster-autoscaler")
+        .unwrap();
+    role.trust_policy["Statement"][0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"] =
+        "system:serviceaccount:kube-system:*".into();
+    role.attached_policy_arns.clear();
+    drifted.service_accounts.iter_mut().for_each(|sa| {
+        sa.annotations.remove(ROLE_ARN_ANNOTATION);
+    });
+    drifted.policies[0].document["Statement"][0]["Action"] = "ec2:*".into();
+    let repair = plan(&state(), &drifted, &PlanOptions::default()).unwrap();
+    let steps: Vec<&Step> = repair.steps.iter().map(|s| &s.step).collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::UpdateTrustPolicy { .. }))
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::AttachRolePolicy { .. }))
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::CreatePolicyVersion { prune: None, .. }))
+    );
+    assert!(steps.iter().any(|s| matches!(s, Step::ApplyServiceAccount { create: false, annotations, .. } if annotations.iter().any(|(k, _)| k == ROLE_ARN_ANNOTATION))));
+    let role_item = repair
+        .items
+        .iter()
+        .find(|i| i.kind == "role" && i.mark == Mark::Update)
+        .unwrap();
+    assert!(
+        role_item
+            .details
+            .iter()
+            .any(|d| d.starts_with("- ") && d.contains("kube-system:*")),
+        "{:?}",
+        role_item.details
+    );
+    assert!(
+        role_item
+            .details
+            .iter()
+            .any(|d| d.starts_with("+ ") && d.contains("kube-system:cluster-autoscaler")),
+        "{:?}",
+        role_item.details
+    );
+
+    // A deleted service account is created again.
+    let mut deleted = applied(empty_snapshot(), &first);
+    deleted.service_accounts.clear();
+    let recreate = plan(&state(), &deleted, &PlanOptions::default()).unwrap();
+    assert!(
+        recreate
+            .steps
+            .iter()
+            .any(|s| matches!(&s.step, Step::ApplyServiceAccount { create: true, .. }))
+    );
+}
+
+#[test]
+fn policy_versions_are_pruned_at_five() {
+    let first = plan(&state(), &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let mut s = applied(empty_snapshot(), &first);
+    s.policies[0].document["Statement"][0]["Sid"] = "Old".into();
+    s.policies[0].versions = (1..=5)
+        .map(|i| PolicyVersion {
+            id: format!("v{i}"),
+            is_default: i == 3,
+            created: String::new(),
+        })
+        .collect();
+    let p = plan(&state(), &s, &PlanOptions::default()).unwrap();
+    assert!(
+        p.steps.iter().any(
+            |st| matches!(&st.step, Step::CreatePolicyVersion { prune: Some(v), .. } if v == "v1")
+        ),
+        "{:#?}",
+        p.steps
+    );
+}
+
+#[test]
+fn foreign_objects_are_conflicts_unless_adopted() {
+    let mut s = empty_snapshot();
+    s.roles.push(Role {
+        name: "irsa-demo-kube-system-cluster-autoscaler".into(),
+        arn: "arn:aws:iam::123456789012:role/irsa-demo-kube-system-cluster-autoscaler".into(),
+        path: "/".into(),
+        ..Default::default()
+    });
+    s.service_accounts.push(ServiceAccount {
+        namespace: "kube-system".into(),
+        name: "cluster-autoscaler".into(),
+        ..Default::default()
+    });
+    s.addons.push(Addon {
+        name: "aws-ebs-csi-driver".into(),
+        status: "ACTIVE".into(),
+        service_account_role_arn: None,
+        ..Default::default()
+    });
+    let p = plan(&state(), &s, &PlanOptions::default()).unwrap();
+    assert!(p.has_conflicts());
+    let conflicts: Vec<&str> = p
+        .items
+        .iter()
+        .filter(|i| i.mark == Mark::Conflict)
+        .map(|i| i.kind)
+        .collect();
+    assert_eq!(conflicts, vec!["role", "eks-addon"], "{:#?}", p.items);
+    let touches_role = |st: &&PlannedStep| match &st.step {
+        Step::UpdateTrustPolicy { role_name, .. }
+        | Step::AttachRolePolicy { role_name, .. }
+        | Step::TagRole { role_name, .. } => role_name.contains("cluster-autoscaler"),
+        _ => false,
+    };
+    assert!(
+        !p.steps.iter().any(|st| touches_role(&st)),
+        "nothing touches the foreign role: {:#?}",
+        p.steps
+    );
+    assert!(
+        !p.steps
+            .iter()
+            .any(|st| matches!(&st.step, Step::UpdateAddon { .. }))
+    );
+
+    let adopted = plan(
+        &state(),
+        &s,
+        &PlanOptions {
+            adopt: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(!adopted.has_conflicts(), "{:#?}", adopted.items);
+    assert!(
+        adopted
+            .steps
+            .iter()
+            .any(|st| matches!(&st.step, Step::UpdateTrustPolicy { .. }))
+    );
+    assert!(
+        adopted
+            .steps
+            .iter()
+            .any(|st| matches!(&st.step, Step::TagRole { .. }))
+    );
+    assert!(
+        adopted
+            .steps
+            .iter()
+            .any(|st| matches!(&st.step, Step::ApplyServiceAccount { create: false, .. }))
+    );
+    assert!(
+        adopted
+            .steps
+            .iter()
+            .any(|st| matches!(&st.step, Step::UpdateAddon { .. }))
+    );
+}
+
+#[test]
+fn provider_without_sts_client_id_gets_it() {
+    let mut s = empty_snapshot();
+    s.oidc_providers.push(OidcProvider {
+        arn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+            .into(),
+        url: "oidc.eks.us-east-1.amazonaws.com/id/ABC".into(),
+        client_ids: vec!["other".into()],
+        ..Default::default()
+    });
+    let p = plan(&state(), &s, &PlanOptions::default()).unwrap();
+    assert!(
+        matches!(&p.steps[0].step, Step::AddOidcClientId { client_id, .. } if client_id == "sts.amazonaws.com")
+    );
+    assert_eq!(p.items[0].mark, Mark::Update);
+}
+
+#[test]
+fn missing_cluster_or_issuer_or_wrong_account() {
+    let mut s = empty_snapshot();
+    s.cluster = None;
+    assert_eq!(
+        plan(&state(), &s, &PlanOptions::default()),
+        Err(PlanError::ClusterNotFound("demo".into()))
+    );
+    let mut s = empty_snapshot();
+    s.cluster.as_mut().unwrap().issuer_url = None;
+    assert!(matches!(
+        plan(&state(), &s, &PlanOptions::default()),
+        Err(PlanError::NoIssuer(_))
+    ));
+    let mut s = empty_snapshot();
+    s.account = "999999999999".into();
+    assert!(matches!(
+        plan(&state(), &s, &PlanOptions::default()),
+        Err(PlanError::AccountMismatch { .. })
+    ));
+}
+
+#[test]
+fn helm_values_are_written_when_asked() {
+    let p = plan(
+        &state(),
+        &empty_snapshot(),
+        &PlanOptions {
+            values_dir: Some("values".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let write = p.steps.iter().find_map(|s| match &s.step {
+        Step::WriteFile { path, contents } => Some((path.clone(), contents.clone())),
+        _ => None,
+    });
+    let (path, contents) = write.unwrap();
+    assert_eq!(
+        path,
+        "values/kube-system.cluster-autoscaler/helm-values.yaml"
+    );
+    assert!(contents.contains("clusterName: demo"));
+}
+
+#[test]
+fn destroy_removes_only_what_irsa_owns() {
+    let first = plan(&state(), &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let mut s = applied(empty_snapshot(), &first);
+    // A foreign role for one binding, and a foreign policy attached to an irsa role.
+    s.roles
+        .iter_mut()
+        .find(|r| r.name.contains("efs"))
+        .unwrap()
+        .tags
+        .clear();
+    s.roles
+        .iter_mut()
+        .find(|r| r.name.contains("cluster-autoscaler"))
+        .unwrap()
+        .attached_policy_arns
+        .push("arn:aws:iam::123456789012:policy/team-owned".into());
+    s.policies.push(ManagedPolicy {
+        arn: "arn:aws:iam::123456789012:policy/team-owned".into(),
+        ..Default::default()
+    });
+    let d = destroy(&state(), &s);
+    let steps: Vec<&Step> = d.steps.iter().map(|x| &x.step).collect();
+    assert!(steps.iter().any(|st| matches!(st, Step::DeleteRole { role_name } if role_name.contains("cluster-autoscaler"))));
+    assert!(
+        !steps
+            .iter()
+            .any(|st| matches!(st, Step::DeleteRole { role_name } if role_name.contains("efs")))
+    );
+    assert!(steps.iter().any(|st| matches!(st, Step::DetachRolePolicy { policy_arn, .. } if policy_arn.ends_with("team-owned"))));
+    assert!(!steps.iter().any(|st| matches!(st, Step::DeletePolicy { policy_arn, .. } if policy_arn.ends_with("team-owned"))));
+    assert!(
+        steps
+            .iter()
+            .any(|st| matches!(st, Step::DeletePolicy { .. }))
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|st| matches!(st, Step::DeleteServiceAccount { .. }))
+    );
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|st| matches!(st, Step::DeleteAddon { .. }))
+            .count(),
+        2
+    );
+    let last = d.steps.last().unwrap();
+    assert!(matches!(last.step, Step::DeleteOidcProvider { .. }));
+    assert!(!last.after.is_empty(), "the provider goes after the roles");
+}
