@@ -1,9 +1,32 @@
-//! irsa's AWS adapter (being written): loads the standard AWS configuration (credential chain,
-//! profiles, endpoint overrides) and talks to IAM, STS and EKS. It only does I/O: observing
-//! into `irsa_core` snapshot data and executing planned actions; every decision stays pure.
+//! irsa's AWS adapter: loads the standard AWS configuration (credential chain, profiles,
+//! endpoint overrides) and talks to IAM, STS and EKS. It only does I/O: [`observe`] fills an
+//! `irsa_core` [`Snapshot`](irsa_core::snapshot::Snapshot), [`execute`] carries out one planned
+//! [`Step`](irsa_core::steps::Step); every decision stays in the pure core.
+//!
+//! - [`clients`]: the three SDK clients built from one `SdkConfig`, with retry settings and the
+//!   call-counting interceptor;
+//! - [`stats`]: counts of API calls (all, and mutating) for `irsa apply --stats`;
+//! - [`observe`]: the concurrent read of everything a plan needs;
+//! - [`execute`]: the IAM and EKS steps, with add-on waits and IAM eventual-consistency retries;
+//! - [`error`]: errors with the operation, the resource and AWS's error code and message.
+
+pub mod clients;
+pub mod error;
+pub mod execute;
+pub mod observe;
+pub mod stats;
+
+pub use clients::{Clients, Options};
+pub use error::{AwsError, ErrorKind};
+pub use execute::execute;
+pub use observe::{ObserveRequest, observe};
+pub use stats::CallStats;
 
 /// Loads the shared AWS configuration from the standard chain (environment, profiles, SSO,
-/// instance metadata), honouring `AWS_ENDPOINT_URL*` overrides.
+/// instance metadata), honouring `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` overrides
+/// (the SDK clients read the service-specific ones from this config when they are built).
 pub async fn load_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }

@@ -7,3 +7,6 @@
 //!   deployments) following the real API's JSON, status codes and resourceVersion semantics.
 //!
 //! Fakes are named as fakes: they implement only what irsa uses, faithfully.
+pub mod fake_eks;
+pub mod moto;
+pub mod fake_kube;

@@ -1,0 +1,128 @@
+//! The SDK clients irsa uses, built from one `SdkConfig`. IAM is a global service: its requests
+//! are signed for the partition's IAM region (`us-east-1` for `aws`, `cn-north-1` for `aws-cn`,
+//! `us-gov-west-1` for `aws-us-gov`) whatever region is configured, which matters once an
+//! endpoint override is set (the SDK then signs with the configured region). STS and EKS use the
+//! configured region. Every client gets the same retry settings (adaptive, `max_attempts`; tests
+//! use 1 because moto answers unimplemented calls with HTTP 500) and the call-counting
+//! interceptor. Endpoint overrides come from the config: `aws_config` reads `AWS_ENDPOINT_URL`
+//! and `AWS_ENDPOINT_URL_IAM` / `_STS` / `_EKS` (and the profile's `endpoint_url`), and each
+//! client picks its own when built; [`Options::eks_endpoint_url`] overrides EKS explicitly for
+//! hand-built configs (the tests' fake EKS).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+
+use crate::stats::{CallStats, Counters, CountingInterceptor};
+
+/// Settings of the adapter.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Attempts per call, including the first (adaptive retry with backoff).
+    pub max_attempts: u32,
+    /// How long to wait for an add-on to become ACTIVE.
+    pub addon_timeout: Duration,
+    /// How long to keep retrying a call that fails because a just-created role or policy is not
+    /// visible yet (IAM is eventually consistent).
+    pub consistency_timeout: Duration,
+    /// At most this many requests in flight during [`observe`](crate::observe()).
+    pub max_concurrency: usize,
+    /// EKS endpoint, overriding the config's (for hand-built configs; the environment's
+    /// `AWS_ENDPOINT_URL_EKS` is already honoured without it).
+    pub eks_endpoint_url: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_attempts: 5,
+            addon_timeout: Duration::from_secs(600),
+            consistency_timeout: Duration::from_secs(30),
+            max_concurrency: 16,
+            eks_endpoint_url: None,
+        }
+    }
+}
+
+/// The IAM, STS and EKS clients, and the counts of calls made through them.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub eks: aws_sdk_eks::Client,
+    /// The configured region (of STS and EKS).
+    pub region: String,
+    options: Options,
+    counters: Arc<Counters>,
+}
+
+impl Clients {
+    pub fn from_conf(conf: &SdkConfig, options: Options) -> Clients {
+        let counters = Arc::new(Counters::default());
+        let interceptor = SharedInterceptor::new(CountingInterceptor {
+            counters: counters.clone(),
+        });
+        let retry = RetryConfig::adaptive().with_max_attempts(options.max_attempts.max(1));
+        let region = conf.region().map(|r| r.to_string()).unwrap_or_default();
+
+        let iam = aws_sdk_iam::config::Builder::from(conf)
+            .region(aws_config::Region::new(iam_signing_region(&region)))
+            .retry_config(retry.clone())
+            .interceptor(interceptor.clone())
+            .build();
+        let sts = aws_sdk_sts::config::Builder::from(conf)
+            .retry_config(retry.clone())
+            .interceptor(interceptor.clone())
+            .build();
+        let mut eks = aws_sdk_eks::config::Builder::from(conf)
+            .retry_config(retry)
+            .interceptor(interceptor);
+        if let Some(url) = &options.eks_endpoint_url {
+            eks = eks.endpoint_url(url);
+        }
+        Clients {
+            iam: aws_sdk_iam::Client::from_conf(iam),
+            sts: aws_sdk_sts::Client::from_conf(sts),
+            eks: aws_sdk_eks::Client::from_conf(eks.build()),
+            region,
+            options,
+            counters,
+        }
+    }
+
+    /// Calls made so far through these clients (and their clones).
+    pub fn stats(&self) -> CallStats {
+        self.counters.snapshot()
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+}
+
+/// The region IAM requests are signed for, by the partition of the configured region.
+pub fn iam_signing_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "cn-north-1"
+    } else if region.starts_with("us-gov-") {
+        "us-gov-west-1"
+    } else {
+        "us-east-1"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_iam_for_the_partition() {
+        assert_eq!(iam_signing_region("eu-west-1"), "us-east-1");
+        assert_eq!(iam_signing_region("cn-northwest-1"), "cn-north-1");
+        assert_eq!(iam_signing_region("us-gov-east-1"), "us-gov-west-1");
+        assert_eq!(iam_signing_region(""), "us-east-1");
+    }
+}

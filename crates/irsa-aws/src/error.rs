@@ -1,0 +1,114 @@
+//! Errors of the AWS adapter. Each names the operation (`iam:CreateRole`), the resource it was
+//! about (a role name, a policy ARN, `cluster/addon`), AWS's error code and message when AWS
+//! answered, and otherwise the whole chain of causes (connection refused, timeout, …). The
+//! [`ErrorKind`] lets callers react without parsing text: [`ErrorKind::AlreadyExists`] on a
+//! create means "re-observe", [`ErrorKind::NotFound`] means the resource is absent.
+
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// What went wrong, for callers that react to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// NoSuchEntity / ResourceNotFoundException.
+    NotFound,
+    /// EntityAlreadyExists, or an add-on that already exists: re-observe and re-plan.
+    AlreadyExists,
+    /// The resource is busy or still referenced (DeleteConflict, ResourceInUseException, …).
+    Conflict,
+    /// Throttled after all retries.
+    Throttled,
+    /// An add-on ended in CREATE_FAILED, UPDATE_FAILED or DEGRADED.
+    AddonFailed,
+    /// An add-on did not become ACTIVE in time.
+    Timeout,
+    /// A Kubernetes or file step was handed to the AWS adapter.
+    NotAnAwsStep,
+    /// AWS answered with something the adapter cannot use (a missing field, a bad document).
+    InvalidResponse,
+    /// Any other error from AWS or the transport.
+    Other,
+}
+
+/// An AWS call that failed, with context.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation} {resource}: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct AwsError {
+    pub kind: ErrorKind,
+    /// `service:Operation`, e.g. `iam:CreateRole`.
+    pub operation: &'static str,
+    /// What the call was about: a role name, a policy ARN, `cluster/addon`, …
+    pub resource: String,
+    /// AWS's error code, when AWS answered (`NoSuchEntity`, `EntityAlreadyExists`, …).
+    pub code: Option<String>,
+    /// AWS's message, or the chain of causes.
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn new(
+        kind: ErrorKind,
+        operation: &'static str,
+        resource: impl Into<String>,
+        message: impl Into<String>,
+    ) -> AwsError {
+        AwsError {
+            kind,
+            operation,
+            resource: resource.into(),
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// From an SDK error: code and message from the service's answer, else the cause chain.
+    pub fn from_sdk<E>(operation: &'static str, resource: impl Into<String>, err: E) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let code = err.code().map(str::to_string);
+        let message = match (err.code(), err.message()) {
+            (Some(_), Some(message)) => message.to_string(),
+            (Some(_), None) => String::new(),
+            _ => DisplayErrorContext(&err).to_string(),
+        };
+        let kind = match code.as_deref() {
+            Some("NoSuchEntity" | "NoSuchEntityException" | "ResourceNotFoundException") => {
+                ErrorKind::NotFound
+            }
+            Some("EntityAlreadyExists" | "EntityAlreadyExistsException") => {
+                ErrorKind::AlreadyExists
+            }
+            Some(
+                "DeleteConflict"
+                | "DeleteConflictException"
+                | "ResourceInUseException"
+                | "ConcurrentModification"
+                | "ConcurrentModificationException",
+            ) => ErrorKind::Conflict,
+            Some(
+                "Throttling"
+                | "ThrottlingException"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded",
+            ) => ErrorKind::Throttled,
+            _ => ErrorKind::Other,
+        };
+        AwsError {
+            kind,
+            operation,
+            resource: resource.into(),
+            code,
+            message,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> AwsError {
+        self.kind = kind;
+        self
+    }
+}

@@ -1,0 +1,341 @@
+//! A FAKE Kubernetes API server for tests and the sandbox: plain HTTP on 127.0.0.1, no auth, an
+//! in-memory store, and the real API's wire format and semantics for what irsa uses, so that
+//! kube-rs clients work against it unchanged.
+//!
+//! Served (each resource under its real path, see [`resources`]):
+//! - namespaces (`/api/v1/namespaces[/{name}]`), service accounts, pods
+//!   (`/api/v1/namespaces/{ns}/{plural}[/{name}]` and the all-namespaces `/api/v1/{plural}`),
+//!   deployments, replicasets, statefulsets and daemonsets under `/apis/apps/v1/…`;
+//! - GET (object or list, with `labelSelector` and `fieldSelector`), POST, PUT (with a
+//!   `resourceVersion` precondition), PATCH (`application/merge-patch+json`, and
+//!   `application/strategic-merge-patch+json` applied the same way), DELETE;
+//! - `GET /version`.
+//!
+//! Semantics: `uid`, `creationTimestamp`, one increasing `resourceVersion` per write (no-op writes
+//! keep it), `generation` for the apps group, 409 `AlreadyExists` / `Conflict`, 404 `NotFound`
+//! (also for a create in a missing namespace), errors as `Status` objects, garbage collection of
+//! owned objects, and a simulated deployment controller (ReplicaSets and pods; see
+//! [`controller`]). Namespaces `default`, `kube-system`, `kube-public` and `kube-node-lease`
+//! exist at start, each with its `default` service account.
+//!
+//! Not (yet) served: watch, TokenRequest, pod logs, the pod-identity webhook. Those attach to
+//! [`FakeKube::on_create`] (a webhook is a create hook on pods) and to new routes in
+//! [`router`].
+
+pub mod controller;
+pub mod resources;
+pub mod selector;
+pub mod status;
+pub mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use serde_json::{Value, json};
+
+pub use resources::{DAEMON_SETS, DEPLOYMENTS, NAMESPACES, PODS, REPLICA_SETS, RESOURCES, ResourceType, SERVICE_ACCOUNTS, STATEFUL_SETS};
+pub use status::ApiError;
+pub use store::{CreateHook, Store};
+
+use selector::{FieldSelector, LabelSelector};
+
+/// One request the fake received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Path and query, as sent.
+    pub uri: String,
+}
+
+impl RecordedRequest {
+    /// Whether the request writes (anything but GET, HEAD and OPTIONS).
+    pub fn is_mutating(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+    }
+}
+
+/// State shared by the server and the test's handle.
+pub struct Shared {
+    store: Mutex<Store>,
+    requests: Mutex<Vec<RecordedRequest>>,
+}
+
+impl Shared {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A running fake API server; stops when dropped.
+pub struct FakeKube {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl FakeKube {
+    /// Starts the fake on 127.0.0.1 with a free port. Needs a tokio runtime.
+    pub async fn start() -> FakeKube {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("binding 127.0.0.1:0 for the fake Kubernetes API")
+    }
+
+    /// Starts the fake on `addr` (the sandbox picks its port).
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<FakeKube> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared { store: Mutex::new(Store::new()), requests: Mutex::new(Vec::new()) });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = router(shared.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(FakeKube { addr, shared, shutdown: Some(tx) })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A kubeconfig whose current context (`fake-kube`, namespace `default`) points at the
+    /// fake over plain HTTP, with no credentials.
+    pub fn kubeconfig_yaml(&self) -> String {
+        self.kubeconfig_yaml_named("fake-kube")
+    }
+
+    /// [`Self::kubeconfig_yaml`] with cluster, user and context all called `name`.
+    pub fn kubeconfig_yaml_named(&self, name: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {endpoint}\nusers:\n- name: {name}\n  user: {{}}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n    namespace: default\ncurrent-context: {name}\npreferences: {{}}\n",
+            endpoint = self.endpoint()
+        )
+    }
+
+    /// Writes [`Self::kubeconfig_yaml`] to `path`.
+    pub fn write_kubeconfig(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        std::fs::write(path, self.kubeconfig_yaml())
+    }
+
+    /// Runs `f` on the store (under its lock; do not await inside).
+    pub fn with_store<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
+        f(&mut self.shared.store())
+    }
+
+    /// Registers a hook run on every create of `rt`, API or seeded (see [`CreateHook`]).
+    pub fn on_create(&self, rt: &'static ResourceType, hook: impl Fn(&Store, &mut Value) -> Result<(), ApiError> + Send + Sync + 'static) {
+        self.with_store(|s| s.add_create_hook(rt, Arc::new(hook)));
+    }
+
+    /// Creates an object as a POST would (hooks and controllers included).
+    pub fn create(&self, rt: &'static ResourceType, namespace: Option<&str>, object: Value) -> Result<Value, ApiError> {
+        self.with_store(|s| s.create(rt, namespace, object))
+    }
+
+    /// The stored object, if any.
+    pub fn get(&self, rt: &ResourceType, namespace: Option<&str>, name: &str) -> Option<Value> {
+        self.with_store(|s| s.get(rt, namespace, name).ok())
+    }
+
+    /// The stored objects of a type, in one namespace or (None) all.
+    pub fn list(&self, rt: &ResourceType, namespace: Option<&str>) -> Vec<Value> {
+        self.with_store(|s| s.objects(rt, namespace).cloned().collect())
+    }
+
+    /// The latest resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.with_store(|s| s.revision())
+    }
+
+    /// Seeds a namespace.
+    pub fn insert_namespace(&self, name: &str) -> Value {
+        self.create(&NAMESPACES, None, json!({"metadata": {"name": name}})).unwrap_or_else(|e| panic!("seeding namespace {name}: {e}"))
+    }
+
+    /// Seeds a service account with annotations.
+    pub fn insert_service_account(&self, namespace: &str, name: &str, annotations: &[(&str, &str)]) -> Value {
+        let annotations: serde_json::Map<String, Value> = annotations.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        self.create(&SERVICE_ACCOUNTS, Some(namespace), json!({"metadata": {"name": name, "annotations": annotations}}))
+            .unwrap_or_else(|e| panic!("seeding service account {namespace}/{name}: {e}"))
+    }
+
+    /// Seeds a bare pod (no owner) running one container `app` with the service account and
+    /// these environment variables.
+    pub fn insert_pod(&self, namespace: &str, name: &str, service_account: &str, env: &[(&str, &str)]) -> Value {
+        let env: Vec<Value> = env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
+        let pod = json!({
+            "metadata": {"name": name},
+            "spec": {"serviceAccountName": service_account, "containers": [{"name": "app", "image": "public.ecr.aws/docker/library/busybox:latest", "env": env}]},
+        });
+        self.create(&PODS, Some(namespace), pod).unwrap_or_else(|e| panic!("seeding pod {namespace}/{name}: {e}"))
+    }
+
+    /// Seeds a Deployment (`app: <name>`) of `replicas` pods using the service account; the
+    /// simulated controller creates its ReplicaSet and pods.
+    pub fn insert_deployment(&self, namespace: &str, name: &str, service_account: &str, replicas: u32) -> Value {
+        self.create(&DEPLOYMENTS, Some(namespace), deployment_manifest(name, service_account, replicas)).unwrap_or_else(|e| panic!("seeding deployment {namespace}/{name}: {e}"))
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many received requests wrote (POST, PUT, PATCH, DELETE).
+    pub fn mutating_requests(&self) -> usize {
+        self.requests().iter().filter(|r| r.is_mutating()).count()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+impl Drop for FakeKube {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A Deployment manifest: one container `app`, labels `app: <name>`.
+pub fn deployment_manifest(name: &str, service_account: &str, replicas: u32) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"serviceAccountName": service_account, "containers": [{"name": "app", "image": "public.ecr.aws/docker/library/busybox:latest"}]},
+            },
+        },
+    })
+}
+
+type Params = Query<HashMap<String, String>>;
+type AppState = State<Arc<Shared>>;
+
+/// The fake's routes (a tokio-free `Router`, usable with `tower::ServiceExt::oneshot` too).
+pub fn router(shared: Arc<Shared>) -> Router {
+    let mut router = Router::new().route("/version", get(version));
+    for &rt in RESOURCES {
+        let prefix = rt.prefix();
+        let plural = rt.plural;
+        if rt.namespaced {
+            router = router
+                .route(&format!("{prefix}/{plural}"), get(move |s: AppState, q: Params| async move { list(s, rt, None, q) }))
+                .route(&format!("{prefix}/namespaces/{{ns}}/{plural}"), collection(rt))
+                .route(&format!("{prefix}/namespaces/{{ns}}/{plural}/{{name}}"), item(rt));
+        } else {
+            router = router.route(&format!("{prefix}/{plural}"), cluster_collection(rt)).route(&format!("{prefix}/{plural}/{{name}}"), cluster_item(rt));
+        }
+    }
+    router.fallback(|| async { ApiError::no_route() }).layer(middleware::from_fn_with_state(shared.clone(), record)).with_state(shared)
+}
+
+async fn record(State(shared): AppState, request: Request, next: Next) -> Response {
+    let uri = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    shared.requests.lock().unwrap_or_else(|p| p.into_inner()).push(RecordedRequest { method: request.method().to_string(), uri });
+    next.run(request).await
+}
+
+async fn version() -> Response {
+    axum::Json(json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0-fake", "platform": "linux/amd64"})).into_response()
+}
+
+fn respond(code: StatusCode, result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(v) => (code, axum::Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
+}
+
+fn list(State(shared): AppState, rt: &'static ResourceType, ns: Option<&str>, Query(q): Params) -> Response {
+    let result = (|| {
+        let labels = LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or_default())?;
+        let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or_default())?;
+        shared.store().list(rt, ns, &labels, &fields)
+    })();
+    respond(StatusCode::OK, result)
+}
+
+fn create(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, body: &Bytes) -> Response {
+    let result = parse_body(body).and_then(|object| shared.store().create(rt, ns, object));
+    respond(StatusCode::CREATED, result)
+}
+
+fn get_one(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &str) -> Response {
+    respond(StatusCode::OK, shared.store().get(rt, ns, name))
+}
+
+fn replace(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &str, body: &Bytes) -> Response {
+    let result = parse_body(body).and_then(|object| shared.store().replace(rt, ns, name, object));
+    respond(StatusCode::OK, result)
+}
+
+fn patch(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &str, headers: &HeaderMap, body: &Bytes) -> Response {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if media != "application/merge-patch+json" && media != "application/strategic-merge-patch+json" {
+        return ApiError::unsupported_media_type(content_type).into_response();
+    }
+    let result = parse_body(body).and_then(|p| shared.store().patch(rt, ns, name, &p));
+    respond(StatusCode::OK, result)
+}
+
+fn delete(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &str) -> Response {
+    respond(StatusCode::OK, shared.store().delete(rt, ns, name))
+}
+
+fn collection(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
+    get(move |s: AppState, UrlPath(ns): UrlPath<String>, q: Params| async move { list(s, rt, Some(&ns), q) })
+        .post(move |State(s): AppState, UrlPath(ns): UrlPath<String>, body: Bytes| async move { create(&s, rt, Some(&ns), &body) })
+}
+
+fn item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
+    type NsName = UrlPath<(String, String)>;
+    get(move |State(s): AppState, UrlPath((ns, name)): NsName| async move { get_one(&s, rt, Some(&ns), &name) })
+        .put(move |State(s): AppState, UrlPath((ns, name)): NsName, body: Bytes| async move { replace(&s, rt, Some(&ns), &name, &body) })
+        .patch(move |State(s): AppState, UrlPath((ns, name)): NsName, headers: HeaderMap, body: Bytes| async move { patch(&s, rt, Some(&ns), &name, &headers, &body) })
+        .delete(move |State(s): AppState, UrlPath((ns, name)): NsName| async move { delete(&s, rt, Some(&ns), &name) })
+}
+
+fn cluster_collection(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
+    get(move |s: AppState, q: Params| async move { list(s, rt, None, q) }).post(move |State(s): AppState, body: Bytes| async move { create(&s, rt, None, &body) })
+}
+
+fn cluster_item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
+    type Name = UrlPath<String>;
+    get(move |State(s): AppState, UrlPath(name): Name| async move { get_one(&s, rt, None, &name) })
+        .put(move |State(s): AppState, UrlPath(name): Name, body: Bytes| async move { replace(&s, rt, None, &name, &body) })
+        .patch(move |State(s): AppState, UrlPath(name): Name, headers: HeaderMap, body: Bytes| async move { patch(&s, rt, None, &name, &headers, &body) })
+        .delete(move |State(s): AppState, UrlPath(name): Name| async move { delete(&s, rt, None, &name) })
+}
+
+#[cfg(test)]
+mod tests;
