@@ -30,3 +30,11 @@ pub async fn load_config() -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// [`load_config`] with the region set explicitly (the spec's region wins over the profile's).
+pub async fn load_config_for_region(region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .load()
+        .await
+}

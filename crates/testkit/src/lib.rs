@@ -10,3 +10,4 @@
 pub mod fake_eks;
 pub mod moto;
 pub mod fake_kube;
+pub mod sandbox;

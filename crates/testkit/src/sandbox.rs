@@ -1,0 +1,118 @@
+//! The local sandbox: moto (IAM, STS, EKS clusters), the FAKE EKS add-on API in front of it, and
+//! the FAKE Kubernetes API, all on 127.0.0.1, with one EKS cluster created in moto. Used by the
+//! `irsa-sandbox` binary, by the README's demo and by the end-to-end tests.
+//!
+//! [`Sandbox::env`] gives the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_EKS`,
+//! static test credentials, `AWS_REGION`, `KUBECONFIG`) so that irsa, the aws CLI and boto3 all
+//! reach it; nothing in it can reach beyond loopback.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+use crate::fake_eks::FakeEks;
+use crate::fake_kube::FakeKube;
+use crate::moto::{MotoError, MotoServer};
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    pub cluster: String,
+    pub region: String,
+    /// Where the kubeconfig is written.
+    pub kubeconfig: PathBuf,
+}
+
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(transparent)]
+    Moto(#[from] MotoError),
+    #[error("cannot start the fake EKS add-on API: {0}")]
+    FakeEks(std::io::Error),
+    #[error("cannot write the kubeconfig {path}: {source}")]
+    Kubeconfig { path: PathBuf, source: std::io::Error },
+    #[error("cannot create EKS cluster `{cluster}` in moto: {message}")]
+    Cluster { cluster: String, message: String },
+}
+
+/// The running sandbox; everything stops when it is dropped.
+pub struct Sandbox {
+    pub moto: MotoServer,
+    pub eks: FakeEks,
+    pub kube: FakeKube,
+    pub options: SandboxOptions,
+    /// The cluster's OIDC issuer as moto reports it.
+    pub issuer: String,
+}
+
+/// The account moto uses by default.
+pub const SANDBOX_ACCOUNT: &str = "123456789012";
+
+impl Sandbox {
+    pub async fn start(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
+        let moto = tokio::task::spawn_blocking(MotoServer::start).await.map_err(|e| SandboxError::Cluster { cluster: options.cluster.clone(), message: e.to_string() })??;
+        let eks = FakeEks::start(&moto.endpoint()).map_err(SandboxError::FakeEks)?;
+        let kube = FakeKube::start().await;
+        kube.write_kubeconfig(&options.kubeconfig).map_err(|source| SandboxError::Kubeconfig { path: options.kubeconfig.clone(), source })?;
+        let issuer = create_cluster(&moto.endpoint(), &options.cluster, &options.region).await.map_err(|message| SandboxError::Cluster { cluster: options.cluster.clone(), message })?;
+        Ok(Sandbox { moto, eks, kube, options, issuer })
+    }
+
+    /// The environment that points AWS tools and kubectl-style clients at the sandbox.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let moto = self.moto.endpoint();
+        let mut vars: Vec<(String, String)> = vec![
+            ("AWS_ENDPOINT_URL".into(), moto.clone()),
+            ("AWS_ENDPOINT_URL_EKS".into(), self.eks.endpoint()),
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_REGION".into(), self.options.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), self.options.region.clone()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("KUBECONFIG".into(), self.options.kubeconfig.display().to_string()),
+            // moto answers calls it does not implement with HTTP 500: do not retry them.
+            ("IRSA_AWS_MAX_ATTEMPTS".into(), "1".into()),
+        ];
+        for service in ["IAM", "STS"] {
+            vars.push((format!("AWS_ENDPOINT_URL_{service}"), moto.clone()));
+        }
+        vars
+    }
+
+    /// Writes [`Sandbox::env`] as `KEY=VALUE` lines.
+    pub fn write_env_file(&self, path: &Path) -> std::io::Result<()> {
+        let text: String = self.env().iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(path, text)
+    }
+}
+
+/// Creates the cluster in moto (EKS CreateCluster, restJson1) and returns its OIDC issuer. moto
+/// routes requests by the credential scope of the Authorization header and checks no signature.
+async fn create_cluster(moto: &str, cluster: &str, region: &str) -> Result<String, String> {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let authorization = format!("AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/eks/aws4_request, SignedHeaders=host, Signature=0");
+    let body = json!({
+        "name": cluster,
+        "version": "1.33",
+        "roleArn": format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/{cluster}-eks-cluster"),
+        "resourcesVpcConfig": {"subnetIds": ["subnet-0sandbox1", "subnet-0sandbox2"]},
+    });
+    let request = hyper::Request::post(format!("{moto}/clusters"))
+        .header("content-type", "application/json")
+        .header("authorization", authorization)
+        .body(Full::new(Bytes::from(body.to_string())))
+        .map_err(|e| e.to_string())?;
+    let response = client.request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("HTTP {status}: {e}: {}", String::from_utf8_lossy(&bytes)))?;
+    if !status.is_success() {
+        return Err(format!("HTTP {status}: {value}"));
+    }
+    value["cluster"]["identity"]["oidc"]["issuer"].as_str().map(str::to_string).ok_or_else(|| format!("no OIDC issuer in moto's answer: {value}"))
+}
