@@ -42,7 +42,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde_json::{Value, json};
 
-pub use resources::{DAEMON_SETS, DEPLOYMENTS, NAMESPACES, PODS, REPLICA_SETS, RESOURCES, ResourceType, SERVICE_ACCOUNTS, STATEFUL_SETS};
+pub use resources::{
+    DAEMON_SETS, DEPLOYMENTS, NAMESPACES, PODS, REPLICA_SETS, RESOURCES, ResourceType,
+    SERVICE_ACCOUNTS, STATEFUL_SETS,
+};
 pub use status::ApiError;
 pub use store::{CreateHook, Store};
 
@@ -71,7 +74,9 @@ pub struct Shared {
 
 impl Shared {
     fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -85,14 +90,19 @@ pub struct FakeKube {
 impl FakeKube {
     /// Starts the fake on 127.0.0.1 with a free port. Needs a tokio runtime.
     pub async fn start() -> FakeKube {
-        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("binding 127.0.0.1:0 for the fake Kubernetes API")
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("binding 127.0.0.1:0 for the fake Kubernetes API")
     }
 
     /// Starts the fake on `addr` (the sandbox picks its port).
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<FakeKube> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { store: Mutex::new(Store::new()), requests: Mutex::new(Vec::new()) });
+        let shared = Arc::new(Shared {
+            store: Mutex::new(Store::new()),
+            requests: Mutex::new(Vec::new()),
+        });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(shared.clone());
         tokio::spawn(async move {
@@ -102,7 +112,11 @@ impl FakeKube {
                 })
                 .await;
         });
-        Ok(FakeKube { addr, shared, shutdown: Some(tx) })
+        Ok(FakeKube {
+            addr,
+            shared,
+            shutdown: Some(tx),
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -139,12 +153,21 @@ impl FakeKube {
     }
 
     /// Registers a hook run on every create of `rt`, API or seeded (see [`CreateHook`]).
-    pub fn on_create(&self, rt: &'static ResourceType, hook: impl Fn(&Store, &mut Value) -> Result<(), ApiError> + Send + Sync + 'static) {
+    pub fn on_create(
+        &self,
+        rt: &'static ResourceType,
+        hook: impl Fn(&Store, &mut Value) -> Result<(), ApiError> + Send + Sync + 'static,
+    ) {
         self.with_store(|s| s.add_create_hook(rt, Arc::new(hook)));
     }
 
     /// Creates an object as a POST would (hooks and controllers included).
-    pub fn create(&self, rt: &'static ResourceType, namespace: Option<&str>, object: Value) -> Result<Value, ApiError> {
+    pub fn create(
+        &self,
+        rt: &'static ResourceType,
+        namespace: Option<&str>,
+        object: Value,
+    ) -> Result<Value, ApiError> {
         self.with_store(|s| s.create(rt, namespace, object))
     }
 
@@ -165,36 +188,74 @@ impl FakeKube {
 
     /// Seeds a namespace.
     pub fn insert_namespace(&self, name: &str) -> Value {
-        self.create(&NAMESPACES, None, json!({"metadata": {"name": name}})).unwrap_or_else(|e| panic!("seeding namespace {name}: {e}"))
+        self.create(&NAMESPACES, None, json!({"metadata": {"name": name}}))
+            .unwrap_or_else(|e| panic!("seeding namespace {name}: {e}"))
     }
 
     /// Seeds a service account with annotations.
-    pub fn insert_service_account(&self, namespace: &str, name: &str, annotations: &[(&str, &str)]) -> Value {
-        let annotations: serde_json::Map<String, Value> = annotations.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-        self.create(&SERVICE_ACCOUNTS, Some(namespace), json!({"metadata": {"name": name, "annotations": annotations}}))
-            .unwrap_or_else(|e| panic!("seeding service account {namespace}/{name}: {e}"))
+    pub fn insert_service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+        annotations: &[(&str, &str)],
+    ) -> Value {
+        let annotations: serde_json::Map<String, Value> = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        self.create(
+            &SERVICE_ACCOUNTS,
+            Some(namespace),
+            json!({"metadata": {"name": name, "annotations": annotations}}),
+        )
+        .unwrap_or_else(|e| panic!("seeding service account {namespace}/{name}: {e}"))
     }
 
     /// Seeds a bare pod (no owner) running one container `app` with the service account and
     /// these environment variables.
-    pub fn insert_pod(&self, namespace: &str, name: &str, service_account: &str, env: &[(&str, &str)]) -> Value {
-        let env: Vec<Value> = env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
+    pub fn insert_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        service_account: &str,
+        env: &[(&str, &str)],
+    ) -> Value {
+        let env: Vec<Value> = env
+            .iter()
+            .map(|(k, v)| json!({"name": k, "value": v}))
+            .collect();
         let pod = json!({
             "metadata": {"name": name},
             "spec": {"serviceAccountName": service_account, "containers": [{"name": "app", "image": "public.ecr.aws/docker/library/busybox:latest", "env": env}]},
         });
-        self.create(&PODS, Some(namespace), pod).unwrap_or_else(|e| panic!("seeding pod {namespace}/{name}: {e}"))
+        self.create(&PODS, Some(namespace), pod)
+            .unwrap_or_else(|e| panic!("seeding pod {namespace}/{name}: {e}"))
     }
 
     /// Seeds a Deployment (`app: <name>`) of `replicas` pods using the service account; the
     /// simulated controller creates its ReplicaSet and pods.
-    pub fn insert_deployment(&self, namespace: &str, name: &str, service_account: &str, replicas: u32) -> Value {
-        self.create(&DEPLOYMENTS, Some(namespace), deployment_manifest(name, service_account, replicas)).unwrap_or_else(|e| panic!("seeding deployment {namespace}/{name}: {e}"))
+    pub fn insert_deployment(
+        &self,
+        namespace: &str,
+        name: &str,
+        service_account: &str,
+        replicas: u32,
+    ) -> Value {
+        self.create(
+            &DEPLOYMENTS,
+            Some(namespace),
+            deployment_manifest(name, service_account, replicas),
+        )
+        .unwrap_or_else(|e| panic!("seeding deployment {namespace}/{name}: {e}"))
     }
 
     /// Every request received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// How many received requests wrote (POST, PUT, PATCH, DELETE).
@@ -204,7 +265,11 @@ impl FakeKube {
 
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
-        self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 
@@ -244,19 +309,44 @@ pub fn router(shared: Arc<Shared>) -> Router {
         let plural = rt.plural;
         if rt.namespaced {
             router = router
-                .route(&format!("{prefix}/{plural}"), get(move |s: AppState, q: Params| async move { list(s, rt, None, q) }))
-                .route(&format!("{prefix}/namespaces/{{ns}}/{plural}"), collection(rt))
-                .route(&format!("{prefix}/namespaces/{{ns}}/{plural}/{{name}}"), item(rt));
+                .route(
+                    &format!("{prefix}/{plural}"),
+                    get(move |s: AppState, q: Params| async move { list(s, rt, None, q) }),
+                )
+                .route(
+                    &format!("{prefix}/namespaces/{{ns}}/{plural}"),
+                    collection(rt),
+                )
+                .route(
+                    &format!("{prefix}/namespaces/{{ns}}/{plural}/{{name}}"),
+                    item(rt),
+                );
         } else {
-            router = router.route(&format!("{prefix}/{plural}"), cluster_collection(rt)).route(&format!("{prefix}/{plural}/{{name}}"), cluster_item(rt));
+            router = router
+                .route(&format!("{prefix}/{plural}"), cluster_collection(rt))
+                .route(&format!("{prefix}/{plural}/{{name}}"), cluster_item(rt));
         }
     }
-    router.fallback(|| async { ApiError::no_route() }).layer(middleware::from_fn_with_state(shared.clone(), record)).with_state(shared)
+    router
+        .fallback(|| async { ApiError::no_route() })
+        .layer(middleware::from_fn_with_state(shared.clone(), record))
+        .with_state(shared)
 }
 
 async fn record(State(shared): AppState, request: Request, next: Next) -> Response {
-    let uri = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
-    shared.requests.lock().unwrap_or_else(|p| p.into_inner()).push(RecordedRequest { method: request.method().to_string(), uri });
+    let uri = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    shared
+        .requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(RecordedRequest {
+            method: request.method().to_string(),
+            uri,
+        });
     next.run(request).await
 }
 
@@ -272,13 +362,27 @@ fn respond(code: StatusCode, result: Result<Value, ApiError>) -> Response {
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
 }
 
-fn list(State(shared): AppState, rt: &'static ResourceType, ns: Option<&str>, Query(q): Params) -> Response {
+fn list(
+    State(shared): AppState,
+    rt: &'static ResourceType,
+    ns: Option<&str>,
+    Query(q): Params,
+) -> Response {
     let result = (|| {
-        let labels = LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or_default())?;
-        let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or_default())?;
+        let labels = LabelSelector::parse(
+            q.get("labelSelector")
+                .map(String::as_str)
+                .unwrap_or_default(),
+        )?;
+        let fields = FieldSelector::parse(
+            q.get("fieldSelector")
+                .map(String::as_str)
+                .unwrap_or_default(),
+        )?;
         shared.store().list(rt, ns, &labels, &fields)
     })();
     respond(StatusCode::OK, result)
@@ -293,15 +397,32 @@ fn get_one(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &
     respond(StatusCode::OK, shared.store().get(rt, ns, name))
 }
 
-fn replace(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &str, body: &Bytes) -> Response {
+fn replace(
+    shared: &Shared,
+    rt: &'static ResourceType,
+    ns: Option<&str>,
+    name: &str,
+    body: &Bytes,
+) -> Response {
     let result = parse_body(body).and_then(|object| shared.store().replace(rt, ns, name, object));
     respond(StatusCode::OK, result)
 }
 
-fn patch(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &str, headers: &HeaderMap, body: &Bytes) -> Response {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+fn patch(
+    shared: &Shared,
+    rt: &'static ResourceType,
+    ns: Option<&str>,
+    name: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let media = content_type.split(';').next().unwrap_or_default().trim();
-    if media != "application/merge-patch+json" && media != "application/strategic-merge-patch+json" {
+    if media != "application/merge-patch+json" && media != "application/strategic-merge-patch+json"
+    {
         return ApiError::unsupported_media_type(content_type).into_response();
     }
     let result = parse_body(body).and_then(|p| shared.store().patch(rt, ns, name, &p));
@@ -313,8 +434,16 @@ fn delete(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &s
 }
 
 fn collection(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
-    get(move |s: AppState, UrlPath(ns): UrlPath<String>, q: Params| async move { list(s, rt, Some(&ns), q) })
-        .post(move |State(s): AppState, UrlPath(ns): UrlPath<String>, body: Bytes| async move { create(&s, rt, Some(&ns), &body) })
+    get(
+        move |s: AppState, UrlPath(ns): UrlPath<String>, q: Params| async move {
+            list(s, rt, Some(&ns), q)
+        },
+    )
+    .post(
+        move |State(s): AppState, UrlPath(ns): UrlPath<String>, body: Bytes| async move {
+            create(&s, rt, Some(&ns), &body)
+        },
+    )
 }
 
 fn item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
@@ -326,7 +455,8 @@ fn item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
 }
 
 fn cluster_collection(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
-    get(move |s: AppState, q: Params| async move { list(s, rt, None, q) }).post(move |State(s): AppState, body: Bytes| async move { create(&s, rt, None, &body) })
+    get(move |s: AppState, q: Params| async move { list(s, rt, None, q) })
+        .post(move |State(s): AppState, body: Bytes| async move { create(&s, rt, None, &body) })
 }
 
 fn cluster_item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {

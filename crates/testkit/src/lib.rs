@@ -8,6 +8,6 @@
 //!
 //! Fakes are named as fakes: they implement only what irsa uses, faithfully.
 pub mod fake_eks;
-pub mod moto;
 pub mod fake_kube;
+pub mod moto;
 pub mod sandbox;

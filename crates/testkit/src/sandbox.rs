@@ -35,7 +35,10 @@ pub enum SandboxError {
     #[error("cannot start the fake EKS add-on API: {0}")]
     FakeEks(std::io::Error),
     #[error("cannot write the kubeconfig {path}: {source}")]
-    Kubeconfig { path: PathBuf, source: std::io::Error },
+    Kubeconfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot create EKS cluster `{cluster}` in moto: {message}")]
     Cluster { cluster: String, message: String },
 }
@@ -55,12 +58,32 @@ pub const SANDBOX_ACCOUNT: &str = "123456789012";
 
 impl Sandbox {
     pub async fn start(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
-        let moto = tokio::task::spawn_blocking(MotoServer::start).await.map_err(|e| SandboxError::Cluster { cluster: options.cluster.clone(), message: e.to_string() })??;
+        let moto = tokio::task::spawn_blocking(MotoServer::start)
+            .await
+            .map_err(|e| SandboxError::Cluster {
+                cluster: options.cluster.clone(),
+                message: e.to_string(),
+            })??;
         let eks = FakeEks::start(&moto.endpoint()).map_err(SandboxError::FakeEks)?;
         let kube = FakeKube::start().await;
-        kube.write_kubeconfig(&options.kubeconfig).map_err(|source| SandboxError::Kubeconfig { path: options.kubeconfig.clone(), source })?;
-        let issuer = create_cluster(&moto.endpoint(), &options.cluster, &options.region).await.map_err(|message| SandboxError::Cluster { cluster: options.cluster.clone(), message })?;
-        Ok(Sandbox { moto, eks, kube, options, issuer })
+        kube.write_kubeconfig(&options.kubeconfig)
+            .map_err(|source| SandboxError::Kubeconfig {
+                path: options.kubeconfig.clone(),
+                source,
+            })?;
+        let issuer = create_cluster(&moto.endpoint(), &options.cluster, &options.region)
+            .await
+            .map_err(|message| SandboxError::Cluster {
+                cluster: options.cluster.clone(),
+                message,
+            })?;
+        Ok(Sandbox {
+            moto,
+            eks,
+            kube,
+            options,
+            issuer,
+        })
     }
 
     /// The environment that points AWS tools and kubectl-style clients at the sandbox.
@@ -74,7 +97,10 @@ impl Sandbox {
             ("AWS_REGION".into(), self.options.region.clone()),
             ("AWS_DEFAULT_REGION".into(), self.options.region.clone()),
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-            ("KUBECONFIG".into(), self.options.kubeconfig.display().to_string()),
+            (
+                "KUBECONFIG".into(),
+                self.options.kubeconfig.display().to_string(),
+            ),
             // moto answers calls it does not implement with HTTP 500: do not retry them.
             ("IRSA_AWS_MAX_ATTEMPTS".into(), "1".into()),
         ];
@@ -86,7 +112,11 @@ impl Sandbox {
 
     /// Writes [`Sandbox::env`] as `KEY=VALUE` lines.
     pub fn write_env_file(&self, path: &Path) -> std::io::Result<()> {
-        let text: String = self.env().iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        let text: String = self
+            .env()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
         std::fs::write(path, text)
     }
 }
@@ -95,7 +125,9 @@ impl Sandbox {
 /// routes requests by the credential scope of the Authorization header and checks no signature.
 async fn create_cluster(moto: &str, cluster: &str, region: &str) -> Result<String, String> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let authorization = format!("AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/eks/aws4_request, SignedHeaders=host, Signature=0");
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/eks/aws4_request, SignedHeaders=host, Signature=0"
+    );
     let body = json!({
         "name": cluster,
         "version": "1.33",
@@ -109,10 +141,19 @@ async fn create_cluster(moto: &str, cluster: &str, region: &str) -> Result<Strin
         .map_err(|e| e.to_string())?;
     let response = client.request(request).await.map_err(|e| e.to_string())?;
     let status = response.status();
-    let bytes = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("HTTP {status}: {e}: {}", String::from_utf8_lossy(&bytes)))?;
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("HTTP {status}: {e}: {}", String::from_utf8_lossy(&bytes)))?;
     if !status.is_success() {
         return Err(format!("HTTP {status}: {value}"));
     }
-    value["cluster"]["identity"]["oidc"]["issuer"].as_str().map(str::to_string).ok_or_else(|| format!("no OIDC issuer in moto's answer: {value}"))
+    value["cluster"]["identity"]["oidc"]["issuer"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("no OIDC issuer in moto's answer: {value}"))
 }

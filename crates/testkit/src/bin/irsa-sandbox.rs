@@ -14,10 +14,17 @@ const USAGE: &str = "usage: irsa-sandbox [--cluster NAME] [--region REGION] [--e
   --env-file  where to write KEY=VALUE lines for irsa, the aws CLI and boto3 (default sandbox.env)";
 
 fn parse_args() -> Result<(String, String, PathBuf), String> {
-    let (mut cluster, mut region, mut env_file) = ("demo".to_string(), "us-east-1".to_string(), PathBuf::from("sandbox.env"));
+    let (mut cluster, mut region, mut env_file) = (
+        "demo".to_string(),
+        "us-east-1".to_string(),
+        PathBuf::from("sandbox.env"),
+    );
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"));
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))
+        };
         match arg.as_str() {
             "--cluster" => cluster = value()?,
             "--region" => region = value()?,
@@ -40,8 +47,16 @@ async fn main() -> ExitCode {
     };
     let kubeconfig = env_file.with_extension("kubeconfig");
     let kubeconfig = std::path::absolute(&kubeconfig).unwrap_or(kubeconfig);
-    eprintln!("irsa-sandbox: starting moto (first run installs it into a virtual environment), the fake EKS add-on API and the fake Kubernetes API…");
-    let sandbox = match Sandbox::start(SandboxOptions { cluster: cluster.clone(), region: region.clone(), kubeconfig }).await {
+    eprintln!(
+        "irsa-sandbox: starting moto (first run installs it into a virtual environment), the fake EKS add-on API and the fake Kubernetes API…"
+    );
+    let sandbox = match Sandbox::start(SandboxOptions {
+        cluster: cluster.clone(),
+        region: region.clone(),
+        kubeconfig,
+    })
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("irsa-sandbox: {e}");
@@ -52,8 +67,15 @@ async fn main() -> ExitCode {
         eprintln!("irsa-sandbox: cannot write {}: {e}", env_file.display());
         return ExitCode::from(1);
     }
-    println!("irsa-sandbox: ready: cluster {cluster} in {region}, issuer {}", sandbox.issuer);
-    println!("irsa-sandbox: environment in {} (e.g. `set -a; . {}; set +a`); Ctrl-C stops it", env_file.display(), env_file.display());
+    println!(
+        "irsa-sandbox: ready: cluster {cluster} in {region}, issuer {}",
+        sandbox.issuer
+    );
+    println!(
+        "irsa-sandbox: environment in {} (e.g. `set -a; . {}; set +a`); Ctrl-C stops it",
+        env_file.display(),
+        env_file.display()
+    );
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {

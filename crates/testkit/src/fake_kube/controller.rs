@@ -29,34 +29,67 @@ fn owner_ref(owner: &Value) -> Value {
     }])
 }
 
-fn owned_by<'a>(store: &'a Store, rt: &'a ResourceType, ns: Option<&'a str>, owner_uid: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    store.objects(rt, ns).filter(move |o| o["metadata"]["ownerReferences"].as_array().is_some_and(|refs| refs.iter().any(|r| r["uid"] == owner_uid)))
+fn owned_by<'a>(
+    store: &'a Store,
+    rt: &'a ResourceType,
+    ns: Option<&'a str>,
+    owner_uid: &'a str,
+) -> impl Iterator<Item = &'a Value> + 'a {
+    store.objects(rt, ns).filter(move |o| {
+        o["metadata"]["ownerReferences"]
+            .as_array()
+            .is_some_and(|refs| refs.iter().any(|r| r["uid"] == owner_uid))
+    })
 }
 
 fn name(o: &Value) -> String {
-    o["metadata"]["name"].as_str().unwrap_or_default().to_string()
+    o["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn reconcile_deployment(store: &mut Store, ns: Option<&str>, deployment: &str) {
-    let Ok(deploy) = store.get(&DEPLOYMENTS, ns, deployment) else { return };
-    let uid = deploy["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let Ok(deploy) = store.get(&DEPLOYMENTS, ns, deployment) else {
+        return;
+    };
+    let uid = deploy["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let template = deploy["spec"]["template"].clone();
     let replicas = deploy["spec"]["replicas"].as_u64().unwrap_or(1);
     let hash = safe_encode(fnv1a(template.to_string().as_bytes()), 10);
     let rs_name = format!("{deployment}-{hash}");
 
     // Scale the old ReplicaSets down.
-    let old: Vec<Value> = owned_by(store, &REPLICA_SETS, ns, &uid).filter(|rs| name(rs) != rs_name).cloned().collect();
+    let old: Vec<Value> = owned_by(store, &REPLICA_SETS, ns, &uid)
+        .filter(|rs| name(rs) != rs_name)
+        .cloned()
+        .collect();
     for rs in old {
-        let rs_uid = rs["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        let rs_uid = rs["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let pods: Vec<String> = owned_by(store, &PODS, ns, &rs_uid).map(name).collect();
         for pod in pods {
             let _ = store.delete(&PODS, ns, &pod);
         }
         if rs["spec"]["replicas"] != json!(0) {
-            let _ = store.patch(&REPLICA_SETS, ns, &name(&rs), &json!({"spec": {"replicas": 0}}));
+            let _ = store.patch(
+                &REPLICA_SETS,
+                ns,
+                &name(&rs),
+                &json!({"spec": {"replicas": 0}}),
+            );
         }
-        store.write_status(&REPLICA_SETS, ns, &name(&rs), json!({"replicas": 0, "observedGeneration": rs["metadata"]["generation"]}));
+        store.write_status(
+            &REPLICA_SETS,
+            ns,
+            &name(&rs),
+            json!({"replicas": 0, "observedGeneration": rs["metadata"]["generation"]}),
+        );
     }
 
     // The current ReplicaSet, with the template's labels plus pod-template-hash.
@@ -65,7 +98,12 @@ fn reconcile_deployment(store: &mut Store, ns: Option<&str>, deployment: &str) {
     let rs = match store.get(&REPLICA_SETS, ns, &rs_name) {
         Ok(rs) => {
             if rs["spec"]["replicas"] != json!(replicas) {
-                let _ = store.patch(&REPLICA_SETS, ns, &rs_name, &json!({"spec": {"replicas": replicas}}));
+                let _ = store.patch(
+                    &REPLICA_SETS,
+                    ns,
+                    &rs_name,
+                    &json!({"spec": {"replicas": replicas}}),
+                );
             }
             rs
         }
@@ -89,7 +127,10 @@ fn reconcile_deployment(store: &mut Store, ns: Option<&str>, deployment: &str) {
     };
 
     // Its pods.
-    let rs_uid = rs["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let rs_uid = rs["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let pods: Vec<String> = owned_by(store, &PODS, ns, &rs_uid).map(name).collect();
     for extra in pods.iter().skip(replicas as usize) {
         let _ = store.delete(&PODS, ns, extra);

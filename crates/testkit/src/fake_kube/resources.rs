@@ -19,17 +19,29 @@ pub struct ResourceType {
 impl ResourceType {
     /// `v1` or `apps/v1`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.to_string() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// `/api/v1` or `/apis/apps/v1`.
     pub fn prefix(&self) -> String {
-        if self.group.is_empty() { format!("/api/{}", self.version) } else { format!("/apis/{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        }
     }
 
     /// The name the API uses in messages: `serviceaccounts`, `deployments.apps`.
     pub fn qualified(&self) -> String {
-        if self.group.is_empty() { self.plural.to_string() } else { format!("{}.{}", self.plural, self.group) }
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
     }
 
     /// Whether writes to the object's spec bump `metadata.generation` (the apps group does).
@@ -38,16 +50,66 @@ impl ResourceType {
     }
 }
 
-pub const NAMESPACES: ResourceType = ResourceType { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false };
-pub const SERVICE_ACCOUNTS: ResourceType = ResourceType { group: "", version: "v1", plural: "serviceaccounts", kind: "ServiceAccount", namespaced: true };
-pub const PODS: ResourceType = ResourceType { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
-pub const DEPLOYMENTS: ResourceType = ResourceType { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
-pub const REPLICA_SETS: ResourceType = ResourceType { group: "apps", version: "v1", plural: "replicasets", kind: "ReplicaSet", namespaced: true };
-pub const STATEFUL_SETS: ResourceType = ResourceType { group: "apps", version: "v1", plural: "statefulsets", kind: "StatefulSet", namespaced: true };
-pub const DAEMON_SETS: ResourceType = ResourceType { group: "apps", version: "v1", plural: "daemonsets", kind: "DaemonSet", namespaced: true };
+pub const NAMESPACES: ResourceType = ResourceType {
+    group: "",
+    version: "v1",
+    plural: "namespaces",
+    kind: "Namespace",
+    namespaced: false,
+};
+pub const SERVICE_ACCOUNTS: ResourceType = ResourceType {
+    group: "",
+    version: "v1",
+    plural: "serviceaccounts",
+    kind: "ServiceAccount",
+    namespaced: true,
+};
+pub const PODS: ResourceType = ResourceType {
+    group: "",
+    version: "v1",
+    plural: "pods",
+    kind: "Pod",
+    namespaced: true,
+};
+pub const DEPLOYMENTS: ResourceType = ResourceType {
+    group: "apps",
+    version: "v1",
+    plural: "deployments",
+    kind: "Deployment",
+    namespaced: true,
+};
+pub const REPLICA_SETS: ResourceType = ResourceType {
+    group: "apps",
+    version: "v1",
+    plural: "replicasets",
+    kind: "ReplicaSet",
+    namespaced: true,
+};
+pub const STATEFUL_SETS: ResourceType = ResourceType {
+    group: "apps",
+    version: "v1",
+    plural: "statefulsets",
+    kind: "StatefulSet",
+    namespaced: true,
+};
+pub const DAEMON_SETS: ResourceType = ResourceType {
+    group: "apps",
+    version: "v1",
+    plural: "daemonsets",
+    kind: "DaemonSet",
+    namespaced: true,
+};
 
 /// Every type the fake serves.
-pub static RESOURCES: &[&ResourceType] = &[&NAMESPACES, &SERVICE_ACCOUNTS, &PODS, &DEPLOYMENTS, &REPLICA_SETS, &STATEFUL_SETS, &DAEMON_SETS];
+pub static RESOURCES: &[&ResourceType] = &[
+    &NAMESPACES,
+    &SERVICE_ACCOUNTS,
+    &PODS,
+    &DEPLOYMENTS,
+    &REPLICA_SETS,
+    &STATEFUL_SETS,
+    &DAEMON_SETS,
+];
 
 /// The type with this `kind` (`Deployment`), if the fake serves it.
 pub fn by_kind(kind: &str) -> Option<&'static ResourceType> {

@@ -42,12 +42,27 @@ fn terms(s: &str) -> Vec<&str> {
         }
     }
     out.push(&s[start..]);
-    out.into_iter().map(str::trim).filter(|t| !t.is_empty()).collect()
+    out.into_iter()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 fn set_values(s: &str, selector: &str) -> Result<Vec<String>, ApiError> {
-    let inner = s.trim().strip_prefix('(').and_then(|s| s.strip_suffix(')')).ok_or_else(|| ApiError::bad_request(format!("unable to parse requirement: invalid label selector {selector:?}")))?;
-    Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
+    let inner = s
+        .trim()
+        .strip_prefix('(')
+        .and_then(|s| s.strip_suffix(')'))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unable to parse requirement: invalid label selector {selector:?}"
+            ))
+        })?;
+    Ok(inner
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect())
 }
 
 impl LabelSelector {
@@ -62,7 +77,9 @@ impl LabelSelector {
                 LabelReq::In(key.trim().to_string(), set_values(rest, selector)?)
             } else if let Some((key, value)) = term.split_once("!=") {
                 LabelReq::Ne(key.trim().to_string(), value.trim().to_string())
-            } else if let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            } else if let Some((key, value)) =
+                term.split_once("==").or_else(|| term.split_once('='))
+            {
                 LabelReq::Eq(key.trim().to_string(), value.trim().to_string())
             } else {
                 LabelReq::Exists(term.to_string())
@@ -95,7 +112,9 @@ impl FieldSelector {
             } else if let Some((p, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
                 (p, true, v)
             } else {
-                return Err(ApiError::bad_request(format!("invalid selector: '{selector}'; can't understand '{term}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{selector}'; can't understand '{term}'"
+                )));
             };
             reqs.push((path.trim().to_string(), equal, value.trim().to_string()));
         }
@@ -139,17 +158,37 @@ mod tests {
             ("app=web,tier=back", false),
             ("", true),
         ] {
-            assert_eq!(LabelSelector::parse(sel).unwrap().matches(&obj), want, "{sel}");
+            assert_eq!(
+                LabelSelector::parse(sel).unwrap().matches(&obj),
+                want,
+                "{sel}"
+            );
         }
     }
 
     #[test]
     fn field_selectors() {
         let pod = json!({"metadata": {"name": "p"}, "spec": {"serviceAccountName": "sa"}});
-        assert!(FieldSelector::parse("spec.serviceAccountName=sa").unwrap().matches(&pod));
-        assert!(!FieldSelector::parse("spec.serviceAccountName=other").unwrap().matches(&pod));
-        assert!(FieldSelector::parse("metadata.name==p,spec.nodeName=").unwrap().matches(&pod));
-        assert!(FieldSelector::parse("status.phase!=Running").unwrap().matches(&pod));
+        assert!(
+            FieldSelector::parse("spec.serviceAccountName=sa")
+                .unwrap()
+                .matches(&pod)
+        );
+        assert!(
+            !FieldSelector::parse("spec.serviceAccountName=other")
+                .unwrap()
+                .matches(&pod)
+        );
+        assert!(
+            FieldSelector::parse("metadata.name==p,spec.nodeName=")
+                .unwrap()
+                .matches(&pod)
+        );
+        assert!(
+            FieldSelector::parse("status.phase!=Running")
+                .unwrap()
+                .matches(&pod)
+        );
         assert!(FieldSelector::parse("nonsense").is_err());
     }
 }

@@ -22,16 +22,43 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn about(code: u16, reason: &'static str, message: String, rt: &ResourceType, name: &str) -> Self {
-        ApiError { code, reason, message, details: Some((name.to_string(), rt.group.to_string(), rt.plural.to_string())) }
+    fn about(
+        code: u16,
+        reason: &'static str,
+        message: String,
+        rt: &ResourceType,
+        name: &str,
+    ) -> Self {
+        ApiError {
+            code,
+            reason,
+            message,
+            details: Some((
+                name.to_string(),
+                rt.group.to_string(),
+                rt.plural.to_string(),
+            )),
+        }
     }
 
     pub fn not_found(rt: &ResourceType, name: &str) -> Self {
-        Self::about(404, "NotFound", format!("{} \"{name}\" not found", rt.qualified()), rt, name)
+        Self::about(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", rt.qualified()),
+            rt,
+            name,
+        )
     }
 
     pub fn already_exists(rt: &ResourceType, name: &str) -> Self {
-        Self::about(409, "AlreadyExists", format!("{} \"{name}\" already exists", rt.qualified()), rt, name)
+        Self::about(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", rt.qualified()),
+            rt,
+            name,
+        )
     }
 
     pub fn conflict(rt: &ResourceType, name: &str) -> Self {
@@ -43,24 +70,53 @@ impl ApiError {
     }
 
     pub fn forbidden(rt: &ResourceType, name: &str, why: &str) -> Self {
-        Self::about(403, "Forbidden", format!("{} \"{name}\" is forbidden: {why}", rt.qualified()), rt, name)
+        Self::about(
+            403,
+            "Forbidden",
+            format!("{} \"{name}\" is forbidden: {why}", rt.qualified()),
+            rt,
+            name,
+        )
     }
 
     pub fn invalid(rt: &ResourceType, name: &str, why: &str) -> Self {
-        Self::about(422, "Invalid", format!("{} \"{name}\" is invalid: {why}", rt.kind), rt, name)
+        Self::about(
+            422,
+            "Invalid",
+            format!("{} \"{name}\" is invalid: {why}", rt.kind),
+            rt,
+            name,
+        )
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError { code: 400, reason: "BadRequest", message: message.into(), details: None }
+        ApiError {
+            code: 400,
+            reason: "BadRequest",
+            message: message.into(),
+            details: None,
+        }
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        ApiError { code: 415, reason: "UnsupportedMediaType", message: format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type:?})"), details: None }
+        ApiError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type:?})"
+            ),
+            details: None,
+        }
     }
 
     /// The answer to a path the fake does not serve (the real server's wording).
     pub fn no_route() -> Self {
-        ApiError { code: 404, reason: "NotFound", message: "the server could not find the requested resource".into(), details: None }
+        ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: "the server could not find the requested resource".into(),
+            details: None,
+        }
     }
 
     /// The `Status` object.

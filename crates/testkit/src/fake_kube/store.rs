@@ -60,12 +60,16 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 
 /// `2026-11-01T12:00:00Z`, as the API writes timestamps.
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).map(|t| t.to_string()).unwrap_or_default()
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 /// A 64-bit FNV-1a hash (stable names derived from content, like `pod-template-hash`).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Encodes a number in the alphabet Kubernetes uses for generated names (no vowels, no
@@ -91,10 +95,22 @@ impl Store {
     /// A store with the namespaces every cluster has (`default`, `kube-system`, `kube-public`,
     /// `kube-node-lease`), each with its `default` service account.
     pub fn new() -> Self {
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-        let mut store = Store { revision: 0, uids: 0, seed, objects: BTreeMap::new(), hooks: Vec::new(), simulate_controllers: true };
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let mut store = Store {
+            revision: 0,
+            uids: 0,
+            seed,
+            objects: BTreeMap::new(),
+            hooks: Vec::new(),
+            simulate_controllers: true,
+        };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            store.create(&NAMESPACES, None, json!({"metadata": {"name": ns}})).expect("a fresh store accepts its own namespaces");
+            store
+                .create(&NAMESPACES, None, json!({"metadata": {"name": ns}}))
+                .expect("a fresh store accepts its own namespaces");
         }
         store
     }
@@ -118,40 +134,77 @@ impl Store {
         self.uids += 1;
         let h = fnv1a(format!("{}-{}", self.seed, self.uids).as_bytes());
         let l = fnv1a(format!("{}+{}", self.uids, self.seed).as_bytes());
-        format!("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", h >> 32, (h >> 16) & 0xffff, h & 0xfff, 0x8000 | (l >> 48) & 0x3fff, l & 0xffff_ffff_ffff)
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            h >> 32,
+            (h >> 16) & 0xffff,
+            h & 0xfff,
+            0x8000 | (l >> 48) & 0x3fff,
+            l & 0xffff_ffff_ffff
+        )
     }
 
     /// A random-looking suffix for generated names (`generateName`, pod names).
     pub fn random_suffix(&mut self, len: usize) -> String {
         self.uids += 1;
-        safe_encode(fnv1a(format!("{}/{}", self.seed, self.uids).as_bytes()), len)
+        safe_encode(
+            fnv1a(format!("{}/{}", self.seed, self.uids).as_bytes()),
+            len,
+        )
     }
 
     fn key(rt: &ResourceType, ns: Option<&str>, name: &str) -> Key {
-        let ns = if rt.namespaced { ns.unwrap_or_default() } else { "" };
+        let ns = if rt.namespaced {
+            ns.unwrap_or_default()
+        } else {
+            ""
+        };
         (rt.plural, ns.to_string(), name.to_string())
     }
 
     fn check_namespace(&self, rt: &ResourceType, ns: Option<&str>) -> Result<(), ApiError> {
         match ns {
-            Some(ns) if rt.namespaced && !self.objects.contains_key(&Self::key(&NAMESPACES, None, ns)) => Err(ApiError::not_found(&NAMESPACES, ns)),
+            Some(ns)
+                if rt.namespaced
+                    && !self.objects.contains_key(&Self::key(&NAMESPACES, None, ns)) =>
+            {
+                Err(ApiError::not_found(&NAMESPACES, ns))
+            }
             _ => Ok(()),
         }
     }
 
     /// The object, as stored (with `kind` and `apiVersion`).
     pub fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
-        self.objects.get(&Self::key(rt, ns, name)).cloned().ok_or_else(|| ApiError::not_found(rt, name))
+        self.objects
+            .get(&Self::key(rt, ns, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(rt, name))
     }
 
     /// The objects of one type, in one namespace or all, in key order.
-    pub fn objects<'a>(&'a self, rt: &'a ResourceType, ns: Option<&'a str>) -> impl Iterator<Item = &'a Value> + 'a {
-        self.objects.iter().filter(move |((plural, o_ns, _), _)| *plural == rt.plural && ns.is_none_or(|ns| !rt.namespaced || o_ns == ns)).map(|(_, v)| v)
+    pub fn objects<'a>(
+        &'a self,
+        rt: &'a ResourceType,
+        ns: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        self.objects
+            .iter()
+            .filter(move |((plural, o_ns, _), _)| {
+                *plural == rt.plural && ns.is_none_or(|ns| !rt.namespaced || o_ns == ns)
+            })
+            .map(|(_, v)| v)
     }
 
     /// A list response: `{"kind":"<Kind>List","apiVersion":…,"metadata":{"resourceVersion":…},"items":[…]}`.
     /// Items carry no `kind`/`apiVersion`, as the real server sends them.
-    pub fn list(&self, rt: &ResourceType, ns: Option<&str>, labels: &LabelSelector, fields: &FieldSelector) -> Result<Value, ApiError> {
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+    ) -> Result<Value, ApiError> {
         let items: Vec<Value> = self
             .objects(rt, ns)
             .filter(|o| labels.matches(o) && fields.matches(o))
@@ -173,9 +226,17 @@ impl Store {
     }
 
     /// POST: stores a new object. `ns` is the namespace of the URL (None for cluster-scoped).
-    pub fn create(&mut self, rt: &'static ResourceType, ns: Option<&str>, mut object: Value) -> Result<Value, ApiError> {
+    pub fn create(
+        &mut self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        mut object: Value,
+    ) -> Result<Value, ApiError> {
         if !object.is_object() {
-            return Err(ApiError::bad_request(format!("the body of a {} must be a JSON object", rt.kind)));
+            return Err(ApiError::bad_request(format!(
+                "the body of a {} must be a JSON object",
+                rt.kind
+            )));
         }
         self.check_namespace(rt, ns)?;
         let meta = &mut object["metadata"];
@@ -186,24 +247,38 @@ impl Store {
             && rt.namespaced
             && Some(body_ns) != ns
         {
-            return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
         }
         let mut name = meta["name"].as_str().unwrap_or_default().to_string();
         if name.is_empty() {
             let Some(prefix) = meta["generateName"].as_str().map(str::to_string) else {
-                return Err(ApiError::invalid(rt, "", "metadata.name: Required value: name or generateName is required"));
+                return Err(ApiError::invalid(
+                    rt,
+                    "",
+                    "metadata.name: Required value: name or generateName is required",
+                ));
             };
             name = format!("{prefix}{}", self.random_suffix(5));
         }
         if !is_dns_subdomain(&name) {
-            return Err(ApiError::invalid(rt, &name, &format!("metadata.name: Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")));
+            return Err(ApiError::invalid(
+                rt,
+                &name,
+                &format!(
+                    "metadata.name: Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+                ),
+            ));
         }
         let key = Self::key(rt, ns, &name);
         if self.objects.contains_key(&key) {
             return Err(ApiError::already_exists(rt, &name));
         }
         let uid = self.next_uid();
-        let meta = object["metadata"].as_object_mut().expect("made an object above");
+        let meta = object["metadata"]
+            .as_object_mut()
+            .expect("made an object above");
         meta.insert("name".into(), json!(name));
         if rt.namespaced {
             meta.insert("namespace".into(), json!(ns.unwrap_or_default()));
@@ -231,7 +306,12 @@ impl Store {
             // No kubelet: a pod runs as soon as it is created.
             object["status"] = json!({"phase": "Running", "startTime": now_rfc3339()});
         }
-        let hooks: Vec<CreateHook> = self.hooks.iter().filter(|(p, _)| *p == rt.plural).map(|(_, h)| h.clone()).collect();
+        let hooks: Vec<CreateHook> = self
+            .hooks
+            .iter()
+            .filter(|(p, _)| *p == rt.plural)
+            .map(|(_, h)| h.clone())
+            .collect();
         for hook in hooks {
             hook(self, &mut object)?;
         }
@@ -239,16 +319,30 @@ impl Store {
         self.objects.insert(key, object.clone());
         if *rt == NAMESPACES {
             // The service-account controller gives every namespace a `default` service account.
-            self.create(&SERVICE_ACCOUNTS, Some(&name), json!({"metadata": {"name": "default"}}))?;
+            self.create(
+                &SERVICE_ACCOUNTS,
+                Some(&name),
+                json!({"metadata": {"name": "default"}}),
+            )?;
         }
         controller::after_write(self, rt, ns, &name);
         Ok(object)
     }
 
     /// Checks a `metadata.resourceVersion` precondition in `incoming` against `current`.
-    fn check_precondition(rt: &ResourceType, name: &str, current: &Value, incoming: &Value) -> Result<(), ApiError> {
+    fn check_precondition(
+        rt: &ResourceType,
+        name: &str,
+        current: &Value,
+        incoming: &Value,
+    ) -> Result<(), ApiError> {
         match incoming["metadata"]["resourceVersion"].as_str() {
-            Some(rv) if !rv.is_empty() && Some(rv) != current["metadata"]["resourceVersion"].as_str() => Err(ApiError::conflict(rt, name)),
+            Some(rv)
+                if !rv.is_empty()
+                    && Some(rv) != current["metadata"]["resourceVersion"].as_str() =>
+            {
+                Err(ApiError::conflict(rt, name))
+            }
             _ => Ok(()),
         }
     }
@@ -256,12 +350,25 @@ impl Store {
     /// Stores `updated` in place of `current`, keeping what the server owns (name, namespace,
     /// uid, creationTimestamp), bumping `generation` when the spec changed and taking a new
     /// resourceVersion.
-    fn store_update(&mut self, rt: &'static ResourceType, ns: Option<&str>, name: &str, current: &Value, mut updated: Value) -> Value {
+    fn store_update(
+        &mut self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        current: &Value,
+        mut updated: Value,
+    ) -> Value {
         let meta = &mut updated["metadata"];
         if !meta.is_object() {
             *meta = json!({});
         }
-        for field in ["name", "namespace", "uid", "creationTimestamp", "generation"] {
+        for field in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "generation",
+        ] {
             match current["metadata"].get(field) {
                 Some(v) => meta[field] = v.clone(),
                 None => {
@@ -291,17 +398,23 @@ impl Store {
             return updated;
         }
         updated["metadata"]["resourceVersion"] = json!(self.next_revision());
-        self.objects.insert(Self::key(rt, ns, name), updated.clone());
+        self.objects
+            .insert(Self::key(rt, ns, name), updated.clone());
         controller::after_write(self, rt, ns, name);
         // The controller may have written status; answer with what is stored.
-        self.objects.get(&Self::key(rt, ns, name)).cloned().unwrap_or(updated)
+        self.objects
+            .get(&Self::key(rt, ns, name))
+            .cloned()
+            .unwrap_or(updated)
     }
 
     /// Writes an object's `status` (as a controller does through the status subresource):
     /// a new resourceVersion when it changed, no controller run.
     pub fn write_status(&mut self, rt: &ResourceType, ns: Option<&str>, name: &str, status: Value) {
         let key = Self::key(rt, ns, name);
-        let Some(current) = self.objects.get(&key) else { return };
+        let Some(current) = self.objects.get(&key) else {
+            return;
+        };
         if current["status"] == status {
             return;
         }
@@ -313,15 +426,26 @@ impl Store {
 
     /// PUT: replaces the object. A `metadata.resourceVersion` in the body must match (409
     /// Conflict otherwise); without one the update is unconditional.
-    pub fn replace(&mut self, rt: &'static ResourceType, ns: Option<&str>, name: &str, object: Value) -> Result<Value, ApiError> {
+    pub fn replace(
+        &mut self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        object: Value,
+    ) -> Result<Value, ApiError> {
         if !object.is_object() {
-            return Err(ApiError::bad_request(format!("the body of a {} must be a JSON object", rt.kind)));
+            return Err(ApiError::bad_request(format!(
+                "the body of a {} must be a JSON object",
+                rt.kind
+            )));
         }
         let current = self.get(rt, ns, name)?;
         if let Some(body_name) = object["metadata"]["name"].as_str()
             && body_name != name
         {
-            return Err(ApiError::bad_request(format!("the name of the object ({body_name}) does not match the name on the URL ({name})")));
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
         }
         Self::check_precondition(rt, name, &current, &object)?;
         Ok(self.store_update(rt, ns, name, &current, object))
@@ -330,7 +454,13 @@ impl Store {
     /// PATCH with `application/merge-patch+json` or `application/strategic-merge-patch+json`
     /// (both applied as an RFC 7386 merge patch: the same for maps such as labels and
     /// annotations; lists are replaced, where strategic merge would merge some by key).
-    pub fn patch(&mut self, rt: &'static ResourceType, ns: Option<&str>, name: &str, patch: &Value) -> Result<Value, ApiError> {
+    pub fn patch(
+        &mut self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        patch: &Value,
+    ) -> Result<Value, ApiError> {
         if !patch.is_object() {
             return Err(ApiError::bad_request("a merge patch must be a JSON object"));
         }
@@ -344,17 +474,30 @@ impl Store {
     /// DELETE: removes the object and, like the garbage collector, every object that names it
     /// (by uid) as owner; a namespace takes everything in it along. Answers the deleted object.
     /// The namespaces a cluster cannot lose are refused, as the real API does.
-    pub fn delete(&mut self, rt: &'static ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+    pub fn delete(
+        &mut self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
         if *rt == NAMESPACES && ["default", "kube-system", "kube-public"].contains(&name) {
-            return Err(ApiError::forbidden(rt, name, "this namespace may not be deleted"));
+            return Err(ApiError::forbidden(
+                rt,
+                name,
+                "this namespace may not be deleted",
+            ));
         }
-        let mut object = self.objects.remove(&Self::key(rt, ns, name)).ok_or_else(|| ApiError::not_found(rt, name))?;
+        let mut object = self
+            .objects
+            .remove(&Self::key(rt, ns, name))
+            .ok_or_else(|| ApiError::not_found(rt, name))?;
         let revision = self.next_revision();
         object["metadata"]["resourceVersion"] = json!(revision);
         if *rt == NAMESPACES {
             object["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
             object["status"]["phase"] = json!("Terminating");
-            self.objects.retain(|(plural, o_ns, _), _| *plural == NAMESPACES.plural || o_ns != name);
+            self.objects
+                .retain(|(plural, o_ns, _), _| *plural == NAMESPACES.plural || o_ns != name);
         } else if let Some(uid) = object["metadata"]["uid"].as_str() {
             self.delete_dependents(uid.to_string());
         }
@@ -365,8 +508,20 @@ impl Store {
         let dependents: Vec<(Key, String)> = self
             .objects
             .iter()
-            .filter(|(_, o)| o["metadata"]["ownerReferences"].as_array().is_some_and(|refs| refs.iter().any(|r| r["uid"] == owner_uid.as_str())))
-            .map(|(k, o)| (k.clone(), o["metadata"]["uid"].as_str().unwrap_or_default().to_string()))
+            .filter(|(_, o)| {
+                o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == owner_uid.as_str()))
+            })
+            .map(|(k, o)| {
+                (
+                    k.clone(),
+                    o["metadata"]["uid"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
             .collect();
         for (key, uid) in dependents {
             self.objects.remove(&key);
@@ -385,7 +540,11 @@ impl Store {
 fn is_dns_subdomain(name: &str) -> bool {
     let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
     let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    !name.is_empty() && name.len() <= 253 && name.chars().all(ok_char) && alnum(name.chars().next()) && alnum(name.chars().last())
+    !name.is_empty()
+        && name.len() <= 253
+        && name.chars().all(ok_char)
+        && alnum(name.chars().next())
+        && alnum(name.chars().last())
 }
 
 #[cfg(test)]

@@ -1,0 +1,119 @@
+//! Errors of the Kubernetes adapter. Each says which operation on which object failed and, for
+//! an API refusal, the API server's own `Status` message with its code and reason
+//! (`create service account team/app: namespaces "team" not found (404 NotFound)`); transport
+//! errors carry their whole cause chain (`connection refused` and the like).
+
+use std::error::Error as _;
+
+/// An error of the Kubernetes adapter.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    /// The client configuration could not be loaded or used.
+    #[error("cannot load the Kubernetes configuration{}: {message}", from.as_deref().map(|f| format!(" from {f}")).unwrap_or_default())]
+    Config {
+        /// The kubeconfig path or context, when one was given.
+        from: Option<String>,
+        message: String,
+    },
+    /// A request failed: refused by the API server (`code`, `reason` set) or not answered.
+    #[error("{operation} {object}: {message}")]
+    Api {
+        /// `get`, `create`, `patch`, `delete`, `list pods using`, …
+        operation: &'static str,
+        /// `service account kube-system/cluster-autoscaler`, `namespace team`, …
+        object: String,
+        /// HTTP code of the API's `Status`, when the server answered.
+        code: Option<u16>,
+        /// `NotFound`, `AlreadyExists`, `Conflict`, `Forbidden`, …
+        reason: Option<String>,
+        message: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// `execute` was handed a step another adapter runs.
+    #[error("{0} is not a Kubernetes step")]
+    NotAKubernetesStep(String),
+    /// A rollout restart was asked for a kind of workload that has none.
+    #[error(
+        "cannot restart {kind} {namespace}/{name}: only Deployments, StatefulSets and DaemonSets have a rollout restart; delete its pods instead"
+    )]
+    NotRestartable {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
+}
+
+impl KubeError {
+    /// Wraps a kube error with the operation and the object it concerned.
+    pub fn api(operation: &'static str, object: impl Into<String>, source: kube::Error) -> Self {
+        let object = object.into();
+        match &source {
+            kube::Error::Api(status) => {
+                let reason = (!status.reason.is_empty()).then(|| status.reason.clone());
+                let message = format!(
+                    "{} ({}{})",
+                    status.message,
+                    status.code,
+                    reason
+                        .as_deref()
+                        .map(|r| format!(" {r}"))
+                        .unwrap_or_default()
+                );
+                KubeError::Api {
+                    operation,
+                    object,
+                    code: Some(status.code),
+                    reason,
+                    message,
+                    source: Box::new(source),
+                }
+            }
+            _ => {
+                let mut message = source.to_string();
+                let mut cause = source.source();
+                while let Some(c) = cause {
+                    let text = c.to_string();
+                    if !message.contains(&text) {
+                        message = format!("{message}: {text}");
+                    }
+                    cause = c.source();
+                }
+                KubeError::Api {
+                    operation,
+                    object,
+                    code: None,
+                    reason: None,
+                    message,
+                    source: Box::new(source),
+                }
+            }
+        }
+    }
+
+    /// The API's HTTP status code, when the server answered with a `Status`.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            KubeError::Api { code, .. } => *code,
+            _ => None,
+        }
+    }
+
+    /// The API's `reason` (`NotFound`, `AlreadyExists`, `Conflict`, …).
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            KubeError::Api { reason, .. } => reason.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// `true` when the kube error is the API's 404.
+pub(crate) fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}
+
+/// `true` when the kube error is the API's 409 AlreadyExists.
+pub(crate) fn is_already_exists(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 409 && s.reason == "AlreadyExists")
+}
