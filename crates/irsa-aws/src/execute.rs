@@ -347,6 +347,7 @@ pub async fn execute(
                 .await
                 .map_err(|e| AwsError::from_sdk("eks:DeleteAddon", format!("{cluster}/{name}"), e));
             gone_is_fine(result)?;
+            wait_gone(clients, cluster, name, progress).await?;
         }
         Step::CreateNamespace { .. }
         | Step::ApplyServiceAccount { .. }
@@ -473,6 +474,62 @@ where
 }
 
 /// Polls DescribeAddon until the add-on is ACTIVE (see the module doc).
+/// Polls DescribeAddon until the add-on is gone (ResourceNotFoundException), so that a destroy
+/// is complete when it returns and a following apply sees no half-deleted add-on.
+async fn wait_gone(
+    clients: &Clients,
+    cluster: &str,
+    name: &str,
+    progress: Progress<'_>,
+) -> Result<(), AwsError> {
+    const OP: &str = "eks:DescribeAddon";
+    let resource = format!("{cluster}/{name}");
+    let started = Instant::now();
+    let deadline = started + clients.options().addon_timeout;
+    let mut delay = Duration::from_millis(200);
+    loop {
+        tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
+        let result = clients
+            .eks
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, resource.as_str(), e));
+        match result {
+            Err(e) if e.is_not_found() => {
+                progress(&format!(
+                    "add-on {name}: deleted after {:.1}s",
+                    started.elapsed().as_secs_f64()
+                ));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+            Ok(out) => {
+                let status = out
+                    .addon()
+                    .and_then(|a| a.status())
+                    .map(|s| s.as_str().to_string());
+                progress(&format!(
+                    "add-on {name}: {} ({:.1}s)",
+                    status.as_deref().unwrap_or("UNKNOWN"),
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(AwsError::new(
+                ErrorKind::Timeout,
+                OP,
+                resource,
+                format!("still present after {:?}", clients.options().addon_timeout),
+            ));
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
 async fn wait_active(
     clients: &Clients,
     cluster: &str,

@@ -79,6 +79,7 @@ pub async fn observe(clients: &Clients, request: &ObserveRequest) -> Result<Snap
         addons: addons.into_iter().flatten().collect(),
         namespaces: Vec::new(),
         service_accounts: Vec::new(),
+        files: Default::default(),
     })
 }
 

@@ -33,6 +33,9 @@ pub struct Snapshot {
     pub namespaces: Vec<String>,
     /// Kubernetes service accounts irsa looked at.
     pub service_accounts: Vec<ServiceAccount>,
+    /// Local files irsa writes (Helm values), path → contents, as they are on disk.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,6 +24,12 @@ pub enum Command {
     Presets(PresetsArgs),
     /// Write, per binding, the permission and trust policies, the ServiceAccount manifest and Helm values.
     Render(RenderArgs),
+    /// Show what apply would change: exit 0 nothing, 3 changes pending, 1 conflict or error.
+    Plan(ProvisionArgs),
+    /// Create or repair everything IRSA needs for the spec's bindings (asks first unless --yes).
+    Apply(ApplyArgs),
+    /// Remove what irsa created for the spec's bindings, and nothing else.
+    Destroy(DestroyArgs),
     /// Evaluate or lint IAM policy documents.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -163,4 +169,61 @@ pub struct TrustCheckArgs {
     pub audience: String,
     #[arg(long, value_enum, default_value_t)]
     pub output: Format,
+}
+
+/// The spec selectors and the cluster connection, shared by plan, apply and destroy.
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// Spec file: irsa.yaml or an eksctl ClusterConfig. Without it, the default bundle.
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// AWS region (default: the spec's, then AWS_REGION / AWS_DEFAULT_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Expected AWS account id; refused if the credentials are for another account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Take over roles, policies, service accounts and add-ons of the same name that irsa did not create.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Where apply writes Helm values files.
+    #[arg(long, default_value = "irsa-values")]
+    pub values_dir: PathBuf,
+    /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// kubeconfig context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub common: ProvisionArgs,
+    /// Do not ask before changing anything (for CI).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print, last, one line of JSON: api_calls, mutating_calls, critical_path, seconds.
+    #[arg(long)]
+    pub stats: bool,
+    /// Rollout-restart the deployments whose pods run without the new role.
+    #[arg(long)]
+    pub restart: bool,
+    /// Most API calls in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub common: ProvisionArgs,
+    /// Do not ask first.
+    #[arg(long)]
+    pub yes: bool,
 }

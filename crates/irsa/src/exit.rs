@@ -13,6 +13,8 @@ pub enum Code {
     Negative = 1,
     /// Bad input: unreadable files, invalid documents, names or ARNs.
     BadInput = 2,
+    /// `irsa plan`: changes are pending.
+    Pending = 3,
 }
 
 impl From<Code> for std::process::ExitCode {
@@ -34,6 +36,14 @@ impl CliError {
         CliError {
             message: message.into(),
             code: Code::BadInput,
+        }
+    }
+
+    /// A failure talking to AWS or Kubernetes, or a plan that cannot be carried out.
+    pub fn failed(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            code: Code::Negative,
         }
     }
 

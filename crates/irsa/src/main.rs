@@ -9,6 +9,7 @@
 mod cli;
 mod commands;
 mod desired_input;
+mod executor;
 mod exit;
 mod output;
 

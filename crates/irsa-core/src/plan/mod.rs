@@ -270,9 +270,10 @@ impl Ctx<'_> {
                 PolicyOutcome::Ready => wanted_arns.push(arn),
             }
         }
-        let attachments = self.plan_attachments(plan, b, &wanted_arns, &attach_after);
-        let mut ready = attach_after.clone();
-        ready.extend(attachments);
+        self.plan_attachments(plan, b, &wanted_arns, &attach_after);
+        // The add-on only needs its role to exist: EKS takes far longer to start the add-on's
+        // pods than IAM takes to attach the policies, which run at the same time.
+        let role_ready: Vec<usize> = role_step.into_iter().collect();
         if b.create_service_account {
             self.plan_service_account(
                 plan,
@@ -282,7 +283,7 @@ impl Ctx<'_> {
             );
         }
         match &b.install {
-            Some(Install::EksAddon { name }) => self.plan_addon(plan, name, &role_arn, &ready),
+            Some(Install::EksAddon { name }) => self.plan_addon(plan, name, &role_arn, &role_ready),
             Some(Install::Helm { .. }) => self.plan_helm_values(plan, b, &role_arn),
             None => {}
         }
@@ -469,27 +470,20 @@ impl Ctx<'_> {
         PolicyOutcome::Ready
     }
 
-    fn plan_attachments(
-        &self,
-        plan: &mut Plan,
-        b: &Binding,
-        wanted: &[String],
-        after: &[usize],
-    ) -> Vec<usize> {
+    fn plan_attachments(&self, plan: &mut Plan, b: &Binding, wanted: &[String], after: &[usize]) {
         let attached: Vec<String> = self
             .snapshot
             .role(&b.role.name)
             .map(|r| r.attached_policy_arns.clone())
             .unwrap_or_default();
-        let mut steps = Vec::new();
         for arn in wanted.iter().filter(|a| !attached.contains(a)) {
-            steps.push(plan.push(
+            plan.push(
                 Step::AttachRolePolicy {
                     role_name: b.role.name.clone(),
                     policy_arn: arn.clone(),
                 },
                 after.to_vec(),
-            ));
+            );
             plan.items.push(Item::new(
                 Mark::Create,
                 "attachment",
@@ -497,20 +491,19 @@ impl Ctx<'_> {
             ));
         }
         for arn in attached.iter().filter(|a| !wanted.contains(a)) {
-            steps.push(plan.push(
+            plan.push(
                 Step::DetachRolePolicy {
                     role_name: b.role.name.clone(),
                     policy_arn: arn.clone(),
                 },
                 vec![],
-            ));
+            );
             plan.items.push(Item::new(
                 Mark::Delete,
                 "attachment",
                 &format!("{} → {arn}", b.role.name),
             ));
         }
-        steps
     }
 
     fn plan_service_account(&self, plan: &mut Plan, b: &Binding, role_arn: &str, after: &[usize]) {
@@ -653,15 +646,27 @@ impl Ctx<'_> {
             render::binding_dir(b),
             render::HELM_VALUES_FILE
         );
-        plan.items
-            .push(Item::new(Mark::Create, "helm-values", &path));
-        plan.push(
-            Step::WriteFile {
-                path,
-                contents: values,
-            },
-            vec![],
-        );
+        match self.snapshot.files.get(&path) {
+            Some(existing) if *existing == values => {
+                plan.items
+                    .push(Item::new(Mark::Unchanged, "helm-values", &path))
+            }
+            existing => {
+                let mark = if existing.is_some() {
+                    Mark::Update
+                } else {
+                    Mark::Create
+                };
+                plan.items.push(Item::new(mark, "helm-values", &path));
+                plan.push(
+                    Step::WriteFile {
+                        path,
+                        contents: values,
+                    },
+                    vec![],
+                );
+            }
+        }
     }
 }
 

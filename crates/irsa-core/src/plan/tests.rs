@@ -135,8 +135,8 @@ fn first_apply_of_default_bundle() {
     assert!(kinds.iter().all(|(_, m)| *m == Mark::Create), "{kinds:?}");
     // provider, 1 policy, 3 roles, 3 attachments, 1 service account, 2 add-ons.
     assert_eq!(plan.steps.len(), 11, "{:#?}", plan.steps);
-    // provider → role → attachment → add-on: a chain of 4 calls at most.
-    assert_eq!(plan.critical_path(), 4);
+    // provider → role → attachment or add-on: a chain of 3 calls.
+    assert_eq!(plan.critical_path(), 3);
     let create_role = plan.steps.iter().find(|s| matches!(&s.step, Step::CreateRole { name, .. } if name == "irsa-demo-kube-system-cluster-autoscaler")).unwrap();
     assert_eq!(
         create_role.after,
@@ -412,6 +412,30 @@ fn helm_values_are_written_when_asked() {
         "values/kube-system.cluster-autoscaler/helm-values.yaml"
     );
     assert!(contents.contains("clusterName: demo"));
+    // Written already with the same contents: nothing to do.
+    let mut s = empty_snapshot();
+    s.files.insert(path.clone(), contents);
+    let again = plan(
+        &state(),
+        &s,
+        &PlanOptions {
+            values_dir: Some("values".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        !again
+            .steps
+            .iter()
+            .any(|st| matches!(st.step, Step::WriteFile { .. }))
+    );
+    assert!(
+        again
+            .items
+            .iter()
+            .any(|i| i.kind == "helm-values" && i.mark == Mark::Unchanged)
+    );
 }
 
 #[test]

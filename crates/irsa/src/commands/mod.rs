@@ -2,6 +2,7 @@
 
 mod policy;
 mod presets;
+mod provision;
 mod render;
 mod trust;
 
@@ -12,6 +13,9 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
     match cli.command {
         Command::Presets(args) => presets::run(args),
         Command::Render(args) => render::run(args),
+        Command::Plan(args) => provision::plan(args),
+        Command::Apply(args) => provision::apply(args),
+        Command::Destroy(args) => provision::destroy(args),
         Command::Policy(PolicyCommand::Eval(args)) => policy::eval(args),
         Command::Policy(PolicyCommand::Lint(args)) => policy::lint(args),
         Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),

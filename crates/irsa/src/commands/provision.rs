@@ -1,0 +1,503 @@
+//! `irsa plan`, `irsa apply` and `irsa destroy`: observe AWS and the cluster, decide with the pure
+//! plan, show it, and (for apply and destroy) carry it out through the adapters.
+//!
+//! Order of work: the spec is read and validated first (bad input never reaches an API); then
+//! one observation (AWS and Kubernetes concurrently), the pure plan, the confirmation, and the
+//! steps, run as a dependency graph with bounded concurrency.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use irsa_core::desired::DesiredState;
+use irsa_core::plan::{self, Mark, Plan, PlanOptions};
+use irsa_core::render::ROLE_ARN_ANNOTATION;
+use irsa_core::snapshot::Snapshot;
+use irsa_core::steps::Step;
+use serde_json::json;
+
+use crate::cli::{ApplyArgs, DestroyArgs, ProvisionArgs};
+use crate::desired_input::{self, Selectors};
+use crate::executor;
+use crate::exit::{CliError, Code};
+use crate::output::{Format, print_json};
+
+/// Everything a provisioning command talks to.
+struct Session {
+    state: DesiredState,
+    aws: irsa_aws::Clients,
+    kube: irsa_kube::KubeClient,
+    /// Kubernetes requests made (all, and mutating), for `--stats`.
+    kube_calls: Arc<AtomicU64>,
+    kube_mutating: Arc<AtomicU64>,
+    /// Sequential rounds of calls spent observing.
+    observe_rounds: usize,
+    /// Where Helm values files go.
+    values_dir: std::path::PathBuf,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failed(format!("cannot start the async runtime: {e}")))
+}
+
+/// Validates the spec, then connects to AWS and the cluster (no API call yet).
+async fn connect(args: &ProvisionArgs) -> Result<Session, CliError> {
+    let env_region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .ok();
+    let region = args.region.clone().or(if args.file.is_none() {
+        env_region.clone()
+    } else {
+        None
+    });
+    let mut state = desired_input::load(&Selectors {
+        file: args.file.as_deref(),
+        cluster: args.cluster.as_deref(),
+        region: region.as_deref(),
+        account: args.account.as_deref(),
+    })?;
+    if state.cluster.region.is_empty() {
+        state.cluster.region = env_region.ok_or_else(|| {
+            CliError::input("no region: give --region, cluster.region in the spec, or AWS_REGION")
+        })?;
+    }
+    let config = irsa_aws::load_config_for_region(&state.cluster.region).await;
+    let mut options = irsa_aws::Options::default();
+    if let Ok(attempts) = std::env::var("IRSA_AWS_MAX_ATTEMPTS") {
+        options.max_attempts = attempts.parse().map_err(|_| {
+            CliError::input(format!(
+                "IRSA_AWS_MAX_ATTEMPTS=`{attempts}` is not a number"
+            ))
+        })?;
+    }
+    let aws = irsa_aws::Clients::from_conf(&config, options);
+    let kube =
+        irsa_kube::KubeClient::from_kubeconfig(args.kubeconfig.as_deref(), args.context.as_deref())
+            .await
+            .map_err(|e| CliError::failed(format!("cannot connect to the Kubernetes API: {e}")))?;
+    Ok(Session {
+        state,
+        aws,
+        kube,
+        kube_calls: Arc::default(),
+        kube_mutating: Arc::default(),
+        observe_rounds: 0,
+        values_dir: args.values_dir.clone(),
+    })
+}
+
+impl Session {
+    /// One observation of everything the plan needs, AWS and Kubernetes side by side.
+    async fn observe(&mut self) -> Result<Snapshot, CliError> {
+        let failed = |e: &dyn std::fmt::Display| CliError::failed(format!("observing AWS: {e}"));
+        let (account, partition) = match &self.state.cluster.account {
+            Some(account) => (account.clone(), self.state.cluster.partition.clone()),
+            None => {
+                // Customer policy ARNs contain the account: learn it first (one extra round).
+                let identity = self
+                    .aws
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        failed(&irsa_aws::AwsError::from_sdk(
+                            "sts:GetCallerIdentity",
+                            "caller",
+                            e,
+                        ))
+                    })?;
+                self.observe_rounds += 1;
+                (
+                    identity.account().unwrap_or_default().to_string(),
+                    self.state.cluster.partition.clone(),
+                )
+            }
+        };
+        let request = irsa_aws::ObserveRequest {
+            cluster: self.state.cluster.name.clone(),
+            role_names: self
+                .state
+                .bindings
+                .iter()
+                .map(|b| b.role.name.clone())
+                .collect(),
+            policy_arns: self
+                .state
+                .bindings
+                .iter()
+                .flat_map(|b| {
+                    b.policies.iter().map(|p| {
+                        format!(
+                            "arn:{partition}:iam::{account}:policy{}{}",
+                            b.role.path, p.name
+                        )
+                    })
+                })
+                .collect(),
+            addon_names: self
+                .state
+                .bindings
+                .iter()
+                .filter_map(|b| match &b.install {
+                    Some(irsa_core::desired::Install::EksAddon { name }) => Some(name.clone()),
+                    _ => None,
+                })
+                .collect(),
+        };
+        let mut namespaces: Vec<String> = self
+            .state
+            .bindings
+            .iter()
+            .map(|b| b.namespace.clone())
+            .collect();
+        namespaces.sort();
+        namespaces.dedup();
+        let service_accounts: Vec<(String, String)> = self
+            .state
+            .bindings
+            .iter()
+            .filter(|b| b.create_service_account)
+            .map(|b| (b.namespace.clone(), b.service_account.clone()))
+            .collect();
+        let kube_request = irsa_kube::KubeObserveRequest {
+            namespaces: namespaces.clone(),
+            service_accounts: service_accounts.clone(),
+        };
+        let (aws, kube) = tokio::join!(
+            irsa_aws::observe(&self.aws, &request),
+            irsa_kube::observe(&self.kube, &kube_request)
+        );
+        self.kube_calls.fetch_add(
+            (namespaces.len() + service_accounts.len()) as u64,
+            Ordering::Relaxed,
+        );
+        self.observe_rounds += 2;
+        let mut snapshot = aws.map_err(|e| failed(&e))?;
+        let (existing_namespaces, existing_accounts) =
+            kube.map_err(|e| CliError::failed(format!("observing Kubernetes: {e}")))?;
+        snapshot.namespaces = existing_namespaces;
+        snapshot.service_accounts = existing_accounts;
+        snapshot.files = read_values_files(&self.values_dir);
+        Ok(snapshot)
+    }
+
+    fn plan_options(&self, args: &ProvisionArgs) -> PlanOptions {
+        PlanOptions {
+            adopt: args.adopt,
+            thumbprints: Vec::new(),
+            values_dir: Some(args.values_dir.display().to_string()),
+        }
+    }
+
+    /// Runs the plan's steps; returns an error naming every failed step.
+    async fn execute(&self, plan: &Plan, concurrency: usize) -> Result<(), CliError> {
+        let aws = Arc::new(self.aws.clone());
+        let kube = Arc::new(self.kube.clone());
+        let kube_calls = Arc::clone(&self.kube_calls);
+        let kube_mutating = Arc::clone(&self.kube_mutating);
+        let report = executor::run(&plan.steps, concurrency, move |step| {
+            let aws = Arc::clone(&aws);
+            let kube = Arc::clone(&kube);
+            let kube_calls = Arc::clone(&kube_calls);
+            let kube_mutating = Arc::clone(&kube_mutating);
+            async move {
+                let started = Instant::now();
+                let label = describe(&step);
+                let result = match &step {
+                    Step::CreateNamespace { .. }
+                    | Step::ApplyServiceAccount { .. }
+                    | Step::DeleteServiceAccount { .. } => {
+                        kube_calls.fetch_add(1, Ordering::Relaxed);
+                        kube_mutating.fetch_add(1, Ordering::Relaxed);
+                        irsa_kube::execute(&kube, &step)
+                            .await
+                            .map_err(|e| e.to_string())
+                    }
+                    Step::WriteFile { path, contents } => write_file(path, contents),
+                    _ => irsa_aws::execute(&aws, &step, &|msg: &str| eprintln!("    {msg}"))
+                        .await
+                        .map_err(|e| e.to_string()),
+                };
+                match &result {
+                    Ok(()) => eprintln!("  ✓ {label} ({:.2}s)", started.elapsed().as_secs_f64()),
+                    Err(e) => eprintln!("  ✗ {label}: {e}"),
+                }
+                result
+            }
+        })
+        .await;
+        if report.ok() {
+            return Ok(());
+        }
+        let mut message = format!("{} step(s) failed", report.failed.len());
+        for (_, e) in &report.failed {
+            message.push_str(&format!("\n  {e}"));
+        }
+        if !report.skipped.is_empty() {
+            message.push_str(&format!("\n{} step(s) not started; run apply again once the cause is fixed: it re-observes and completes the rest", report.skipped.len()));
+        }
+        Err(CliError::failed(message))
+    }
+
+    fn stats_line(&self, plan: &Plan, started: Instant) -> String {
+        let aws = self.aws.stats();
+        json!({
+            "api_calls": aws.api_calls + self.kube_calls.load(Ordering::Relaxed),
+            "mutating_calls": aws.mutating_calls + self.kube_mutating.load(Ordering::Relaxed),
+            "critical_path": self.observe_rounds + plan.critical_path(),
+            "seconds": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        })
+        .to_string()
+    }
+}
+
+/// The Helm values files irsa wrote before (`<dir>/<binding>/helm-values.yaml`), keyed the way the
+/// plan names them.
+fn read_values_files(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let mut files = std::collections::BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path().join(irsa_core::render::HELM_VALUES_FILE);
+        if let Ok(contents) = std::fs::read_to_string(&path) {
+            files.insert(path.display().to_string(), contents);
+        }
+    }
+    files
+}
+
+fn write_file(path: &str, contents: &str) -> Result<(), String> {
+    let path = std::path::Path::new(path);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A short description of a step for progress lines.
+fn describe(step: &Step) -> String {
+    match step {
+        Step::CreateOidcProvider { url, .. } => format!("create OIDC provider {url}"),
+        Step::AddOidcClientId { client_id, .. } => {
+            format!("add client id {client_id} to the OIDC provider")
+        }
+        Step::DeleteOidcProvider { provider_arn } => format!("delete OIDC provider {provider_arn}"),
+        Step::CreatePolicy { name, .. } => format!("create policy {name}"),
+        Step::CreatePolicyVersion { policy_arn, .. } => {
+            format!("new default version of {policy_arn}")
+        }
+        Step::TagPolicy { policy_arn, .. } => format!("tag {policy_arn}"),
+        Step::DeletePolicy { policy_arn, .. } => format!("delete policy {policy_arn}"),
+        Step::CreateRole { name, .. } => format!("create role {name}"),
+        Step::UpdateTrustPolicy { role_name, .. } => {
+            format!("repair the trust policy of {role_name}")
+        }
+        Step::PutPermissionsBoundary { role_name, .. } => {
+            format!("set the permissions boundary of {role_name}")
+        }
+        Step::DeletePermissionsBoundary { role_name } => {
+            format!("remove the permissions boundary of {role_name}")
+        }
+        Step::TagRole { role_name, .. } => format!("tag role {role_name}"),
+        Step::AttachRolePolicy {
+            role_name,
+            policy_arn,
+        } => format!("attach {policy_arn} to {role_name}"),
+        Step::DetachRolePolicy {
+            role_name,
+            policy_arn,
+        } => format!("detach {policy_arn} from {role_name}"),
+        Step::DeleteRole { role_name } => format!("delete role {role_name}"),
+        Step::CreateNamespace { name } => format!("create namespace {name}"),
+        Step::ApplyServiceAccount {
+            namespace,
+            name,
+            create: true,
+            ..
+        } => format!("create service account {namespace}/{name}"),
+        Step::ApplyServiceAccount {
+            namespace, name, ..
+        } => format!("annotate service account {namespace}/{name}"),
+        Step::DeleteServiceAccount { namespace, name } => {
+            format!("delete service account {namespace}/{name}")
+        }
+        Step::CreateAddon { name, .. } => format!("install EKS add-on {name}"),
+        Step::UpdateAddon { name, .. } => format!("update EKS add-on {name}"),
+        Step::DeleteAddon { name, .. } => format!("delete EKS add-on {name}"),
+        Step::WriteFile { path, .. } => format!("write {path}"),
+    }
+}
+
+/// Prints the plan for people or as JSON.
+fn show(plan: &Plan, state: &DesiredState, snapshot: &Snapshot, format: Format) {
+    let count = |m: Mark| plan.items.iter().filter(|i| i.mark == m).count();
+    let summary = json!({
+        "create": count(Mark::Create), "update": count(Mark::Update), "delete": count(Mark::Delete),
+        "unchanged": count(Mark::Unchanged), "conflict": count(Mark::Conflict),
+    });
+    if format == Format::Json {
+        print_json(&json!({
+            "cluster": state.cluster.name, "account": snapshot.account, "region": snapshot.region,
+            "items": plan.items, "steps": plan.steps, "summary": summary, "critical_path": plan.critical_path(),
+        }));
+        return;
+    }
+    println!(
+        "Cluster {} (account {}, {}):",
+        state.cluster.name, snapshot.account, snapshot.region
+    );
+    for item in &plan.items {
+        println!("  {} {:<16} {}", item.mark.symbol(), item.kind, item.name);
+        for line in &item.details {
+            println!("        {line}");
+        }
+    }
+    println!(
+        "\n{} to create, {} to update, {} to delete, {} unchanged, {} conflict(s).",
+        count(Mark::Create),
+        count(Mark::Update),
+        count(Mark::Delete),
+        count(Mark::Unchanged),
+        count(Mark::Conflict)
+    );
+}
+
+fn confirm(question: &str, yes: bool) -> Result<(), CliError> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::input(
+            "not asking on a non-interactive input: rerun with --yes to apply",
+        ));
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::failed(format!("cannot read the answer: {e}")))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(CliError::failed("cancelled: nothing was changed"))
+    }
+}
+
+fn plan_error(e: plan::PlanError) -> CliError {
+    CliError::failed(e.to_string())
+}
+
+pub fn plan(args: ProvisionArgs) -> Result<Code, CliError> {
+    runtime()?.block_on(async {
+        let mut session = connect(&args).await?;
+        let snapshot = session.observe().await?;
+        let plan = plan::plan(&session.state, &snapshot, &session.plan_options(&args))
+            .map_err(plan_error)?;
+        show(&plan, &session.state, &snapshot, args.output);
+        Ok(if plan.has_conflicts() {
+            Code::Negative
+        } else if plan.has_changes() {
+            Code::Pending
+        } else {
+            Code::Ok
+        })
+    })
+}
+
+pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
+    let started = Instant::now();
+    runtime()?.block_on(async {
+        let mut session = connect(&args.common).await?;
+        let snapshot = session.observe().await?;
+        let plan = plan::plan(&session.state, &snapshot, &session.plan_options(&args.common)).map_err(plan_error)?;
+        show(&plan, &session.state, &snapshot, args.common.output);
+        if plan.has_conflicts() {
+            return Err(CliError::failed("refusing to apply: the plan has conflicts (objects irsa does not own); resolve them or rerun with --adopt"));
+        }
+        let result = if plan.has_changes() {
+            confirm(&format!("Apply {} step(s)?", plan.steps.len()), args.yes)?;
+            let result = session.execute(&plan, args.concurrency).await;
+            if result.is_ok() {
+                report_restarts(&session, &plan, args.restart).await?;
+            }
+            result
+        } else {
+            eprintln!("Nothing to change.");
+            Ok(())
+        };
+        if args.stats {
+            println!("{}", session.stats_line(&plan, started));
+        }
+        result.map(|()| Code::Ok)
+    })
+}
+
+/// After an annotation changed, the pods started before it run without the role: list their
+/// workloads, and restart them with `--restart`.
+async fn report_restarts(session: &Session, plan: &Plan, restart: bool) -> Result<(), CliError> {
+    for s in &plan.steps {
+        let Step::ApplyServiceAccount {
+            namespace,
+            name,
+            annotations,
+            ..
+        } = &s.step
+        else {
+            continue;
+        };
+        if !annotations.iter().any(|(k, _)| k == ROLE_ARN_ANNOTATION) {
+            continue;
+        }
+        let workloads = irsa_kube::workloads_using(&session.kube, namespace, name)
+            .await
+            .map_err(|e| CliError::failed(format!("listing pods of {namespace}/{name}: {e}")))?;
+        for w in workloads.iter().filter(|w| w.pods_without_credentials > 0) {
+            if restart && w.kind == "Deployment" {
+                irsa_kube::restart_deployment(&session.kube, &w.namespace, &w.name)
+                    .await
+                    .map_err(|e| {
+                        CliError::failed(format!("restarting {}/{}: {e}", w.namespace, w.name))
+                    })?;
+                eprintln!("  ✓ restarted deployment {}/{}", w.namespace, w.name);
+            } else {
+                eprintln!(
+                    "  ! {} {}/{}: {} pod(s) started before the annotation run without the role; restart them (irsa apply --restart, or kubectl rollout restart)",
+                    w.kind.to_lowercase(),
+                    w.namespace,
+                    w.name,
+                    w.pods_without_credentials
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn destroy(args: DestroyArgs) -> Result<Code, CliError> {
+    runtime()?.block_on(async {
+        let mut session = connect(&args.common).await?;
+        let snapshot = session.observe().await?;
+        let plan = plan::destroy(&session.state, &snapshot);
+        show(&plan, &session.state, &snapshot, args.common.output);
+        if !plan.has_changes() {
+            eprintln!("Nothing of irsa's to remove.");
+            return Ok(Code::Ok);
+        }
+        confirm(
+            &format!(
+                "Delete {} object(s)?",
+                plan.items.iter().filter(|i| i.mark == Mark::Delete).count()
+            ),
+            args.yes,
+        )?;
+        session.execute(&plan, 16).await.map(|()| Code::Ok)
+    })
+}

@@ -1,0 +1,359 @@
+//! End-to-end tests of `irsa plan`, `apply` and `destroy` against the local sandbox: moto for
+//! IAM, STS and EKS clusters, the fake EKS add-on API and the fake Kubernetes API, all on
+//! 127.0.0.1. Each test starts its own sandbox and runs the real binary.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
+use irsa_core::steps::Step;
+use serde_json::Value;
+use testkit::sandbox::{Sandbox, SandboxOptions};
+
+struct Env {
+    sandbox: Sandbox,
+    dir: PathBuf,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn start() -> Env {
+    let dir = std::env::temp_dir().join(format!(
+        "irsa-e2e-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let options = SandboxOptions {
+        cluster: "demo".into(),
+        region: "us-east-1".into(),
+        kubeconfig: dir.join("kubeconfig"),
+    };
+    let sandbox = runtime
+        .block_on(Sandbox::start(options))
+        .expect("sandbox starts");
+    Env {
+        sandbox,
+        dir,
+        runtime,
+    }
+}
+
+impl Env {
+    fn irsa(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.dir);
+        for (k, v) in self.sandbox.env() {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("irsa runs")
+    }
+
+    /// Runs one step directly against the sandbox, to plant drift or foreign objects.
+    fn step(&self, step: Step) {
+        let conf = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(self.sandbox.moto.endpoint())
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "sandbox",
+            )))
+            .build();
+        let options = irsa_aws::Options {
+            max_attempts: 1,
+            eks_endpoint_url: Some(self.sandbox.eks.endpoint()),
+            ..Default::default()
+        };
+        let clients = irsa_aws::Clients::from_conf(&conf, options);
+        self.runtime
+            .block_on(irsa_aws::execute(&clients, &step, &|_| {}))
+            .expect("planted step runs");
+    }
+
+    fn role(&self, name: &str) -> Option<Value> {
+        let out = self.irsa(&["plan", "--cluster", "demo", "--output", "json"]);
+        let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        plan["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["kind"] == "role" && i["name"].as_str().unwrap().ends_with(name))
+            .cloned()
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn stats(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("last line is not stats JSON ({e}): {}", text(out)))
+}
+
+#[test]
+fn apply_default_bundle_then_nothing_to_do() {
+    let env = start();
+    let plan = env.irsa(&["plan", "--cluster", "demo"]);
+    assert_eq!(plan.status.code(), Some(3), "{}", text(&plan));
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("+ role"),
+        "{}",
+        text(&plan)
+    );
+
+    let apply = env.irsa(&["apply", "--cluster", "demo", "--yes", "--stats"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let first = stats(&apply);
+    assert!(first["mutating_calls"].as_u64().unwrap() >= 11, "{first}");
+    assert!(
+        first["critical_path"].as_u64().unwrap() <= 6,
+        "critical path {first}"
+    );
+
+    // The service account exists, annotated with the role, labelled as irsa's.
+    let sa = env
+        .sandbox
+        .kube
+        .get(
+            &testkit::fake_kube::SERVICE_ACCOUNTS,
+            Some("kube-system"),
+            "cluster-autoscaler",
+        )
+        .expect("service account created");
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        "arn:aws:iam::123456789012:role/irsa-demo-kube-system-cluster-autoscaler"
+    );
+    assert_eq!(
+        sa["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "irsa"
+    );
+    // The add-ons point at their roles.
+    assert_eq!(
+        env.sandbox
+            .eks
+            .addon_role_arn("demo", "aws-ebs-csi-driver")
+            .as_deref(),
+        Some("arn:aws:iam::123456789012:role/irsa-demo-kube-system-ebs-csi-controller-sa")
+    );
+    // Helm values for the autoscaler were written.
+    let values = std::fs::read_to_string(
+        env.dir
+            .join("irsa-values/kube-system.cluster-autoscaler/helm-values.yaml"),
+    )
+    .unwrap();
+    assert!(values.contains("clusterName: demo"), "{values}");
+
+    // Idempotent: the second apply changes nothing and makes zero mutating calls.
+    let kube_writes = env.sandbox.kube.mutating_requests();
+    let again = env.irsa(&["apply", "--cluster", "demo", "--yes", "--stats"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(stats(&again)["mutating_calls"], 0, "{}", text(&again));
+    assert_eq!(env.sandbox.kube.mutating_requests(), kube_writes);
+    let plan = env.irsa(&["plan", "--cluster", "demo"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}
+
+#[test]
+fn drift_is_repaired_by_the_next_apply() {
+    let env = start();
+    assert_eq!(
+        env.irsa(&["apply", "--cluster", "demo", "--yes"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let role = "irsa-demo-kube-system-cluster-autoscaler";
+    let issuer = env
+        .sandbox
+        .issuer
+        .trim_start_matches("https://")
+        .to_string();
+    let loose_trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{issuer}")},
+        "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": {format!("{issuer}:aud"): "sts.amazonaws.com"}}}]});
+    env.step(Step::UpdateTrustPolicy {
+        role_name: role.into(),
+        trust_policy: loose_trust,
+    });
+    env.step(Step::DetachRolePolicy {
+        role_name: "irsa-demo-kube-system-ebs-csi-controller-sa".into(),
+        policy_arn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy".into(),
+    });
+    let deleted = env.runtime.block_on(async {
+        let client = irsa_kube::KubeClient::from_url(&env.sandbox.kube.endpoint()).unwrap();
+        irsa_kube::execute(
+            &client,
+            &Step::DeleteServiceAccount {
+                namespace: "kube-system".into(),
+                name: "cluster-autoscaler".into(),
+            },
+        )
+        .await
+    });
+    deleted.unwrap();
+
+    let plan = env.irsa(&["plan", "--cluster", "demo"]);
+    assert_eq!(plan.status.code(), Some(3), "{}", text(&plan));
+    let shown = String::from_utf8_lossy(&plan.stdout);
+    assert!(shown.contains("~ role"), "{shown}");
+    assert!(
+        shown.contains("system:serviceaccount:kube-system:cluster-autoscaler"),
+        "the trust diff shows the subject: {shown}"
+    );
+
+    let repair = env.irsa(&["apply", "--cluster", "demo", "--yes"]);
+    assert_eq!(repair.status.code(), Some(0), "{}", text(&repair));
+    assert_eq!(
+        env.irsa(&["plan", "--cluster", "demo"]).status.code(),
+        Some(0)
+    );
+    assert!(
+        env.sandbox
+            .kube
+            .get(
+                &testkit::fake_kube::SERVICE_ACCOUNTS,
+                Some("kube-system"),
+                "cluster-autoscaler"
+            )
+            .is_some()
+    );
+    assert!(env.role(role).is_some());
+}
+
+#[test]
+fn foreign_role_is_a_conflict_unless_adopted() {
+    let env = start();
+    let issuer = env
+        .sandbox
+        .issuer
+        .trim_start_matches("https://")
+        .to_string();
+    env.step(Step::CreateRole {
+        name: "irsa-demo-kube-system-cluster-autoscaler".into(),
+        path: "/".into(),
+        trust_policy: serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{issuer}")}, "Action": "sts:AssumeRoleWithWebIdentity"}]}),
+        permissions_boundary: None,
+        tags: Default::default(),
+    });
+    let plan = env.irsa(&["plan", "--cluster", "demo"]);
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("! role"),
+        "{}",
+        text(&plan)
+    );
+    let refused = env.irsa(&["apply", "--cluster", "demo", "--yes"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--adopt"));
+    let adopted = env.irsa(&["apply", "--cluster", "demo", "--yes", "--adopt"]);
+    assert_eq!(adopted.status.code(), Some(0), "{}", text(&adopted));
+    assert_eq!(
+        env.irsa(&["plan", "--cluster", "demo"]).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn interrupted_apply_is_completed_and_destroy_leaves_nothing() {
+    let env = start();
+    // Kill an apply part-way, twice, at different points.
+    for delay_ms in [150u64, 400] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
+        cmd.args(["apply", "--cluster", "demo", "--yes"])
+            .current_dir(&env.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in env.sandbox.env() {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let finish = env.irsa(&["apply", "--cluster", "demo", "--yes", "--stats"]);
+    assert_eq!(finish.status.code(), Some(0), "{}", text(&finish));
+    let plan = env.irsa(&["plan", "--cluster", "demo", "--output", "json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let items: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(
+        items["summary"]["unchanged"].as_u64().unwrap() as usize,
+        items["items"].as_array().unwrap().len()
+    );
+
+    let destroy = env.irsa(&["destroy", "--cluster", "demo", "--yes"]);
+    assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
+    let after: Value = serde_json::from_slice(
+        &env.irsa(&["plan", "--cluster", "demo", "--output", "json"])
+            .stdout,
+    )
+    .unwrap();
+    // Every cloud and cluster object would be created again; the local Helm values file stays.
+    let remote: Vec<&Value> = after["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] != "helm-values")
+        .collect();
+    assert!(
+        remote.iter().all(|i| i["mark"] == "create"),
+        "after destroy: {after:#}"
+    );
+    assert_eq!(remote.len(), 11, "{after:#}");
+    let again = env.irsa(&["destroy", "--cluster", "demo", "--yes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+}
+
+#[test]
+fn bad_input_is_reported_before_any_api_call() {
+    let env = start();
+    let spec = env.dir.join("irsa.yaml");
+    std::fs::write(
+        &spec,
+        "cluster: {name: demo, region: us-east-1}\nbindings:\n  - preset: karpenterr\n",
+    )
+    .unwrap();
+    let out = env.irsa(&["apply", "-f", spec.to_str().unwrap(), "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("irsa.yaml:3:13: bindings[0].preset: unknown preset `karpenterr`"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        env.sandbox.kube.requests().is_empty(),
+        "no Kubernetes request was made"
+    );
+}
+
+#[test]
+fn missing_cluster_is_a_clear_error() {
+    let env = start();
+    let out = env.irsa(&["plan", "--cluster", "nope"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("EKS cluster `nope` was not found"),
+        "{}",
+        text(&out)
+    );
+}
