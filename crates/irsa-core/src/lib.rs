@@ -17,3 +17,4 @@ pub mod render;
 pub mod snapshot;
 pub mod spec;
 pub mod steps;
+pub mod verify;
