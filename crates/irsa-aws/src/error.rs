@@ -18,6 +18,12 @@ pub enum ErrorKind {
     Conflict,
     /// Throttled after all retries.
     Throttled,
+    /// Not authorized (AccessDenied, AccessDeniedException, UnauthorizedOperation): for
+    /// AssumeRoleWithWebIdentity also what a role that does not exist (yet) gets.
+    AccessDenied,
+    /// STS refused a web identity token (InvalidIdentityToken, ExpiredTokenException,
+    /// IDPRejectedClaim): wrong issuer, audience or signature, unknown provider, expired.
+    InvalidToken,
     /// An add-on ended in CREATE_FAILED, UPDATE_FAILED or DEGRADED.
     AddonFailed,
     /// An add-on did not become ACTIVE in time.
@@ -92,6 +98,12 @@ impl AwsError {
                 | "TooManyRequestsException"
                 | "RequestLimitExceeded",
             ) => ErrorKind::Throttled,
+            Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
+                ErrorKind::AccessDenied
+            }
+            Some("InvalidIdentityToken" | "ExpiredTokenException" | "IDPRejectedClaim") => {
+                ErrorKind::InvalidToken
+            }
             _ => ErrorKind::Other,
         };
         AwsError {

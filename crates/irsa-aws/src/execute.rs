@@ -443,7 +443,7 @@ fn is_role_not_ready(e: &AwsError) -> bool {
 
 /// Retries `call` while it fails with an error `retryable` accepts, with backoff, until
 /// [`Options::consistency_timeout`](crate::Options) has passed.
-async fn retry_consistency<T, F, Fut>(
+pub(crate) async fn retry_consistency<T, F, Fut>(
     clients: &Clients,
     progress: Progress<'_>,
     retryable: impl Fn(&AwsError) -> bool,

@@ -8,19 +8,27 @@
 //! - [`stats`]: counts of API calls (all, and mutating) for `irsa apply --stats`;
 //! - [`observe`]: the concurrent read of everything a plan needs;
 //! - [`execute`]: the IAM and EKS steps, with add-on waits and IAM eventual-consistency retries;
+//! - [`web_identity`]: `sts:AssumeRoleWithWebIdentity` with a service-account token, retried
+//!   through IAM's eventual consistency; credentials redacted in `Debug`;
+//! - [`as_role`]: calls made with those temporary credentials (`GetCallerIdentity`, a few
+//!   read-only permission checks);
 //! - [`error`]: errors with the operation, the resource and AWS's error code and message.
 
+pub mod as_role;
 pub mod clients;
 pub mod error;
 pub mod execute;
 pub mod observe;
 pub mod stats;
+pub mod web_identity;
 
+pub use as_role::{CallerIdentity, caller_identity_with, try_read_action};
 pub use clients::{Clients, Options};
 pub use error::{AwsError, ErrorKind};
 pub use execute::execute;
 pub use observe::{ObserveRequest, observe};
 pub use stats::CallStats;
+pub use web_identity::{TemporaryCredentials, assume_role_with_web_identity};
 
 /// Loads the shared AWS configuration from the standard chain (environment, profiles, SSO,
 /// instance metadata), honouring `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` overrides

@@ -1,8 +1,8 @@
 //! Counting API calls. An SDK interceptor, installed on every client, counts each HTTP request
 //! sent (every attempt, including retries and add-on status polls) and, separately, those whose
-//! operation changes something (any operation whose name does not start with `Get`, `List` or
-//! `Describe`). The counts feed `irsa apply --stats` and the idempotency tests ("a second apply
-//! makes zero mutating calls").
+//! operation changes something (any operation whose name does not start with `Get`, `List`,
+//! `Describe` or `AssumeRole`). The counts feed `irsa apply --stats` and the idempotency tests
+//! ("a second apply makes zero mutating calls").
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,9 +37,10 @@ impl Counters {
     }
 }
 
-/// Whether an operation (by its API name) changes state.
+/// Whether an operation (by its API name) changes state. Assuming a role (`AssumeRole*`, as
+/// `irsa verify` does) only mints temporary credentials: not a change.
 pub fn is_mutating(operation: &str) -> bool {
-    !["Get", "List", "Describe"]
+    !["Get", "List", "Describe", "AssumeRole"]
         .iter()
         .any(|prefix| operation.starts_with(prefix))
 }
@@ -81,6 +82,7 @@ mod tests {
             "ListAttachedRolePolicies",
             "DescribeAddon",
             "GetCallerIdentity",
+            "AssumeRoleWithWebIdentity",
         ] {
             assert!(!is_mutating(read), "{read}");
         }

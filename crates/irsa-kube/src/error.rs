@@ -42,6 +42,25 @@ pub enum KubeError {
         namespace: String,
         name: String,
     },
+    /// The API server answered, but not with what the request should return (a TokenRequest
+    /// without a token, a document that is not JSON, …). The message never quotes the body.
+    #[error("{operation} {object}: unexpected answer: {message}")]
+    InvalidResponse {
+        operation: &'static str,
+        object: String,
+        message: String,
+    },
+    /// A wait ended before the object reached the awaited state.
+    #[error("{operation} {object}: gave up after {}s; last seen: {last_seen}", waited.as_secs_f64())]
+    Timeout {
+        /// `wait for`, …
+        operation: &'static str,
+        /// `pod team/irsa-verify-app`, …
+        object: String,
+        waited: std::time::Duration,
+        /// The state last observed (`Pending (ImagePullBackOff)`, `Running`).
+        last_seen: String,
+    },
 }
 
 impl KubeError {

@@ -8,6 +8,14 @@
 //! - [`workloads`]: the workloads whose pods use a service account, and whether those pods carry
 //!   the credentials the pod-identity webhook injects (they are only injected at pod creation),
 //!   plus the rollout restart that fixes it.
+//! - [`service_accounts`]: every service account with an `eks.amazonaws.com/role-arn`
+//!   annotation (`irsa list`).
+//! - [`pods`]: the live pods of a service account, container by container, with the injected
+//!   variables and the workload owning each pod.
+//! - [`token`]: short-lived service-account tokens from the TokenRequest API (redacted in
+//!   `Debug`, never in errors).
+//! - [`oidc`]: the issuer's discovery document and JWKS, read through the API server.
+//! - [`proof_pod`]: the guide's `aws sts get-caller-identity` test pod: run, wait, log, delete.
 //!
 //! TLS: kube is built with rustls on aws-lc-rs, the provider the AWS SDK uses, so only one
 //! rustls crypto provider is compiled into irsa and rustls picks it without configuration.
@@ -16,10 +24,20 @@ pub mod client;
 pub mod error;
 pub mod execute;
 pub mod observe;
+pub mod oidc;
+pub mod pods;
+pub mod proof_pod;
+pub mod service_accounts;
+pub mod token;
 pub mod workloads;
 
 pub use client::KubeClient;
 pub use error::KubeError;
 pub use execute::execute;
 pub use observe::{KubeObserveRequest, observe};
+pub use oidc::{fetch_jwks, fetch_oidc_discovery};
+pub use pods::{ContainerCredentials, PodCredentials, pods_of};
+pub use proof_pod::{PodPhase, delete_pod, pod_log, run_pod, wait_pod_finished};
+pub use service_accounts::list_role_service_accounts;
+pub use token::{ServiceAccountToken, request_token};
 pub use workloads::{Workload, restart_deployment, restart_workload, workloads_using};

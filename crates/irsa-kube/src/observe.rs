@@ -54,24 +54,7 @@ pub async fn observe(
             let found = api.get_opt(name).await.map_err(|e| {
                 KubeError::api("get", format!("service account {namespace}/{name}"), e)
             })?;
-            Ok::<_, KubeError>(found.map(|sa| {
-                ServiceAccount {
-                    namespace: namespace.clone(),
-                    name: name.clone(),
-                    labels: sa
-                        .metadata
-                        .labels
-                        .unwrap_or_default()
-                        .into_iter()
-                        .collect::<Tags>(),
-                    annotations: sa
-                        .metadata
-                        .annotations
-                        .unwrap_or_default()
-                        .into_iter()
-                        .collect::<Tags>(),
-                }
-            }))
+            Ok::<_, KubeError>(found.map(|sa| to_snapshot(namespace, name, sa)))
         }
     });
     let (namespaces, service_accounts) =
@@ -80,4 +63,24 @@ pub async fn observe(
         namespaces.into_iter().flatten().collect(),
         service_accounts.into_iter().flatten().collect(),
     ))
+}
+
+/// The snapshot's view of a service account: its labels and annotations.
+pub(crate) fn to_snapshot(namespace: &str, name: &str, sa: KubeServiceAccount) -> ServiceAccount {
+    ServiceAccount {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        labels: sa
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .into_iter()
+            .collect::<Tags>(),
+        annotations: sa
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .into_iter()
+            .collect::<Tags>(),
+    }
 }

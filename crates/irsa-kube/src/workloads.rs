@@ -6,21 +6,22 @@
 //!
 //! Pods are grouped by their controlling owner; a ReplicaSet made by a Deployment counts as the
 //! Deployment (recognised by the `pod-template-hash` label the deployment controller puts in the
-//! ReplicaSet's name, else by reading the ReplicaSet's owner). [`restart_workload`] does what
+//! ReplicaSet's name, else by reading the ReplicaSet's owner). The per-pod view (which container
+//! has which variables) is [`pods_of`](crate::pods::pods_of); both share its pod listing and
+//! owner resolution. [`restart_workload`] does what
 //! `kubectl rollout restart` does: it sets the pod template's `kubectl.kubernetes.io/restartedAt`
 //! annotation, so the controller replaces every pod.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Api;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::is_not_found;
+use crate::pods::{OwnerResolver, container_credentials, live_pods_of};
 use crate::{KubeClient, KubeError};
 
 /// The annotation on a service account naming its IAM role.
@@ -56,36 +57,9 @@ impl Workload {
 /// Whether a pod lacks the credentials for `role_arn` (the service account's current
 /// annotation) in any container the webhook would have mutated.
 fn lacks_credentials(pod: &Pod, role_arn: Option<&str>) -> bool {
-    let skip: Vec<&str> = pod
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(SKIP_CONTAINERS_ANNOTATION))
-        .map(|s| s.split(',').map(str::trim).collect())
-        .unwrap_or_default();
-    let Some(spec) = &pod.spec else { return false };
-    spec.containers
+    container_credentials(pod)
         .iter()
-        .filter(|c| !skip.contains(&c.name.as_str()))
-        .any(|container| {
-            let env = container.env.as_deref().unwrap_or_default();
-            let value = |name: &str| {
-                env.iter()
-                    .find(|e| e.name == name)
-                    .map(|e| e.value.as_deref().unwrap_or_default())
-            };
-            match role_arn {
-                Some(arn) => {
-                    value("AWS_ROLE_ARN") != Some(arn)
-                        || value("AWS_WEB_IDENTITY_TOKEN_FILE").is_none_or(str::is_empty)
-                }
-                None => value("AWS_ROLE_ARN").is_some(),
-            }
-        })
-}
-
-fn controller_of(refs: Option<&Vec<OwnerReference>>) -> Option<&OwnerReference> {
-    refs.and_then(|refs| refs.iter().find(|r| r.controller == Some(true)))
+        .any(|c| !c.is_current(role_arn))
 }
 
 /// The workloads in `namespace` whose live pods (not Succeeded, Failed or being deleted) run as
@@ -97,10 +71,7 @@ pub async fn workloads_using(
     service_account: &str,
 ) -> Result<Vec<Workload>, KubeError> {
     let sa_api: Api<ServiceAccount> = Api::namespaced(client.kube().clone(), namespace);
-    let pod_api: Api<Pod> = Api::namespaced(client.kube().clone(), namespace);
     let object = format!("service account {namespace}/{service_account}");
-    let params =
-        ListParams::default().fields(&format!("spec.serviceAccountName={service_account}"));
     let (sa, pods) = futures::try_join!(
         async {
             sa_api
@@ -108,12 +79,7 @@ pub async fn workloads_using(
                 .await
                 .map_err(|e| KubeError::api("get", object.clone(), e))
         },
-        async {
-            pod_api
-                .list(&params)
-                .await
-                .map_err(|e| KubeError::api("list pods using", object.clone(), e))
-        },
+        live_pods_of(client, namespace, service_account),
     )?;
     let role_arn = sa
         .as_ref()
@@ -121,67 +87,15 @@ pub async fn workloads_using(
         .and_then(|a| a.get(ROLE_ARN_ANNOTATION))
         .map(String::as_str);
 
-    let rs_api: Api<ReplicaSet> = Api::namespaced(client.kube().clone(), namespace);
-    let mut rs_owners: HashMap<String, (String, String)> = HashMap::new();
+    let mut owners = OwnerResolver::new(client, namespace);
     let mut groups: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
-    for pod in &pods.items {
-        let phase = pod
-            .status
-            .as_ref()
-            .and_then(|s| s.phase.as_deref())
-            .unwrap_or_default();
-        if matches!(phase, "Succeeded" | "Failed") || pod.metadata.deletion_timestamp.is_some() {
-            continue;
-        }
-        // Pods whose service account was defaulted carry it in spec either way; check anyway,
-        // in case a server ignores the field selector.
-        if pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.service_account_name.as_deref())
-            .unwrap_or("default")
-            != service_account
-        {
-            continue;
-        }
-        let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        let owner = match controller_of(pod.metadata.owner_references.as_ref()) {
-            None => ("Pod".to_string(), pod_name),
-            Some(owner) if owner.kind == "ReplicaSet" => {
-                let hash = pod
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get("pod-template-hash"));
-                match hash.and_then(|h| owner.name.strip_suffix(&format!("-{h}"))) {
-                    Some(deployment) => ("Deployment".to_string(), deployment.to_string()),
-                    None => match rs_owners.get(&owner.name) {
-                        Some(found) => found.clone(),
-                        None => {
-                            let rs = match rs_api.get(&owner.name).await {
-                                Ok(rs) => Some(rs),
-                                Err(e) if is_not_found(&e) => None,
-                                Err(e) => {
-                                    return Err(KubeError::api(
-                                        "get",
-                                        format!("replica set {namespace}/{}", owner.name),
-                                        e,
-                                    ));
-                                }
-                            };
-                            let found = rs
-                                .and_then(|rs| {
-                                    controller_of(rs.metadata.owner_references.as_ref())
-                                        .map(|o| (o.kind.clone(), o.name.clone()))
-                                })
-                                .unwrap_or_else(|| ("ReplicaSet".to_string(), owner.name.clone()));
-                            rs_owners.insert(owner.name.clone(), found.clone());
-                            found
-                        }
-                    },
-                }
-            }
-            Some(owner) => (owner.kind.clone(), owner.name.clone()),
+    for pod in &pods {
+        let owner = match owners.workload_of(pod).await? {
+            Some(owner) => owner,
+            None => (
+                "Pod".to_string(),
+                pod.metadata.name.clone().unwrap_or_default(),
+            ),
         };
         let entry = groups.entry(owner).or_default();
         entry.0 += 1;

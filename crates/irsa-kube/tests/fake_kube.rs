@@ -222,9 +222,15 @@ async fn deleting_is_idempotent() {
 async fn workloads_using_finds_pods_without_credentials_grouped_by_workload() {
     let (fake, client) = start().await;
     fake.insert_namespace("web");
-    fake.insert_service_account("web", "app", &[(ROLE_ANNOTATION, ROLE)]);
-    // Started before the annotation: no credentials (the fake has no webhook yet).
+    fake.insert_service_account("web", "app", &[]);
+    // Started before the annotation: the (simulated) webhook had nothing to inject.
     fake.insert_deployment("web", "frontend", "app", 2);
+    execute(
+        &client,
+        &apply("web", "app", false, &[], &[(ROLE_ANNOTATION, Some(ROLE))]),
+    )
+    .await
+    .unwrap();
     // A bare pod with the injected credentials, one with a stale role, and one of another SA.
     let token = (
         "AWS_WEB_IDENTITY_TOKEN_FILE",
@@ -291,11 +297,12 @@ async fn workloads_using_finds_pods_without_credentials_grouped_by_workload() {
     fake.create(&PODS, Some("web"), pod).unwrap();
     assert_eq!(rs["metadata"]["ownerReferences"][0]["name"], "frontend");
     let workloads = workloads_using(&client, "web", "app").await.unwrap();
+    // The copy was created after the annotation: the webhook gave it credentials.
     assert_eq!(
         workloads[0],
         Workload {
             pods: 3,
-            pods_without_credentials: 3,
+            pods_without_credentials: 2,
             ..deployment
         }
     );

@@ -30,6 +30,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Remove what irsa created for the spec's bindings, and nothing else.
     Destroy(DestroyArgs),
+    /// List every service account with an IAM role annotation, joined with IAM.
+    List(ListArgs),
+    /// Prove service accounts can assume their roles (token proof, or a real pod with --pod).
+    Verify(VerifyArgs),
     /// Evaluate or lint IAM policy documents.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -174,14 +178,8 @@ pub struct TrustCheckArgs {
 /// The spec selectors and the cluster connection, shared by plan, apply and destroy.
 #[derive(Debug, Args)]
 pub struct ProvisionArgs {
-    /// Spec file: irsa.yaml or an eksctl ClusterConfig. Without it, the default bundle.
-    #[arg(short = 'f', long = "file")]
-    pub file: Option<PathBuf>,
-    #[arg(long)]
-    pub cluster: Option<String>,
-    /// AWS region (default: the spec's, then AWS_REGION / AWS_DEFAULT_REGION).
-    #[arg(long)]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub target: ClusterArgs,
     /// Expected AWS account id; refused if the credentials are for another account.
     #[arg(long)]
     pub account: Option<String>,
@@ -191,12 +189,6 @@ pub struct ProvisionArgs {
     /// Where apply writes Helm values files.
     #[arg(long, default_value = "irsa-values")]
     pub values_dir: PathBuf,
-    /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
-    /// kubeconfig context (default: the current one).
-    #[arg(long)]
-    pub context: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub output: Format,
 }
@@ -217,6 +209,9 @@ pub struct ApplyArgs {
     /// Most API calls in flight at once.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// After applying, prove each applied service account can assume its role (as `irsa verify`).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]
@@ -226,4 +221,64 @@ pub struct DestroyArgs {
     /// Do not ask first.
     #[arg(long)]
     pub yes: bool,
+}
+
+/// The spec file or the cluster, and how to reach the cluster's API.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Spec file: irsa.yaml or an eksctl ClusterConfig (plan/apply/destroy without it: the default bundle).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// EKS cluster name (for its OIDC issuer).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// AWS region (default: the spec's, then AWS_REGION / AWS_DEFAULT_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// kubeconfig context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Only this namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// With --service-account: its namespace.
+    #[arg(long, requires = "service_account")]
+    pub namespace: Option<String>,
+    /// Verify this service account (with --namespace).
+    #[arg(long, requires = "namespace")]
+    pub service_account: Option<String>,
+    /// Verify every service account that has a role annotation.
+    #[arg(long, conflicts_with_all = ["namespace", "service_account"])]
+    pub all: bool,
+    /// Also run the guide's test pod (aws sts get-caller-identity) with the service account.
+    #[arg(long)]
+    pub pod: bool,
+    /// Image of the test pod.
+    #[arg(long, default_value = "public.ecr.aws/aws-cli/aws-cli:latest")]
+    pub image: String,
+    /// Check that the role allows this action (with --resource).
+    #[arg(long, requires = "resource")]
+    pub action: Option<String>,
+    /// Resource ARN for --action.
+    #[arg(long, requires = "action")]
+    pub resource: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
 }

@@ -8,10 +8,12 @@
 
 mod cli;
 mod commands;
+mod connection;
 mod desired_input;
 mod executor;
 mod exit;
 mod output;
+mod token;
 
 use clap::Parser;
 

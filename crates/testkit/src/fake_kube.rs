@@ -9,7 +9,10 @@
 //! - GET (object or list, with `labelSelector` and `fieldSelector`), POST, PUT (with a
 //!   `resourceVersion` precondition), PATCH (`application/merge-patch+json`, and
 //!   `application/strategic-merge-patch+json` applied the same way), DELETE;
-//! - `GET /version`.
+//! - `GET /version`;
+//! - TokenRequest (`POST /api/v1/namespaces/{ns}/serviceaccounts/{name}/token`) and the
+//!   issuer's discovery (`/.well-known/openid-configuration`, `/openid/v1/jwks`), see [`tokens`];
+//! - pod logs (`GET /api/v1/namespaces/{ns}/pods/{name}/log`, `text/plain`).
 //!
 //! Semantics: `uid`, `creationTimestamp`, one increasing `resourceVersion` per write (no-op writes
 //! keep it), `generation` for the apps group, 409 `AlreadyExists` / `Conflict`, 404 `NotFound`
@@ -18,20 +21,26 @@
 //! [`controller`]). Namespaces `default`, `kube-system`, `kube-public` and `kube-node-lease`
 //! exist at start, each with its `default` service account.
 //!
-//! Not (yet) served: watch, TokenRequest, pod logs, the pod-identity webhook. Those attach to
-//! [`FakeKube::on_create`] (a webhook is a create hook on pods) and to new routes in
-//! [`router`].
+//! Simulated on pod creation (create hooks): the EKS pod-identity webhook (see [`webhook`]; on
+//! unless [`FakeKubeOptions::pod_identity_webhook`] is false) and the aws CLI's
+//! `sts get-caller-identity` test pod, whose job the fake runs against STS (see [`awscli`]).
+//!
+//! Not served: watch.
 
+pub mod awscli;
 pub mod controller;
 pub mod resources;
 pub mod selector;
 pub mod status;
 pub mod store;
+pub mod tokens;
+pub mod webhook;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -39,7 +48,7 @@ use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use serde_json::{Value, json};
 
 pub use resources::{
@@ -48,6 +57,7 @@ pub use resources::{
 };
 pub use status::ApiError;
 pub use store::{CreateHook, Store};
+pub use tokens::{DEFAULT_ISSUER, ServiceAccountClaims, TokenIssuer};
 
 use selector::{FieldSelector, LabelSelector};
 
@@ -66,10 +76,44 @@ impl RecordedRequest {
     }
 }
 
+/// How to start the fake.
+#[derive(Debug, Clone)]
+pub struct FakeKubeOptions {
+    /// Where to listen; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// The service-account token issuer (`iss` of tokens, discovery document).
+    pub issuer: String,
+    /// The STS endpoint the aws-cli job calls (`http://127.0.0.1:PORT`, e.g. moto's).
+    pub sts_endpoint: Option<String>,
+    /// Whether the simulated EKS pod-identity webhook mutates pods at creation.
+    pub pod_identity_webhook: bool,
+    /// Whether aws-cli `sts get-caller-identity` pods are run (see [`awscli`]).
+    pub run_aws_cli_jobs: bool,
+    /// How long an aws-cli job pod stays Pending, and Running around its STS calls.
+    pub job_step: Duration,
+}
+
+impl Default for FakeKubeOptions {
+    fn default() -> Self {
+        FakeKubeOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            issuer: DEFAULT_ISSUER.to_string(),
+            sts_endpoint: None,
+            pod_identity_webhook: true,
+            run_aws_cli_jobs: true,
+            job_step: Duration::from_millis(100),
+        }
+    }
+}
+
 /// State shared by the server and the test's handle.
 pub struct Shared {
     store: Mutex<Store>,
     requests: Mutex<Vec<RecordedRequest>>,
+    issuer: TokenIssuer,
+    options: FakeKubeOptions,
+    /// Pod uid → container → log text.
+    logs: Mutex<HashMap<String, BTreeMap<String, String>>>,
 }
 
 impl Shared {
@@ -77,6 +121,19 @@ impl Shared {
         self.store
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn logs(&self) -> MutexGuard<'_, HashMap<String, BTreeMap<String, String>>> {
+        self.logs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn append_log(&self, pod_uid: &str, container: &str, text: &str) {
+        self.logs()
+            .entry(pod_uid.to_string())
+            .or_default()
+            .entry(container.to_string())
+            .or_default()
+            .push_str(text);
     }
 }
 
@@ -88,21 +145,54 @@ pub struct FakeKube {
 }
 
 impl FakeKube {
-    /// Starts the fake on 127.0.0.1 with a free port. Needs a tokio runtime.
+    /// Starts the fake on 127.0.0.1 with a free port and the default options (issuer
+    /// [`DEFAULT_ISSUER`], no STS endpoint). Needs a tokio runtime.
     pub async fn start() -> FakeKube {
-        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .expect("binding 127.0.0.1:0 for the fake Kubernetes API")
+        Self::start_with(FakeKubeOptions::default()).await
     }
 
-    /// Starts the fake on `addr` (the sandbox picks its port).
+    /// Starts the fake with `options`; panics when it cannot bind. Needs a tokio runtime.
+    pub async fn start_with(options: FakeKubeOptions) -> FakeKube {
+        let addr = options.addr;
+        Self::try_start_with(options)
+            .await
+            .unwrap_or_else(|e| panic!("binding {addr} for the fake Kubernetes API: {e}"))
+    }
+
+    /// Starts the fake on `addr` (the sandbox picks its port) with the default options.
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<FakeKube> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Self::try_start_with(FakeKubeOptions {
+            addr,
+            ..FakeKubeOptions::default()
+        })
+        .await
+    }
+
+    /// Starts the fake with `options`. Needs a tokio runtime.
+    pub async fn try_start_with(options: FakeKubeOptions) -> std::io::Result<FakeKube> {
+        let listener = tokio::net::TcpListener::bind(options.addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::new()),
             requests: Mutex::new(Vec::new()),
+            issuer: TokenIssuer::new(options.issuer.clone()),
+            logs: Mutex::new(HashMap::new()),
+            options,
         });
+        {
+            let mut store = shared.store();
+            if shared.options.pod_identity_webhook {
+                store.add_create_hook(&PODS, Arc::new(webhook::pod_identity_webhook));
+            }
+            if shared.options.run_aws_cli_jobs {
+                let hook = awscli::hook(
+                    Arc::downgrade(&shared),
+                    tokio::runtime::Handle::current(),
+                    shared.options.job_step,
+                );
+                store.add_create_hook(&PODS, Arc::new(hook));
+            }
+        }
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(shared.clone());
         tokio::spawn(async move {
@@ -117,6 +207,78 @@ impl FakeKube {
             shared,
             shutdown: Some(tx),
         })
+    }
+
+    /// The options the fake was started with.
+    pub fn options(&self) -> &FakeKubeOptions {
+        &self.shared.options
+    }
+
+    /// The service-account token issuer URL.
+    pub fn issuer(&self) -> &str {
+        self.shared.issuer.issuer()
+    }
+
+    /// The issuer's signer (claims, `kid`s, JWKS, discovery document).
+    pub fn token_issuer(&self) -> &TokenIssuer {
+        &self.shared.issuer
+    }
+
+    /// The JWKS the fake serves at `/openid/v1/jwks` (the issuer key only).
+    pub fn jwks(&self) -> Value {
+        self.shared.issuer.jwks()
+    }
+
+    /// A service-account token for `namespace`/`name` as the API server would issue it, with
+    /// `exp` = now + `expires_in_seconds` (negative: already expired), signed with the issuer
+    /// key or, with `rogue`, with a key the JWKS does not publish. The service account need
+    /// not exist (its uid is then a stable stand-in).
+    pub fn mint_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[&str],
+        expires_in_seconds: i64,
+        rogue: bool,
+    ) -> String {
+        let uid = self
+            .get(&SERVICE_ACCOUNTS, Some(namespace), name)
+            .and_then(|sa| sa["metadata"]["uid"].as_str().map(str::to_string))
+            .unwrap_or_else(|| tokens::stand_in_uid(namespace, name));
+        self.shared
+            .issuer
+            .mint(&tokens::TokenSpec {
+                namespace,
+                service_account: name,
+                service_account_uid: &uid,
+                audiences: audiences.iter().map(|a| a.to_string()).collect(),
+                expires_in_seconds,
+                pod: None,
+                rogue,
+            })
+            .0
+    }
+
+    /// The pod's log (all containers' logs, in container-name order), if it has any.
+    pub fn pod_log(&self, namespace: &str, name: &str) -> Option<String> {
+        let uid = self
+            .get(&PODS, Some(namespace), name)?
+            .get("metadata")?
+            .get("uid")?
+            .as_str()?
+            .to_string();
+        let logs = self.shared.logs();
+        let containers = logs.get(&uid)?;
+        Some(containers.values().cloned().collect())
+    }
+
+    /// Appends `text` to the log of a container of an existing pod (as if it printed it).
+    pub fn append_pod_log(&self, namespace: &str, name: &str, container: &str, text: &str) {
+        let uid = self
+            .get(&PODS, Some(namespace), name)
+            .and_then(|p| p["metadata"]["uid"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no pod {namespace}/{name} to write a log for"));
+        self.shared.append_log(&uid, container, text);
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -303,7 +465,18 @@ type AppState = State<Arc<Shared>>;
 
 /// The fake's routes (a tokio-free `Router`, usable with `tower::ServiceExt::oneshot` too).
 pub fn router(shared: Arc<Shared>) -> Router {
-    let mut router = Router::new().route("/version", get(version));
+    let mut router = Router::new()
+        .route("/version", get(version))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/openid/v1/jwks", get(jwks))
+        .route(
+            "/api/v1/namespaces/{ns}/serviceaccounts/{name}/token",
+            post(token_request),
+        )
+        .route("/api/v1/namespaces/{ns}/pods/{name}/log", get(pod_log));
     for &rt in RESOURCES {
         let prefix = rt.prefix();
         let plural = rt.plural;
@@ -352,6 +525,91 @@ async fn record(State(shared): AppState, request: Request, next: Next) -> Respon
 
 async fn version() -> Response {
     axum::Json(json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0-fake", "platform": "linux/amd64"})).into_response()
+}
+
+async fn openid_configuration(State(shared): AppState) -> Response {
+    axum::Json(shared.issuer.openid_configuration()).into_response()
+}
+
+async fn jwks(State(shared): AppState) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/jwk-set+json")],
+        shared.issuer.jwks().to_string(),
+    )
+        .into_response()
+}
+
+async fn token_request(
+    State(shared): AppState,
+    UrlPath((ns, name)): UrlPath<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let result = parse_body(&body).and_then(|request| {
+        tokens::token_request(&shared.store(), &shared.issuer, &ns, &name, &request)
+    });
+    respond(StatusCode::CREATED, result)
+}
+
+/// `GET …/pods/{name}/log[?container=…]`: the container's output as `text/plain`; 404 for a
+/// missing pod; 400 (the real messages) when the container must be named, is not in the pod,
+/// or is still waiting to start (a Pending pod).
+async fn pod_log(
+    State(shared): AppState,
+    UrlPath((ns, name)): UrlPath<(String, String)>,
+    Query(q): Params,
+) -> Response {
+    let pod = match shared.store().get(&PODS, Some(&ns), &name) {
+        Ok(pod) => pod,
+        Err(e) => return e.into_response(),
+    };
+    let names = |list: &str| -> Vec<String> {
+        pod["spec"][list]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .filter_map(|c| c["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let containers = names("containers");
+    let container = match q.get("container").filter(|c| !c.is_empty()) {
+        Some(c) => {
+            if !containers.contains(c) && !names("initContainers").contains(c) {
+                return ApiError::bad_request(format!("container {c} is not valid for pod {name}"))
+                    .into_response();
+            }
+            c.clone()
+        }
+        None if containers.len() == 1 => containers[0].clone(),
+        None => {
+            return ApiError::bad_request(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                containers.join(" ")
+            ))
+            .into_response();
+        }
+    };
+    let waiting = pod["status"]["containerStatuses"]
+        .as_array()
+        .and_then(|ss| ss.iter().find(|s| s["name"] == container.as_str()))
+        .and_then(|s| s["state"]["waiting"]["reason"].as_str())
+        .map(str::to_string);
+    if waiting.is_some() || pod["status"]["phase"] == "Pending" {
+        let reason = waiting.unwrap_or_else(|| "ContainerCreating".to_string());
+        return ApiError::bad_request(format!(
+            "container \"{container}\" in pod \"{name}\" is waiting to start: {reason}"
+        ))
+        .into_response();
+    }
+    let uid = pod["metadata"]["uid"].as_str().unwrap_or_default();
+    let text = shared
+        .logs()
+        .get(uid)
+        .and_then(|l| l.get(&container))
+        .cloned()
+        .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain")], text).into_response()
 }
 
 fn respond(code: StatusCode, result: Result<Value, ApiError>) -> Response {
@@ -469,3 +727,6 @@ fn cluster_item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod irsa_tests;

@@ -1,6 +1,8 @@
 //! The local sandbox: moto (IAM, STS, EKS clusters), the FAKE EKS add-on API in front of it, and
-//! the FAKE Kubernetes API, all on 127.0.0.1, with one EKS cluster created in moto. Used by the
-//! `irsa-sandbox` binary, by the README's demo and by the end-to-end tests.
+//! the FAKE Kubernetes API, all on 127.0.0.1, with one EKS cluster created in moto. The fake
+//! Kubernetes API issues service-account tokens as that cluster's OIDC issuer and runs aws-cli
+//! test pods against moto's STS. Used by the `irsa-sandbox` binary, by the README's demo and by
+//! the end-to-end tests.
 //!
 //! [`Sandbox::env`] gives the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_EKS`,
 //! static test credentials, `AWS_REGION`, `KUBECONFIG`) so that irsa, the aws CLI and boto3 all
@@ -15,7 +17,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 use crate::fake_eks::FakeEks;
-use crate::fake_kube::FakeKube;
+use crate::fake_kube::{FakeKube, FakeKubeOptions};
 use crate::moto::{MotoError, MotoServer};
 
 /// What to create.
@@ -34,6 +36,8 @@ pub enum SandboxError {
     Moto(#[from] MotoError),
     #[error("cannot start the fake EKS add-on API: {0}")]
     FakeEks(std::io::Error),
+    #[error("cannot start the fake Kubernetes API: {0}")]
+    FakeKube(std::io::Error),
     #[error("cannot write the kubeconfig {path}: {source}")]
     Kubeconfig {
         path: PathBuf,
@@ -65,17 +69,24 @@ impl Sandbox {
                 message: e.to_string(),
             })??;
         let eks = FakeEks::start(&moto.endpoint()).map_err(SandboxError::FakeEks)?;
-        let kube = FakeKube::start().await;
-        kube.write_kubeconfig(&options.kubeconfig)
-            .map_err(|source| SandboxError::Kubeconfig {
-                path: options.kubeconfig.clone(),
-                source,
-            })?;
+        // The cluster first: its issuer is the fake Kubernetes API's token issuer.
         let issuer = create_cluster(&moto.endpoint(), &options.cluster, &options.region)
             .await
             .map_err(|message| SandboxError::Cluster {
                 cluster: options.cluster.clone(),
                 message,
+            })?;
+        let kube = FakeKube::try_start_with(FakeKubeOptions {
+            issuer: issuer.clone(),
+            sts_endpoint: Some(moto.endpoint()),
+            ..FakeKubeOptions::default()
+        })
+        .await
+        .map_err(SandboxError::FakeKube)?;
+        kube.write_kubeconfig(&options.kubeconfig)
+            .map_err(|source| SandboxError::Kubeconfig {
+                path: options.kubeconfig.clone(),
+                source,
             })?;
         Ok(Sandbox {
             moto,
@@ -156,4 +167,72 @@ async fn create_cluster(moto: &str, cluster: &str, region: &str) -> Result<Strin
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| format!("no OIDC issuer in moto's answer: {value}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::fake_kube::PODS;
+
+    #[tokio::test]
+    async fn the_fake_kube_issues_as_the_cluster_and_runs_aws_cli_pods_against_moto() {
+        let dir = std::env::temp_dir().join(format!("irsa-sandbox-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sandbox = Sandbox::start(SandboxOptions {
+            cluster: "demo".into(),
+            region: "us-west-2".into(),
+            kubeconfig: dir.join("kubeconfig"),
+        })
+        .await
+        .unwrap();
+        assert!(
+            sandbox.issuer.starts_with("https://oidc.eks."),
+            "{}",
+            sandbox.issuer
+        );
+        assert_eq!(sandbox.kube.issuer(), sandbox.issuer);
+        assert_eq!(
+            sandbox.kube.options().sts_endpoint.as_deref(),
+            Some(sandbox.moto.endpoint().as_str())
+        );
+        let role = format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/demo-role");
+        sandbox.kube.insert_service_account(
+            "default",
+            "app",
+            &[("eks.amazonaws.com/role-arn", role.as_str())],
+        );
+        sandbox
+            .kube
+            .create(
+                &PODS,
+                Some("default"),
+                json!({"metadata": {"name": "check"}, "spec": {"serviceAccountName": "app", "restartPolicy": "Never",
+                    "containers": [{"name": "aws", "image": "amazon/aws-cli", "args": ["sts", "get-caller-identity"]}]}}),
+            )
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let pod = loop {
+            let pod = sandbox.kube.get(&PODS, Some("default"), "check").unwrap();
+            if matches!(
+                pod["status"]["phase"].as_str(),
+                Some("Succeeded" | "Failed")
+            ) {
+                break pod;
+            }
+            assert!(Instant::now() < deadline, "{pod}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let log = sandbox.kube.pod_log("default", "check").unwrap();
+        assert_eq!(pod["status"]["phase"], "Succeeded", "{log}");
+        assert!(
+            log.contains(&format!(
+                "\"Arn\": \"arn:aws:sts::{SANDBOX_ACCOUNT}:assumed-role/demo-role/botocore-session-"
+            )),
+            "{log}"
+        );
+        drop(sandbox);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

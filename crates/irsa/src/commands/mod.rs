@@ -5,6 +5,7 @@ mod presets;
 mod provision;
 mod render;
 mod trust;
+mod verify;
 
 use crate::cli::{Cli, Command, PolicyCommand, TrustCommand};
 use crate::exit::{CliError, Code};
@@ -16,6 +17,8 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::Plan(args) => provision::plan(args),
         Command::Apply(args) => provision::apply(args),
         Command::Destroy(args) => provision::destroy(args),
+        Command::List(args) => verify::list(args),
+        Command::Verify(args) => verify::verify(args),
         Command::Policy(PolicyCommand::Eval(args)) => policy::eval(args),
         Command::Policy(PolicyCommand::Lint(args)) => policy::lint(args),
         Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),

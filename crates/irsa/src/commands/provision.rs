@@ -18,6 +18,7 @@ use irsa_core::steps::Step;
 use serde_json::json;
 
 use crate::cli::{ApplyArgs, DestroyArgs, ProvisionArgs};
+use crate::connection;
 use crate::desired_input::{self, Selectors};
 use crate::executor;
 use crate::exit::{CliError, Code};
@@ -37,26 +38,23 @@ struct Session {
     values_dir: std::path::PathBuf,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failed(format!("cannot start the async runtime: {e}")))
-}
-
 /// Validates the spec, then connects to AWS and the cluster (no API call yet).
 async fn connect(args: &ProvisionArgs) -> Result<Session, CliError> {
     let env_region = std::env::var("AWS_REGION")
         .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
         .ok();
-    let region = args.region.clone().or(if args.file.is_none() {
-        env_region.clone()
-    } else {
-        None
-    });
+    let region = args
+        .target
+        .region
+        .clone()
+        .or(if args.target.file.is_none() {
+            env_region.clone()
+        } else {
+            None
+        });
     let mut state = desired_input::load(&Selectors {
-        file: args.file.as_deref(),
-        cluster: args.cluster.as_deref(),
+        file: args.target.file.as_deref(),
+        cluster: args.target.cluster.as_deref(),
         region: region.as_deref(),
         account: args.account.as_deref(),
     })?;
@@ -65,20 +63,13 @@ async fn connect(args: &ProvisionArgs) -> Result<Session, CliError> {
             CliError::input("no region: give --region, cluster.region in the spec, or AWS_REGION")
         })?;
     }
-    let config = irsa_aws::load_config_for_region(&state.cluster.region).await;
-    let mut options = irsa_aws::Options::default();
-    if let Ok(attempts) = std::env::var("IRSA_AWS_MAX_ATTEMPTS") {
-        options.max_attempts = attempts.parse().map_err(|_| {
-            CliError::input(format!(
-                "IRSA_AWS_MAX_ATTEMPTS=`{attempts}` is not a number"
-            ))
-        })?;
-    }
-    let aws = irsa_aws::Clients::from_conf(&config, options);
-    let kube =
-        irsa_kube::KubeClient::from_kubeconfig(args.kubeconfig.as_deref(), args.context.as_deref())
-            .await
-            .map_err(|e| CliError::failed(format!("cannot connect to the Kubernetes API: {e}")))?;
+    let conn = connection::clients(
+        &state.cluster.region,
+        args.target.kubeconfig.as_deref(),
+        args.target.context.as_deref(),
+    )
+    .await?;
+    let (aws, kube) = (conn.aws, conn.kube);
     Ok(Session {
         state,
         aws,
@@ -396,7 +387,7 @@ fn plan_error(e: plan::PlanError) -> CliError {
 }
 
 pub fn plan(args: ProvisionArgs) -> Result<Code, CliError> {
-    runtime()?.block_on(async {
+    connection::runtime()?.block_on(async {
         let mut session = connect(&args).await?;
         let snapshot = session.observe().await?;
         let plan = plan::plan(&session.state, &snapshot, &session.plan_options(&args))
@@ -414,7 +405,7 @@ pub fn plan(args: ProvisionArgs) -> Result<Code, CliError> {
 
 pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
     let started = Instant::now();
-    runtime()?.block_on(async {
+    connection::runtime()?.block_on(async {
         let mut session = connect(&args.common).await?;
         let snapshot = session.observe().await?;
         let plan = plan::plan(&session.state, &snapshot, &session.plan_options(&args.common)).map_err(plan_error)?;
@@ -433,11 +424,41 @@ pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
             eprintln!("Nothing to change.");
             Ok(())
         };
+        let verified = match (&result, args.verify) {
+            (Ok(()), true) => verify_applied(&session).await?,
+            _ => true,
+        };
         if args.stats {
             println!("{}", session.stats_line(&plan, started));
         }
-        result.map(|()| Code::Ok)
+        result.map(|()| if verified { Code::Ok } else { Code::Negative })
     })
+}
+
+/// `apply --verify`: the token proof for every service account irsa manages in the spec (the
+/// ones EKS add-ons create are left to `irsa verify`).
+async fn verify_applied(session: &Session) -> Result<bool, CliError> {
+    let conn = connection::Connection {
+        aws: session.aws.clone(),
+        kube: session.kube.clone(),
+        region: session.state.cluster.region.clone(),
+    };
+    let targets: Vec<(String, String)> = session
+        .state
+        .bindings
+        .iter()
+        .filter(|b| b.create_service_account)
+        .map(|b| (b.namespace.clone(), b.service_account.clone()))
+        .collect();
+    let options = super::verify::VerifyOptions {
+        pod: false,
+        image: String::new(),
+        action: None,
+    };
+    let verdicts =
+        super::verify::verify_all(&conn, &session.state.cluster.name, &targets, &options).await?;
+    super::verify::print_verdicts(&verdicts, Format::Text);
+    Ok(verdicts.iter().all(|v| v.ok))
 }
 
 /// After an annotation changed, the pods started before it run without the role: list their
@@ -482,7 +503,7 @@ async fn report_restarts(session: &Session, plan: &Plan, restart: bool) -> Resul
 }
 
 pub fn destroy(args: DestroyArgs) -> Result<Code, CliError> {
-    runtime()?.block_on(async {
+    connection::runtime()?.block_on(async {
         let mut session = connect(&args.common).await?;
         let snapshot = session.observe().await?;
         let plan = plan::destroy(&session.state, &snapshot);
