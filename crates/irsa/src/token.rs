@@ -88,3 +88,56 @@ fn signature(token: &str, jwks: Result<&serde_json::Value, String>) -> Signature
         Err(e) => Signature::Invalid(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use testkit::fake_kube::TokenIssuer;
+    use testkit::fake_kube::tokens::TokenSpec;
+
+    fn mint(issuer: &TokenIssuer, rogue: bool, expires_in_seconds: i64) -> String {
+        let spec = TokenSpec {
+            namespace: "apps",
+            service_account: "web",
+            service_account_uid: "uid-1",
+            audiences: vec!["sts.amazonaws.com".into()],
+            expires_in_seconds,
+            pod: None,
+            rogue,
+        };
+        issuer.mint(&spec).0
+    }
+
+    #[test]
+    fn verifies_signatures_against_the_jwks() {
+        let issuer = TokenIssuer::new("https://oidc.eks.us-east-1.amazonaws.com/id/T");
+        let jwks = issuer.jwks();
+        let good = facts(&mint(&issuer, false, 600), Ok(&jwks)).unwrap();
+        assert!(
+            matches!(good.signature, Signature::Verified { .. }),
+            "{good:?}"
+        );
+        assert_eq!(good.subject, "system:serviceaccount:apps:web");
+        assert_eq!(good.audiences, vec!["sts.amazonaws.com"]);
+        let rogue = facts(&mint(&issuer, true, 600), Ok(&jwks)).unwrap();
+        assert!(
+            matches!(rogue.signature, Signature::UnknownKey { .. }),
+            "{rogue:?}"
+        );
+        let expired = facts(&mint(&issuer, false, -30), Ok(&jwks)).unwrap();
+        assert!(
+            expired.expires_at < now_secs(),
+            "expired tokens still decode, and expiry is checked separately"
+        );
+        let unavailable = facts(&mint(&issuer, false, 600), Err("down".into())).unwrap();
+        assert_eq!(unavailable.signature, Signature::Unavailable("down".into()));
+        assert!(facts("not-a-jwt", Ok(&jwks)).is_err());
+    }
+
+    fn now_secs() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+}

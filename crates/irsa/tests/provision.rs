@@ -357,3 +357,197 @@ fn missing_cluster_is_a_clear_error() {
         text(&out)
     );
 }
+
+fn verdict(out: &Output) -> Value {
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)));
+    v[0].clone()
+}
+
+fn failed_steps(v: &Value) -> Vec<String> {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["ok"] == false)
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn verify_proves_the_default_bundle_and_explains_failures() {
+    let env = start();
+    // A pod started before irsa annotates its service account runs without credentials.
+    env.sandbox
+        .kube
+        .insert_service_account("kube-system", "cluster-autoscaler", &[]);
+    let foreign = env.irsa(&["apply", "--cluster", "demo", "--yes", "--adopt", "--verify"]);
+    assert_eq!(foreign.status.code(), Some(0), "{}", text(&foreign));
+    assert!(
+        String::from_utf8_lossy(&foreign.stdout).contains("✓ kube-system/cluster-autoscaler"),
+        "{}",
+        text(&foreign)
+    );
+
+    let ok = env.irsa(&[
+        "verify",
+        "--cluster",
+        "demo",
+        "--namespace",
+        "kube-system",
+        "--service-account",
+        "cluster-autoscaler",
+        "--pod",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    let v = verdict(&ok);
+    assert_eq!(v["ok"], true);
+    assert!(v["assumed_arn"].as_str().unwrap().starts_with("arn:aws:sts::123456789012:assumed-role/irsa-demo-kube-system-cluster-autoscaler/irsa-verify-"), "{v:#}");
+    assert!(failed_steps(&v).is_empty(), "{v:#}");
+    let combined = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(!combined.contains("eyJ"), "no token is printed");
+
+    // Trust naming another namespace: same role, service account in `default`.
+    let role = "arn:aws:iam::123456789012:role/irsa-demo-kube-system-cluster-autoscaler";
+    env.sandbox.kube.insert_service_account(
+        "default",
+        "cluster-autoscaler",
+        &[("eks.amazonaws.com/role-arn", role)],
+    );
+    let wrong_ns = env.irsa(&[
+        "verify",
+        "--cluster",
+        "demo",
+        "--namespace",
+        "default",
+        "--service-account",
+        "cluster-autoscaler",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(wrong_ns.status.code(), Some(1), "{}", text(&wrong_ns));
+    let v = verdict(&wrong_ns);
+    assert_eq!(failed_steps(&v), vec!["trust"], "{v:#}");
+    assert!(
+        v.to_string()
+            .contains("the token's sub is `system:serviceaccount:default:cluster-autoscaler`"),
+        "{v:#}"
+    );
+
+    // Annotation missing.
+    env.sandbox
+        .kube
+        .insert_service_account("default", "bare", &[]);
+    let bare = verdict(&env.irsa(&[
+        "verify",
+        "--cluster",
+        "demo",
+        "--namespace",
+        "default",
+        "--service-account",
+        "bare",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(failed_steps(&bare), vec!["annotation"], "{bare:#}");
+
+    // Wrong audience.
+    env.sandbox.kube.insert_service_account(
+        "default",
+        "vault",
+        &[
+            ("eks.amazonaws.com/role-arn", role),
+            ("eks.amazonaws.com/audience", "vault"),
+        ],
+    );
+    let aud = verdict(&env.irsa(&[
+        "verify",
+        "--cluster",
+        "demo",
+        "--namespace",
+        "default",
+        "--service-account",
+        "vault",
+        "--output",
+        "json",
+    ]));
+    assert!(
+        failed_steps(&aud).contains(&"audience".to_string()),
+        "{aud:#}"
+    );
+
+    // OIDC provider missing.
+    let issuer = env
+        .sandbox
+        .issuer
+        .trim_start_matches("https://")
+        .to_string();
+    env.step(Step::DeleteOidcProvider {
+        provider_arn: format!("arn:aws:iam::123456789012:oidc-provider/{issuer}"),
+    });
+    let no_provider = env.irsa(&["verify", "--cluster", "demo", "--all", "--output", "json"]);
+    assert_eq!(no_provider.status.code(), Some(1));
+    let all: Value = serde_json::from_slice(&no_provider.stdout).unwrap();
+    let ca = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["namespace"] == "kube-system")
+        .unwrap();
+    assert_eq!(failed_steps(ca), vec!["oidc-provider"], "{ca:#}");
+
+    // `irsa list` joins the annotated service accounts with IAM.
+    let list = env.irsa(&["list", "--cluster", "demo", "--output", "json"]);
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list));
+    let entries: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert!(
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["namespace"] == "kube-system" && e["role_exists"] == true),
+        "{entries:#}"
+    );
+}
+
+#[test]
+fn verify_reports_pods_started_before_the_annotation() {
+    let env = start();
+    env.sandbox.kube.insert_namespace("apps");
+    env.sandbox.kube.insert_service_account("apps", "web", &[]);
+    env.sandbox.kube.insert_deployment("apps", "web", "web", 2);
+    let spec = env.dir.join("irsa.yaml");
+    std::fs::write(&spec, "cluster: {name: demo, region: us-east-1}\nbindings:\n  - serviceAccount: apps/web\n    policies: {managed: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]}\n").unwrap();
+    let apply = env.irsa(&["apply", "-f", spec.to_str().unwrap(), "--yes", "--adopt"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert!(
+        String::from_utf8_lossy(&apply.stderr).contains("deployment apps/web"),
+        "{}",
+        text(&apply)
+    );
+    let out = env.irsa(&["verify", "-f", spec.to_str().unwrap(), "--output", "json"]);
+    let v = verdict(&out);
+    assert_eq!(v["ok"], true, "the role is assumable: {v:#}");
+    let pods = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "pods")
+        .unwrap();
+    assert_eq!(pods["ok"], false);
+    assert!(
+        pods["detail"]
+            .as_str()
+            .unwrap()
+            .contains("restart deployment web"),
+        "{pods:#}"
+    );
+    let restart = env.irsa(&["apply", "-f", spec.to_str().unwrap(), "--yes"]);
+    assert_eq!(restart.status.code(), Some(0));
+}
