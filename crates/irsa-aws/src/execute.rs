@@ -474,67 +474,25 @@ where
 }
 
 /// Polls DescribeAddon until the add-on is ACTIVE (see the module doc).
-/// Polls DescribeAddon until the add-on is gone (ResourceNotFoundException), so that a destroy
-/// is complete when it returns and a following apply sees no half-deleted add-on.
-async fn wait_gone(
-    clients: &Clients,
-    cluster: &str,
-    name: &str,
-    progress: Progress<'_>,
-) -> Result<(), AwsError> {
-    const OP: &str = "eks:DescribeAddon";
-    let resource = format!("{cluster}/{name}");
-    let started = Instant::now();
-    let deadline = started + clients.options().addon_timeout;
-    let mut delay = Duration::from_millis(200);
-    loop {
-        tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
-        let result = clients
-            .eks
-            .describe_addon()
-            .cluster_name(cluster)
-            .addon_name(name)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(OP, resource.as_str(), e));
-        match result {
-            Err(e) if e.is_not_found() => {
-                progress(&format!(
-                    "add-on {name}: deleted after {:.1}s",
-                    started.elapsed().as_secs_f64()
-                ));
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-            Ok(out) => {
-                let status = out
-                    .addon()
-                    .and_then(|a| a.status())
-                    .map(|s| s.as_str().to_string());
-                progress(&format!(
-                    "add-on {name}: {} ({:.1}s)",
-                    status.as_deref().unwrap_or("UNKNOWN"),
-                    started.elapsed().as_secs_f64()
-                ));
-            }
-        }
-        if Instant::now() >= deadline {
-            return Err(AwsError::new(
-                ErrorKind::Timeout,
-                OP,
-                resource,
-                format!("still present after {:?}", clients.options().addon_timeout),
-            ));
-        }
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
+/// What one DescribeAddon poll found.
+enum Poll {
+    Done,
+    /// Still waiting, in this status.
+    Waiting(String),
 }
 
-async fn wait_active(
+/// Polls DescribeAddon with backoff (200 ms, ×1.5, at most 5 s) until `check` says done, fails,
+/// or the add-on timeout passes (`goal` names what was awaited in the timeout error).
+async fn poll_addon(
     clients: &Clients,
     cluster: &str,
     name: &str,
+    goal: &str,
     progress: Progress<'_>,
+    check: impl Fn(
+        Result<aws_sdk_eks::operation::describe_addon::DescribeAddonOutput, AwsError>,
+        f64,
+    ) -> Result<Poll, AwsError>,
 ) -> Result<(), AwsError> {
     const OP: &str = "eks:DescribeAddon";
     let resource = format!("{cluster}/{name}");
@@ -550,74 +508,126 @@ async fn wait_active(
             .addon_name(name)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(OP, resource.as_str(), e))?;
-        let addon = out.addon().ok_or_else(|| {
-            AwsError::new(
-                ErrorKind::InvalidResponse,
-                OP,
-                resource.as_str(),
-                "no addon in the answer",
-            )
-        })?;
-        let status = addon
-            .status()
-            .cloned()
-            .unwrap_or(AddonStatus::from("UNKNOWN"));
-        match &status {
-            AddonStatus::Active => {
-                progress(&format!(
-                    "add-on {name}: ACTIVE after {:.1}s",
-                    started.elapsed().as_secs_f64()
-                ));
-                return Ok(());
-            }
-            AddonStatus::CreateFailed | AddonStatus::UpdateFailed | AddonStatus::Degraded => {
-                let issues: Vec<String> = addon
-                    .health()
-                    .map(|h| h.issues())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|i| {
-                        let code = i.code().map(|c| c.as_str()).unwrap_or("Unknown");
-                        let ids = if i.resource_ids().is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", i.resource_ids().join(", "))
-                        };
-                        format!("{code}: {}{ids}", i.message().unwrap_or_default())
-                    })
-                    .collect();
-                let issues = if issues.is_empty() {
-                    "no health issues reported".to_string()
-                } else {
-                    issues.join("; ")
-                };
-                return Err(AwsError {
-                    kind: ErrorKind::AddonFailed,
-                    operation: OP,
-                    resource,
-                    code: Some(status.as_str().to_string()),
-                    message: issues,
-                });
-            }
-            other => progress(&format!(
-                "add-on {name}: {} ({:.1}s)",
-                other.as_str(),
-                started.elapsed().as_secs_f64()
-            )),
-        }
+            .map_err(|e| AwsError::from_sdk(OP, resource.as_str(), e));
+        let elapsed = started.elapsed().as_secs_f64();
+        let status = match check(out, elapsed)? {
+            Poll::Done => return Ok(()),
+            Poll::Waiting(status) => status,
+        };
+        progress(&format!("add-on {name}: {status} ({elapsed:.1}s)"));
         if Instant::now() >= deadline {
             return Err(AwsError::new(
                 ErrorKind::Timeout,
                 OP,
                 resource,
                 format!(
-                    "not ACTIVE after {:?} (last status {})",
-                    clients.options().addon_timeout,
-                    status.as_str()
+                    "not {goal} after {:?} (last status {status})",
+                    clients.options().addon_timeout
                 ),
             ));
         }
         delay = (delay.mul_f64(1.5)).min(Duration::from_secs(5));
     }
+}
+
+/// Waits until the add-on is gone (ResourceNotFoundException), so that a destroy is complete when
+/// it returns and a following apply sees no half-deleted add-on.
+async fn wait_gone(
+    clients: &Clients,
+    cluster: &str,
+    name: &str,
+    progress: Progress<'_>,
+) -> Result<(), AwsError> {
+    poll_addon(
+        clients,
+        cluster,
+        name,
+        "deleted",
+        progress,
+        |out, elapsed| match out {
+            Err(e) if e.is_not_found() => {
+                progress(&format!("add-on {name}: deleted after {elapsed:.1}s"));
+                Ok(Poll::Done)
+            }
+            Err(e) => Err(e),
+            Ok(out) => Ok(Poll::Waiting(
+                out.addon()
+                    .and_then(|a| a.status())
+                    .map_or("UNKNOWN", |s| s.as_str())
+                    .to_string(),
+            )),
+        },
+    )
+    .await
+}
+
+/// Waits until the add-on is ACTIVE; CREATE_FAILED, UPDATE_FAILED and DEGRADED end the wait with
+/// the add-on's health issues.
+async fn wait_active(
+    clients: &Clients,
+    cluster: &str,
+    name: &str,
+    progress: Progress<'_>,
+) -> Result<(), AwsError> {
+    const OP: &str = "eks:DescribeAddon";
+    let resource = format!("{cluster}/{name}");
+    poll_addon(
+        clients,
+        cluster,
+        name,
+        "ACTIVE",
+        progress,
+        |out, elapsed| {
+            let out = out?;
+            let addon = out.addon().ok_or_else(|| {
+                AwsError::new(
+                    ErrorKind::InvalidResponse,
+                    OP,
+                    resource.as_str(),
+                    "no addon in the answer",
+                )
+            })?;
+            let status = addon
+                .status()
+                .cloned()
+                .unwrap_or(AddonStatus::from("UNKNOWN"));
+            match &status {
+                AddonStatus::Active => {
+                    progress(&format!("add-on {name}: ACTIVE after {elapsed:.1}s"));
+                    Ok(Poll::Done)
+                }
+                AddonStatus::CreateFailed | AddonStatus::UpdateFailed | AddonStatus::Degraded => {
+                    let issues: Vec<String> = addon
+                        .health()
+                        .map(|h| h.issues())
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|i| {
+                            let code = i.code().map(|c| c.as_str()).unwrap_or("Unknown");
+                            let ids = if i.resource_ids().is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", i.resource_ids().join(", "))
+                            };
+                            format!("{code}: {}{ids}", i.message().unwrap_or_default())
+                        })
+                        .collect();
+                    let issues = if issues.is_empty() {
+                        "no health issues reported".to_string()
+                    } else {
+                        issues.join("; ")
+                    };
+                    Err(AwsError {
+                        kind: ErrorKind::AddonFailed,
+                        operation: OP,
+                        resource: resource.clone(),
+                        code: Some(status.as_str().to_string()),
+                        message: issues,
+                    })
+                }
+                other => Ok(Poll::Waiting(other.as_str().to_string())),
+            }
+        },
+    )
+    .await
 }
