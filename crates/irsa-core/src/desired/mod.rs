@@ -24,8 +24,9 @@ pub const TAG_MANAGED_BY: &str = "irsa.dev/managed-by";
 pub const TAG_CLUSTER: &str = "irsa.dev/cluster";
 /// `irsa.dev/service-account` = `<namespace>/<name>`.
 pub const TAG_SERVICE_ACCOUNT: &str = "irsa.dev/service-account";
-/// The token audience EKS's pod-identity webhook uses unless told otherwise.
-pub const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+/// The token audience EKS's pod-identity webhook uses unless told otherwise (the policy
+/// engine's constant, so trust policies and trust checks cannot disagree).
+pub use iam_policy::trust::DEFAULT_AUDIENCE;
 /// Name under which [`default_spec`] reports problems.
 pub const DEFAULT_BUNDLE_SOURCE: &str = "(default bundle)";
 
