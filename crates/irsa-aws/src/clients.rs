@@ -101,6 +101,12 @@ impl Clients {
     pub fn options(&self) -> &Options {
         &self.options
     }
+
+    /// The same clients, reading with at most `max_concurrency` requests in flight.
+    pub fn with_max_concurrency(mut self, max_concurrency: usize) -> Clients {
+        self.options.max_concurrency = max_concurrency.max(1);
+        self
+    }
 }
 
 /// The region IAM requests are signed for, by the partition of the configured region.

@@ -2,19 +2,20 @@
 //! partition (STS GetCallerIdentity), the cluster and its OIDC issuer (EKS DescribeCluster;
 //! absent → `cluster: None`), every IAM OIDC provider (ListOpenIDConnectProviders, then
 //! GetOpenIDConnectProvider each, which carries the tags), the named roles (GetRole, which carries
-//! tags and the URL-encoded trust policy, with ListAttachedRolePolicies and ListRolePolicies
-//! alongside), the named customer-managed policies (GetPolicy, which carries the tags and the
-//! default version id, with ListPolicyVersions alongside, then GetPolicyVersion of the default) and
-//! the named EKS add-ons (DescribeAddon). Absent roles, policies and add-ons (NoSuchEntity,
-//! ResourceNotFoundException) are left out of the snapshot, not errors.
+//! tags and the URL-encoded trust policy, then ListAttachedRolePolicies and ListRolePolicies for a
+//! role that exists), the named customer-managed policies (GetPolicy, which carries the tags and the
+//! default version id, then GetPolicyVersion of the default and ListPolicyVersions for a policy
+//! that exists) and the named EKS add-ons (DescribeAddon). Absent roles, policies and add-ons
+//! (NoSuchEntity, ResourceNotFoundException) are left out of the snapshot, not errors.
 //!
 //! Critical path: two sequential rounds. Round 1 issues every independent call at once (STS,
-//! DescribeCluster, ListOpenIDConnectProviders, the role, policy and add-on calls); round 2 holds
-//! only what needs a round-1 answer: GetOpenIDConnectProvider per listed ARN and GetPolicyVersion
-//! for the default version. List calls page with the largest page size (a role has at most 20
-//! attached policies by quota, so a second page does not happen in practice). At most
-//! [`Options::max_concurrency`](crate::Options) requests are in flight. Calls: 3 + providers +
-//! 3 × roles + 3 × policies + add-ons.
+//! DescribeCluster, ListOpenIDConnectProviders, GetRole, GetPolicy and the add-on calls); round 2
+//! holds only what needs a round-1 answer and only for what exists: GetOpenIDConnectProvider per
+//! listed ARN, the role's two List calls, the policy's version calls. List calls page with the
+//! largest page size (a role has at most 20 attached policies by quota, so a second page does not
+//! happen in practice). At most [`Options::max_concurrency`](crate::Options) requests are in
+//! flight. Calls: 3 + providers + roles + 2 × existing roles + policies + 2 × existing policies +
+//! add-ons; a first apply of N new bindings reads N roles with N calls.
 
 use std::future::Future;
 
@@ -209,7 +210,7 @@ async fn observe_role(
     limit: &Semaphore,
     name: &str,
 ) -> Result<Option<Role>, AwsError> {
-    let get = limited(limit, async {
+    let role = limited(limit, async {
         clients
             .iam
             .get_role()
@@ -217,15 +218,16 @@ async fn observe_role(
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("iam:GetRole", name, e))
-    });
-    let (role, attached, inline) = tokio::join!(
-        get,
-        limited(limit, attached_policies(clients, name)),
-        limited(limit, inline_policies(clients, name))
-    );
+    })
+    .await;
     let Some(out) = absent_if_not_found(role)? else {
         return Ok(None);
     };
+    // Only a role that exists has attachments to list: an absent role costs one call, not three.
+    let (attached, inline) = tokio::join!(
+        limited(limit, attached_policies(clients, name)),
+        limited(limit, inline_policies(clients, name))
+    );
     let (Some(attached_policy_arns), Some(inline_policy_names)) =
         (absent_if_not_found(attached)?, absent_if_not_found(inline)?)
     else {
@@ -316,7 +318,7 @@ async fn observe_policy(
     limit: &Semaphore,
     arn: &str,
 ) -> Result<Option<ManagedPolicy>, AwsError> {
-    let get = limited(limit, async {
+    let policy = limited(limit, async {
         clients
             .iam
             .get_policy()
@@ -324,12 +326,9 @@ async fn observe_policy(
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("iam:GetPolicy", arn, e))
-    });
-    let (policy, versions) = tokio::join!(get, limited(limit, policy_versions(clients, arn)));
+    })
+    .await;
     let Some(out) = absent_if_not_found(policy)? else {
-        return Ok(None);
-    };
-    let Some(versions) = absent_if_not_found(versions)? else {
         return Ok(None);
     };
     let policy = out
@@ -339,24 +338,31 @@ async fn observe_policy(
         .default_version_id()
         .ok_or_else(|| invalid("iam:GetPolicy", arn, "no DefaultVersionId"))?
         .to_string();
-    let version = limited(
-        limit,
-        clients
-            .iam
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(&default_version_id)
-            .send(),
-    )
-    .await
-    .map_err(|e| {
+    // Round 2, both knowing the policy exists and its default version.
+    let (version, versions) = tokio::join!(
+        limited(
+            limit,
+            clients
+                .iam
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(&default_version_id)
+                .send(),
+        ),
+        limited(limit, policy_versions(clients, arn))
+    );
+    let version = version.map_err(|e| {
         AwsError::from_sdk(
             "iam:GetPolicyVersion",
             format!("{arn} {default_version_id}"),
             e,
         )
     });
-    let Some(version) = absent_if_not_found(version)? else {
+    // Deleted while we looked.
+    let (Some(version), Some(versions)) = (
+        absent_if_not_found(version)?,
+        absent_if_not_found(versions)?,
+    ) else {
         return Ok(None);
     };
     let text = version

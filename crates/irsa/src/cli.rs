@@ -206,7 +206,7 @@ pub struct ApplyArgs {
     /// Rollout-restart the deployments whose pods run without the new role.
     #[arg(long)]
     pub restart: bool,
-    /// Most API calls in flight at once.
+    /// Most API calls in flight at once (reads and changes alike).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
     /// After applying, prove each applied service account can assume its role (as `irsa verify`).

@@ -25,15 +25,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::BodyExt;
 use serde_json::{Map, Value, json};
+
+use crate::forward::Forwarder;
 
 /// Options of the fake.
 #[derive(Debug, Clone)]
@@ -79,8 +78,7 @@ impl FakeEks {
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let inner = Arc::new(Inner {
-            moto: moto_endpoint.trim_end_matches('/').to_string(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            moto: Forwarder::new(moto_endpoint),
             options,
             addons: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
@@ -158,8 +156,7 @@ impl Drop for FakeEks {
 }
 
 struct Inner {
-    moto: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    moto: Forwarder,
     options: FakeEksOptions,
     addons: Mutex<HashMap<(String, String), AddonRecord>>,
     /// Add-on name → health issue (code, message) to fail with.
@@ -322,11 +319,9 @@ async fn cluster_arn(
     headers: &HeaderMap,
     cluster: &str,
 ) -> Result<String, Response> {
-    let mut request = hyper::Request::builder().method(Method::GET).uri(format!(
-        "{}/clusters/{}",
-        inner.moto,
-        encode_path_segment(cluster)
-    ));
+    let mut request = Request::builder()
+        .method(Method::GET)
+        .uri(format!("/clusters/{}", encode_path_segment(cluster)));
     for name in [
         header::AUTHORIZATION.as_str(),
         "x-amz-date",
@@ -341,13 +336,13 @@ async fn cluster_arn(
         request = request.header(header::AUTHORIZATION, UNSIGNED_EKS_AUTHORIZATION);
     }
     let request = request
-        .body(Full::new(Bytes::new()))
+        .body(Body::empty())
         .map_err(|e| server_error(format!("cannot build DescribeCluster: {e}")))?;
     let response = inner
-        .client
-        .request(request)
+        .moto
+        .forward(request)
         .await
-        .map_err(|e| server_error(format!("moto did not answer DescribeCluster: {e}")))?;
+        .map_err(|e| server_error(format!("DescribeCluster: {e}")))?;
     let status = response.status();
     let body = response
         .into_body()
@@ -735,33 +730,12 @@ async fn list_addons(
 
 /// Sends the request to moto unchanged (method, path, query, headers, body) and relays its answer.
 async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response {
-    let (mut parts, body) = request.into_parts();
-    let body = match body.collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) => return server_error(format!("cannot read the request body: {e}")),
-    };
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let uri: Uri = match format!("{}{path}", inner.moto).parse() {
-        Ok(uri) => uri,
-        Err(e) => return server_error(format!("bad forward URI: {e}")),
-    };
-    parts.uri = uri;
-    // hyper sets Host from the URI; the signature does not matter to moto.
-    parts.headers.remove(header::HOST);
-    let request = hyper::Request::from_parts(parts, Full::new(body));
-    match inner.client.request(request).await {
-        Ok(response) => {
-            let (parts, body) = response.into_parts();
-            Response::from_parts(parts, Body::new(body))
-        }
+    match inner.moto.forward(request).await {
+        Ok(response) => response,
         Err(e) => eks_error(
             StatusCode::BAD_GATEWAY,
             "ServerException",
-            format!("fake EKS could not reach moto at {}: {e}", inner.moto),
+            format!("fake EKS: {e}"),
             None,
             None,
         ),
@@ -772,6 +746,10 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
 mod tests {
     use super::*;
     use crate::moto::MotoServer;
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
 
     struct Http {
         client: Client<HttpConnector, Full<Bytes>>,

@@ -6,8 +6,13 @@
 //! - [`fake_kube`]: a FAKE Kubernetes API server (namespaces, service accounts, pods,
 //!   deployments) following the real API's JSON, status codes and resourceVersion semantics.
 //!
+//! - [`latency`]: a proxy that adds a fixed delay in front of any of them, for benchmarks that
+//!   need a networked peer's shape; [`forward`] is the request forwarding they share.
+//!
 //! Fakes are named as fakes: they implement only what irsa uses, faithfully.
 pub mod fake_eks;
 pub mod fake_kube;
+pub mod forward;
+pub mod latency;
 pub mod moto;
 pub mod sandbox;

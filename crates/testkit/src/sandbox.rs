@@ -120,16 +120,12 @@ impl Sandbox {
         }
         vars
     }
+}
 
-    /// Writes [`Sandbox::env`] as `KEY=VALUE` lines.
-    pub fn write_env_file(&self, path: &Path) -> std::io::Result<()> {
-        let text: String = self
-            .env()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}\n"))
-            .collect();
-        std::fs::write(path, text)
-    }
+/// Writes environment variables (e.g. [`Sandbox::env`]) as `KEY=VALUE` lines.
+pub fn write_env_file(path: &Path, vars: &[(String, String)]) -> std::io::Result<()> {
+    let text: String = vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(path, text)
 }
 
 /// Creates the cluster in moto (EKS CreateCluster, restJson1) and returns its OIDC issuer. moto

@@ -407,6 +407,7 @@ pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
     let started = Instant::now();
     connection::runtime()?.block_on(async {
         let mut session = connect(&args.common).await?;
+        session.aws = session.aws.with_max_concurrency(args.concurrency);
         let snapshot = session.observe().await?;
         let plan = plan::plan(&session.state, &snapshot, &session.plan_options(&args.common)).map_err(plan_error)?;
         show(&plan, &session.state, &snapshot, args.common.output);

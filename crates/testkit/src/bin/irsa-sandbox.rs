@@ -1,23 +1,39 @@
 //! `irsa-sandbox`: a local AWS + EKS + Kubernetes sandbox on 127.0.0.1 for irsa's demo and tests.
 //! Starts moto (installed into a virtual environment of its own on first run), the FAKE EKS
 //! add-on API and the FAKE Kubernetes API, creates an EKS cluster, writes the environment to
-//! `--env-file`, and stays in the foreground until stopped (Ctrl-C or SIGTERM).
+//! `--env-file`, and stays in the foreground until stopped (Ctrl-C or SIGTERM). With
+//! `--latency MS`, every AWS endpoint in the environment goes through a proxy that waits MS
+//! milliseconds before forwarding (see `testkit::latency`), for benchmarks that need a networked
+//! peer's shape; the Kubernetes API is not delayed.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use testkit::sandbox::{Sandbox, SandboxOptions};
+use testkit::latency::LatencyProxy;
+use testkit::sandbox::{Sandbox, SandboxOptions, write_env_file};
 
-const USAGE: &str = "usage: irsa-sandbox [--cluster NAME] [--region REGION] [--env-file PATH]
+const USAGE: &str =
+    "usage: irsa-sandbox [--cluster NAME] [--region REGION] [--env-file PATH] [--latency MS]
   --cluster   EKS cluster to create (default demo)
   --region    AWS region (default us-east-1)
-  --env-file  where to write KEY=VALUE lines for irsa, the aws CLI and boto3 (default sandbox.env)";
+  --env-file  where to write KEY=VALUE lines for irsa, the aws CLI and boto3 (default sandbox.env)
+  --latency   delay every AWS request by MS milliseconds, as a network would (default 0)";
 
-fn parse_args() -> Result<(String, String, PathBuf), String> {
-    let (mut cluster, mut region, mut env_file) = (
+struct Args {
+    cluster: String,
+    region: String,
+    env_file: PathBuf,
+    latency: Duration,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let (mut cluster, mut region, mut env_file, mut latency) = (
         "demo".to_string(),
         "us-east-1".to_string(),
         PathBuf::from("sandbox.env"),
+        Duration::ZERO,
     );
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -29,16 +45,56 @@ fn parse_args() -> Result<(String, String, PathBuf), String> {
             "--cluster" => cluster = value()?,
             "--region" => region = value()?,
             "--env-file" => env_file = PathBuf::from(value()?),
+            "--latency" => {
+                let text = value()?;
+                let ms: u64 = text
+                    .parse()
+                    .ok()
+                    .filter(|ms| *ms <= 10_000)
+                    .ok_or_else(|| {
+                        format!("--latency takes milliseconds from 0 to 10000, not `{text}`")
+                    })?;
+                latency = Duration::from_millis(ms);
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
-    Ok((cluster, region, env_file))
+    Ok(Args {
+        cluster,
+        region,
+        env_file,
+        latency,
+    })
+}
+
+/// Puts a latency proxy in front of every distinct AWS endpoint of `vars`; the proxies live as
+/// long as the returned vector.
+fn delay_aws_endpoints(
+    vars: &mut [(String, String)],
+    latency: Duration,
+) -> std::io::Result<Vec<LatencyProxy>> {
+    let mut proxies: BTreeMap<String, LatencyProxy> = BTreeMap::new();
+    for (key, value) in vars.iter_mut() {
+        if !key.starts_with("AWS_ENDPOINT_URL") {
+            continue;
+        }
+        if !proxies.contains_key(value.as_str()) {
+            proxies.insert(value.clone(), LatencyProxy::start(value, latency)?);
+        }
+        *value = proxies[value.as_str()].endpoint();
+    }
+    Ok(proxies.into_values().collect())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (cluster, region, env_file) = match parse_args() {
+    let Args {
+        cluster,
+        region,
+        env_file,
+        latency,
+    } = match parse_args() {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("{message}");
@@ -63,13 +119,30 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Err(e) = sandbox.write_env_file(&env_file) {
+    let mut vars = sandbox.env();
+    let _proxies = if latency.is_zero() {
+        Vec::new()
+    } else {
+        match delay_aws_endpoints(&mut vars, latency) {
+            Ok(proxies) => proxies,
+            Err(e) => {
+                eprintln!("irsa-sandbox: cannot start the latency proxies: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    };
+    if let Err(e) = write_env_file(&env_file, &vars) {
         eprintln!("irsa-sandbox: cannot write {}: {e}", env_file.display());
         return ExitCode::from(1);
     }
     println!(
-        "irsa-sandbox: ready: cluster {cluster} in {region}, issuer {}",
-        sandbox.issuer
+        "irsa-sandbox: ready: cluster {cluster} in {region}, issuer {}{}",
+        sandbox.issuer,
+        if latency.is_zero() {
+            String::new()
+        } else {
+            format!(", AWS latency {} ms", latency.as_millis())
+        }
     );
     println!(
         "irsa-sandbox: environment in {} (e.g. `set -a; . {}; set +a`); Ctrl-C stops it",
