@@ -7,10 +7,13 @@
 //! - [`desired`]: the resolved desired state (presets expanded, names, ARNs and trust policies
 //!   decided) that plan and render work from.
 //! - [`render`]: the files `irsa render` writes for each binding.
+//! - [`plan`], [`verify`], [`doctor`]: what apply changes, whether a binding works, and what is
+//!   wrong with one and how to fix it, decided over an observed [`snapshot`].
 //!
 //! Nothing here performs network or file I/O; callers hand in text and get data back.
 
 pub mod desired;
+pub mod doctor;
 pub mod plan;
 pub mod presets;
 pub mod render;

@@ -103,6 +103,75 @@ pub fn assumed_role_arn(role_arn: &str, session: &str) -> Option<String> {
     ))
 }
 
+/// What is wrong with a service account's role annotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnnotationProblem {
+    Missing,
+    NotAnArn(String),
+    NotARole(String),
+    OtherAccount { role_arn: String, account: String },
+    OtherPartition { role_arn: String, partition: String },
+}
+
+impl std::fmt::Display for AnnotationProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnnotationProblem::Missing => write!(
+                f,
+                "no {ROLE_ARN_ANNOTATION} annotation: its pods get no AWS credentials"
+            ),
+            AnnotationProblem::NotAnArn(arn) => {
+                write!(f, "{ROLE_ARN_ANNOTATION} `{arn}` is not an ARN")
+            }
+            AnnotationProblem::NotARole(arn) => write!(
+                f,
+                "{ROLE_ARN_ANNOTATION} `{arn}` is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)"
+            ),
+            AnnotationProblem::OtherAccount { role_arn, account } => write!(
+                f,
+                "`{role_arn}` is in another account than the cluster's ({account})"
+            ),
+            AnnotationProblem::OtherPartition {
+                role_arn,
+                partition,
+            } => write!(
+                f,
+                "`{role_arn}` is in another partition than the cluster's ({partition})"
+            ),
+        }
+    }
+}
+
+/// The role ARN `sa` is annotated with, when it is usable: present, an IAM role ARN, in the
+/// snapshot's account and partition.
+pub fn annotated_role_arn(
+    sa: &ServiceAccount,
+    snapshot: &Snapshot,
+) -> Result<String, AnnotationProblem> {
+    let role_arn = annotated_role(sa).ok_or(AnnotationProblem::Missing)?;
+    let arn =
+        Arn::parse(role_arn).map_err(|_| AnnotationProblem::NotAnArn(role_arn.to_string()))?;
+    if arn.service != "iam"
+        || !arn.resource.starts_with("role/")
+        || role_name_of(role_arn).is_none()
+    {
+        return Err(AnnotationProblem::NotARole(role_arn.to_string()));
+    }
+    if !snapshot.account.is_empty() && arn.account != snapshot.account {
+        return Err(AnnotationProblem::OtherAccount {
+            role_arn: role_arn.to_string(),
+            account: snapshot.account.clone(),
+        });
+    }
+    if !snapshot.partition.is_empty() && arn.partition != snapshot.partition {
+        return Err(AnnotationProblem::OtherPartition {
+            role_arn: role_arn.to_string(),
+            partition: snapshot.partition.clone(),
+        });
+    }
+    Ok(role_arn.to_string())
+}
+
 /// Checks the annotation of `sa`: present, a role ARN, in this account and partition. Returns
 /// the role ARN when usable.
 pub fn check_annotation(
@@ -110,50 +179,23 @@ pub fn check_annotation(
     snapshot: &Snapshot,
     checks: &mut Vec<Check>,
 ) -> Option<String> {
-    let name = "annotation";
-    let Some(role_arn) = annotated_role(sa) else {
-        checks.push(Check::fail(name, format!("{}/{} has no {ROLE_ARN_ANNOTATION} annotation: its pods get no AWS credentials; run `irsa apply` or annotate it", sa.namespace, sa.name)));
-        return None;
-    };
-    let Ok(arn) = Arn::parse(role_arn) else {
-        checks.push(Check::fail(
-            name,
-            format!("{ROLE_ARN_ANNOTATION} `{role_arn}` is not an ARN"),
-        ));
-        return None;
-    };
-    if arn.service != "iam"
-        || !arn.resource.starts_with("role/")
-        || role_name_of(role_arn).is_none()
-    {
-        checks.push(Check::fail(name, format!("{ROLE_ARN_ANNOTATION} `{role_arn}` is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)")));
-        return None;
+    match annotated_role_arn(sa, snapshot) {
+        Ok(role_arn) => {
+            checks.push(Check::pass(
+                "annotation",
+                format!("{ROLE_ARN_ANNOTATION}: {role_arn}"),
+            ));
+            Some(role_arn)
+        }
+        Err(AnnotationProblem::Missing) => {
+            checks.push(Check::fail("annotation", format!("{}/{} has no {ROLE_ARN_ANNOTATION} annotation: its pods get no AWS credentials; run `irsa apply` or annotate it", sa.namespace, sa.name)));
+            None
+        }
+        Err(problem) => {
+            checks.push(Check::fail("annotation", problem.to_string()));
+            None
+        }
     }
-    if !snapshot.account.is_empty() && arn.account != snapshot.account {
-        checks.push(Check::fail(
-            name,
-            format!(
-                "`{role_arn}` is in account {}, but the cluster's account is {}",
-                arn.account, snapshot.account
-            ),
-        ));
-        return None;
-    }
-    if !snapshot.partition.is_empty() && arn.partition != snapshot.partition {
-        checks.push(Check::fail(
-            name,
-            format!(
-                "`{role_arn}` is in partition {}, but the cluster's is {}",
-                arn.partition, snapshot.partition
-            ),
-        ));
-        return None;
-    }
-    checks.push(Check::pass(
-        name,
-        format!("{ROLE_ARN_ANNOTATION}: {role_arn}"),
-    ));
-    Some(role_arn.to_string())
 }
 
 /// Every link from the role to the trust decision, for a token minted for `sa`. Stops at the

@@ -747,6 +747,21 @@ pub enum IssuerError {
     Invalid(String),
 }
 
+/// The tags irsa puts on what it creates for `cluster` and no binding in particular (the OIDC
+/// provider): managed by irsa, for this cluster.
+pub fn ownership_tags(cluster: &str) -> crate::snapshot::Tags {
+    [
+        (TAG_MANAGED_BY.to_string(), "irsa".to_string()),
+        (TAG_CLUSTER.to_string(), cluster.to_string()),
+    ]
+    .into()
+}
+
+/// Whether tags mark an AWS object as irsa's.
+pub fn is_owned(tags: &crate::snapshot::Tags) -> bool {
+    tags.get(TAG_MANAGED_BY).map(String::as_str) == Some("irsa")
+}
+
 /// The issuer without scheme and trailing slash, as IAM names the provider and its condition
 /// keys: `https://oidc.eks.us-east-1.amazonaws.com/id/ABC` → `oidc.eks.us-east-1.amazonaws.com/id/ABC`.
 pub fn issuer_host_path(issuer_url: &str) -> Result<String, IssuerError> {

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::desired::{self, Binding, DesiredState, Install, TAG_CLUSTER, TAG_MANAGED_BY};
+use crate::desired::{self, Binding, DesiredState, Install, TAG_CLUSTER};
 use crate::render::{self, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ROLE_ARN_ANNOTATION};
 use crate::snapshot::{Snapshot, Tags};
 use crate::steps::Step;
@@ -103,7 +103,7 @@ pub enum PlanError {
 }
 
 fn owned(tags: &Tags) -> bool {
-    tags.get(TAG_MANAGED_BY).map(String::as_str) == Some("irsa")
+    desired::is_owned(tags)
 }
 
 /// Tags in `wanted` that `actual` lacks or holds with another value.
@@ -168,11 +168,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn ownership_tags(&self) -> Tags {
-        [
-            (TAG_MANAGED_BY.to_string(), "irsa".to_string()),
-            (TAG_CLUSTER.to_string(), self.state.cluster.name.clone()),
-        ]
-        .into()
+        desired::ownership_tags(&self.state.cluster.name)
     }
 
     /// The OIDC provider with every audience the bindings use; returns the step that creates or

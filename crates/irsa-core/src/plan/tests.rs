@@ -1,5 +1,5 @@
 use super::*;
-use crate::desired::{self, ResolveInput};
+use crate::desired::{self, ResolveInput, TAG_MANAGED_BY};
 use crate::snapshot::{
     Addon, Cluster, ManagedPolicy, OidcProvider, PolicyVersion, Role, ServiceAccount,
 };

@@ -13,6 +13,7 @@ mod common;
 mod ebs_csi;
 mod efs_csi;
 mod external_dns;
+pub mod requirements;
 
 /// A well-known workload and the permissions it needs.
 #[derive(Debug)]

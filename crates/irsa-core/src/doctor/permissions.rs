@@ -1,0 +1,249 @@
+//! The permissions link: the role has policies, and they (within its permissions boundary) allow
+//! what the subject's workload does, evaluated by the policy engine request by request on real
+//! resources (see [`crate::presets::requirements`]). For the Cluster Autoscaler the Auto Scaling
+//! groups must also carry the auto-discovery tags, or it has nothing to scale whatever its policy.
+
+use iam_policy::context::Context;
+use iam_policy::document::PolicyDocument;
+use iam_policy::eval::{self, Decision, Request};
+
+use super::rules::*;
+use super::{DoctorInput, Finding, RoleFacts, Subject};
+use crate::presets::requirements::{
+    self, AUTOSCALER_ENABLED_TAG, Requirement, RequirementParams, autoscaler_cluster_tag,
+};
+use crate::snapshot::Role;
+
+pub(crate) fn check(
+    input: &DoctorInput<'_>,
+    subject: &Subject,
+    facts: &RoleFacts,
+    out: &mut Vec<Finding>,
+) {
+    let Some(role) = &facts.role else {
+        return;
+    };
+    let inline = input
+        .inline_policies
+        .get(&role.name)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if role.attached_policy_arns.is_empty() && role.inline_policy_names.is_empty() {
+        out.push(
+            Finding::new(&NO_POLICIES, Some(subject), format!("role `{}` has no permissions policy: every AWS call of the workload is denied (AccessDenied)", role.name))
+                .fix("attach the policy the workload needs (a preset binding does, with `irsa apply`)")
+                .command(format!("aws iam attach-role-policy --role-name {} --policy-arn <policy-arn>", role.name)),
+        );
+        return;
+    }
+    let mut documents = Vec::new();
+    for arn in &role.attached_policy_arns {
+        match input.snapshot.policy(arn) {
+            Some(policy) => push_parsed(&mut documents, &policy.document, arn, subject, role, out),
+            None => out.push(unreadable(
+                subject,
+                role,
+                arn,
+                "its document was not read".to_string(),
+            )),
+        }
+    }
+    for name in &role.inline_policy_names {
+        match inline.iter().find(|(n, _)| n == name) {
+            Some((_, document)) => push_parsed(
+                &mut documents,
+                document,
+                &format!("inline policy {name}"),
+                subject,
+                role,
+                out,
+            ),
+            None => out.push(unreadable(
+                subject,
+                role,
+                &format!("inline policy {name}"),
+                "its document was not read".to_string(),
+            )),
+        }
+    }
+    let boundary = match &role.permissions_boundary {
+        Some(arn) => match input
+            .snapshot
+            .policy(arn)
+            .map(|p| PolicyDocument::from_value(&p.document))
+        {
+            Some(Ok(document)) => Some((arn.as_str(), document)),
+            Some(Err(e)) => {
+                out.push(unreadable(subject, role, arn, e.to_string()));
+                None
+            }
+            None => {
+                out.push(unreadable(
+                    subject,
+                    role,
+                    arn,
+                    "the permissions boundary's document was not read".to_string(),
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let Some(preset) = &subject.preset else {
+        return;
+    };
+    let snapshot = input.snapshot;
+    let params = RequirementParams {
+        partition: &snapshot.partition,
+        region: &snapshot.region,
+        account: &snapshot.account,
+        cluster: input.cluster,
+        auto_scaling_groups: input.auto_scaling_groups,
+    };
+    if preset == "cluster-autoscaler" {
+        check_auto_discovery(input, subject, out);
+    }
+    let refs: Vec<&PolicyDocument> = documents.iter().collect();
+    for requirement in requirements::requirements(preset, &params) {
+        let ctx = context_of(&requirement);
+        let request = Request {
+            principal: None,
+            action: &requirement.action,
+            resource: Some(&requirement.resource),
+            context: &ctx,
+        };
+        let decision = eval::decide(&refs, &request);
+        if decision != Decision::Allow {
+            let verdict = if decision == Decision::ExplicitDeny {
+                "explicitly denies"
+            } else {
+                "does not allow"
+            };
+            out.push(
+                Finding::new(&REQUIREMENT_DENIED, Some(subject), format!("role `{}` {verdict} {} on {}, which {preset} needs to {}", role.name, requirement.action, requirement.resource, requirement.purpose))
+                    .evidence(request_evidence(&requirement))
+                    .evidence(format!("policies evaluated: {}", policy_names(role)))
+                    .fix(format!("attach the {preset} preset's policy (`irsa presets show {preset}`; `irsa apply` attaches it)")),
+            );
+            continue;
+        }
+        if let Some((arn, boundary)) = &boundary
+            && eval::decide(&[boundary], &request) != Decision::Allow
+        {
+            out.push(
+                Finding::new(&BOUNDARY_DENIES, Some(subject), format!("the permissions boundary of `{}` does not allow {} on {}, which {preset} needs to {}: the role's policies allow it, the boundary caps it", role.name, requirement.action, requirement.resource, requirement.purpose))
+                    .evidence(request_evidence(&requirement))
+                    .evidence(format!("boundary: {arn}"))
+                    .fix("widen the boundary for this action, or remove it from the role"),
+            );
+        }
+    }
+}
+
+/// The autoscaler's `--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/<cluster>`
+/// finds no group unless one carries both tags.
+fn check_auto_discovery(input: &DoctorInput<'_>, subject: &Subject, out: &mut Vec<Finding>) {
+    let Some(groups) = input.auto_scaling_groups else {
+        return;
+    };
+    if groups.iter().any(|g| g.discovered_for(input.cluster)) {
+        return;
+    }
+    let cluster_tag = autoscaler_cluster_tag(input.cluster);
+    let mut finding = Finding::new(
+        &ASG_NOT_DISCOVERABLE,
+        Some(subject),
+        format!(
+            "none of the {} Auto Scaling group(s) in {} carries both {AUTOSCALER_ENABLED_TAG} and {cluster_tag}: the autoscaler discovers nothing to scale, and its policy allows scaling only tagged groups",
+            groups.len(),
+            input.snapshot.region
+        ),
+    );
+    for group in groups {
+        let tags: Vec<&str> = group
+            .tags
+            .keys()
+            .filter(|k| k.starts_with("k8s.io/cluster-autoscaler/"))
+            .map(String::as_str)
+            .collect();
+        finding = finding.evidence(format!(
+            "{}: [{}]",
+            group.name,
+            if tags.is_empty() {
+                "no auto-discovery tag".to_string()
+            } else {
+                tags.join(", ")
+            }
+        ));
+    }
+    out.push(
+        finding
+            .fix("tag the cluster's node groups (managed node groups carry the tags when created by eksctl with autoscaling enabled)")
+            .command(format!("aws autoscaling create-or-update-tags --tags ResourceId=<group>,ResourceType=auto-scaling-group,Key={AUTOSCALER_ENABLED_TAG},Value=true,PropagateAtLaunch=false ResourceId=<group>,ResourceType=auto-scaling-group,Key={cluster_tag},Value=owned,PropagateAtLaunch=false")),
+    );
+}
+
+fn context_of(requirement: &Requirement) -> Context {
+    let mut ctx = Context::new();
+    for (key, value) in &requirement.context {
+        ctx.insert(key, value.clone());
+    }
+    ctx
+}
+
+fn request_evidence(requirement: &Requirement) -> String {
+    let context: Vec<String> = requirement
+        .context
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!(
+        "request: {} on {}{}",
+        requirement.action,
+        requirement.resource,
+        if context.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", context.join(", "))
+        }
+    )
+}
+
+fn policy_names(role: &Role) -> String {
+    role.attached_policy_arns
+        .iter()
+        .cloned()
+        .chain(
+            role.inline_policy_names
+                .iter()
+                .map(|n| format!("inline {n}")),
+        )
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn push_parsed(
+    documents: &mut Vec<PolicyDocument>,
+    value: &serde_json::Value,
+    what: &str,
+    subject: &Subject,
+    role: &Role,
+    out: &mut Vec<Finding>,
+) {
+    match PolicyDocument::from_value(value) {
+        Ok(document) => documents.push(document),
+        Err(e) => out.push(unreadable(subject, role, what, e.to_string())),
+    }
+}
+
+fn unreadable(subject: &Subject, role: &Role, what: &str, why: String) -> Finding {
+    Finding::new(
+        &POLICY_UNREADABLE,
+        Some(subject),
+        format!(
+            "{what} of role `{}` could not be evaluated: {why}",
+            role.name
+        ),
+    )
+    .fix("doctor evaluates what it can read; check the policy with `irsa policy lint`")
+}

@@ -1,0 +1,111 @@
+//! The running side of the chain: pods carry the credentials the pod-identity webhook injects
+//! only if they started after the annotation was set (else a restart is needed), and an EKS
+//! add-on's service account gets its role from the add-on's `serviceAccountRoleArn`, which must be
+//! ACTIVE and name the same role; a controller Deployment must run as the annotated service
+//! account.
+
+use super::rules::*;
+use super::{DoctorInput, Finding, FixAction, RoleFacts, Subject};
+use crate::steps::Step;
+
+pub(crate) fn check_pods(input: &DoctorInput<'_>, subject: &Subject, out: &mut Vec<Finding>) {
+    let key = (subject.namespace.clone(), subject.name.clone());
+    for workload in input.workloads.get(&key).into_iter().flatten() {
+        if workload.pods_without_credentials == 0 {
+            continue;
+        }
+        let mut finding = Finding::new(
+            &PODS_WITHOUT_CREDENTIALS,
+            Some(subject),
+            format!(
+                "{}/{}: {} of {} pod(s) started before the current role annotation and run without its credentials (the webhook injects them only at pod creation)",
+                workload.kind, workload.name, workload.pods_without_credentials, workload.pods
+            ),
+        );
+        if workload.kind == "Pod" {
+            finding = finding.fix("delete and recreate the pod").command(format!(
+                "kubectl delete pod {} -n {}",
+                workload.name, subject.namespace
+            ));
+        } else {
+            finding = finding.fix("restart the workload").command(format!(
+                "kubectl rollout restart {}/{} -n {}",
+                workload.kind.to_ascii_lowercase(),
+                workload.name,
+                subject.namespace
+            ));
+            finding.fix.action = Some(FixAction::Restart {
+                namespace: subject.namespace.clone(),
+                workload_kind: workload.kind.clone(),
+                workload: workload.name.clone(),
+            });
+        }
+        out.push(finding);
+    }
+}
+
+pub(crate) fn check_addon(
+    input: &DoctorInput<'_>,
+    subject: &Subject,
+    role: Option<&RoleFacts>,
+    out: &mut Vec<Finding>,
+) {
+    if let Some(addon_name) = &subject.addon {
+        check_addon_state(input, subject, addon_name, role, out);
+    }
+    if let Some((namespace, deployment)) = &subject.controller {
+        let key = (namespace.clone(), deployment.clone());
+        if let Some(runs_as) = input.controllers.get(&key)
+            && *runs_as != subject.name
+        {
+            out.push(
+                Finding::new(&CONTROLLER_SA, Some(subject), format!("deployment {namespace}/{deployment} runs as service account `{runs_as}`, not `{}`: its pods get another identity (or none)", subject.name))
+                    .evidence(format!("spec.template.spec.serviceAccountName: {runs_as}"))
+                    .fix("point the controller at the annotated service account (the chart's controller.serviceAccount.name, or reinstall the add-on)")
+                    .command(format!("kubectl -n {namespace} set serviceaccount deployment/{deployment} {}", subject.name)),
+            );
+        }
+    }
+}
+
+fn check_addon_state(
+    input: &DoctorInput<'_>,
+    subject: &Subject,
+    addon_name: &str,
+    role: Option<&RoleFacts>,
+    out: &mut Vec<Finding>,
+) {
+    let cluster = input.cluster;
+    let Some(addon) = input.snapshot.addon(addon_name) else {
+        out.push(
+            Finding::new(&ADDON_MISSING, Some(subject), format!("EKS add-on {addon_name} is not installed on {cluster}"))
+                .fix("install it with its role (`irsa apply` for the preset does)")
+                .command(format!("aws eks create-addon --cluster-name {cluster} --addon-name {addon_name} --service-account-role-arn <role-arn>")),
+        );
+        return;
+    };
+    if addon.status != "ACTIVE" {
+        out.push(
+            Finding::new(&ADDON_NOT_ACTIVE, Some(subject), format!("EKS add-on {addon_name} is {}", addon.status))
+                .fix("read its health issues and fix them; a failed add-on can be updated again")
+                .command(format!("aws eks describe-addon --cluster-name {cluster} --addon-name {addon_name} --query addon.health")),
+        );
+    }
+    let Some(role) = role else {
+        return;
+    };
+    if addon.service_account_role_arn.as_deref() != Some(role.arn.as_str()) {
+        let current = addon
+            .service_account_role_arn
+            .as_deref()
+            .unwrap_or("(none: the driver falls back to the node's instance role)");
+        out.push(
+            Finding::new(&ADDON_ROLE, Some(subject), format!("EKS add-on {addon_name} runs with serviceAccountRoleArn {current}, not {}", role.arn))
+                .evidence(format!("add-on serviceAccountRoleArn: {current}"))
+                .evidence(format!("service account's role: {}", role.arn))
+                .fix("update the add-on's role")
+                .command(format!("aws eks update-addon --cluster-name {cluster} --addon-name {addon_name} --service-account-role-arn {}", role.arn))
+                .step(Step::UpdateAddon { cluster: cluster.to_string(), name: addon_name.to_string(), role_arn: role.arn.clone() }),
+        );
+    }
+}
