@@ -7,6 +7,8 @@
 //!   call-counting interceptor;
 //! - [`stats`]: counts of API calls (all, and mutating) for `irsa apply --stats`;
 //! - [`observe`]: the concurrent read of everything a plan needs;
+//! - [`doctor_reads`]: inline policy documents and the autoscaler's Auto Scaling groups, for
+//!   `irsa doctor`;
 //! - [`execute`]: the IAM and EKS steps, with add-on waits and IAM eventual-consistency retries;
 //! - [`web_identity`]: `sts:AssumeRoleWithWebIdentity` with a service-account token, retried
 //!   through IAM's eventual consistency; credentials redacted in `Debug`;
@@ -16,6 +18,7 @@
 
 pub mod as_role;
 pub mod clients;
+pub mod doctor_reads;
 pub mod error;
 pub mod execute;
 pub mod observe;
@@ -26,7 +29,7 @@ pub use as_role::{CallerIdentity, caller_identity_with, try_read_action};
 pub use clients::{Clients, Options};
 pub use error::{AwsError, ErrorKind};
 pub use execute::execute;
-pub use observe::{ObserveRequest, observe};
+pub use observe::{ObserveRequest, observe, observe_policies};
 pub use stats::CallStats;
 pub use web_identity::{TemporaryCredentials, assume_role_with_web_identity};
 

@@ -313,6 +313,18 @@ async fn inline_policies(clients: &Clients, role: &str) -> Result<Vec<String>, A
     }
 }
 
+/// The customer- or AWS-managed policies `arns` (absent ones left out), read as [`observe`]
+/// reads them: GetPolicy, then the default version's document and the version list.
+pub async fn observe_policies(
+    clients: &Clients,
+    arns: &[String],
+) -> Result<Vec<ManagedPolicy>, AwsError> {
+    let limit = Semaphore::new(clients.options().max_concurrency.max(1));
+    let policies =
+        try_join_all(arns.iter().map(|arn| observe_policy(clients, &limit, arn))).await?;
+    Ok(policies.into_iter().flatten().collect())
+}
+
 async fn observe_policy(
     clients: &Clients,
     limit: &Semaphore,

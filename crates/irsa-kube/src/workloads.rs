@@ -140,6 +140,27 @@ pub async fn restart_deployment(
     Ok(())
 }
 
+/// The service account a Deployment's pods run as (`spec.template.spec.serviceAccountName`,
+/// `default` when unset), or `None` when the Deployment does not exist.
+pub async fn deployment_service_account(
+    client: &KubeClient,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<String>, KubeError> {
+    let api: Api<Deployment> = Api::namespaced(client.kube().clone(), namespace);
+    let deployment = api
+        .get_opt(name)
+        .await
+        .map_err(|e| KubeError::api("get", format!("deployment {namespace}/{name}"), e))?;
+    Ok(deployment.map(|d| {
+        d.spec
+            .and_then(|s| s.template.spec)
+            .and_then(|s| s.service_account_name)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "default".to_string())
+    }))
+}
+
 /// The rollout restart of a Deployment, StatefulSet or DaemonSet; other kinds have none.
 pub async fn restart_workload(client: &KubeClient, workload: &Workload) -> Result<(), KubeError> {
     let (namespace, name) = (workload.namespace.as_str(), workload.name.as_str());

@@ -34,6 +34,8 @@ pub enum Command {
     List(ListArgs),
     /// Prove service accounts can assume their roles (token proof, or a real pod with --pod).
     Verify(VerifyArgs),
+    /// Diagnose IRSA for service accounts: every link of the chain, root cause first, with the fix.
+    Doctor(DoctorArgs),
     /// Evaluate or lint IAM policy documents.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -250,6 +252,37 @@ pub struct ListArgs {
     /// Only this namespace.
     #[arg(long)]
     pub namespace: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// With --service-account: its namespace.
+    #[arg(long, requires = "service_account")]
+    pub namespace: Option<String>,
+    /// Diagnose this service account (with --namespace).
+    #[arg(long, requires = "namespace")]
+    pub service_account: Option<String>,
+    /// Every service account with a role annotation, and the presets' well-known ones (the
+    /// default without -f or --service-account).
+    #[arg(long, conflicts_with_all = ["namespace", "service_account"])]
+    pub all: bool,
+    /// Perform the fixes irsa can do safely: OIDC provider, client id, annotation, trust of roles
+    /// irsa created, add-on role, restarts (asks first unless --yes).
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: do not ask.
+    #[arg(long, requires = "fix")]
+    pub yes: bool,
+    /// With --fix: also repair the trust of roles irsa did not create (adding a statement).
+    #[arg(long, requires = "fix")]
+    pub adopt: bool,
+    /// List the rules and exit.
+    #[arg(long)]
+    pub rules: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output: Format,
 }

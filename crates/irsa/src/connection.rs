@@ -58,7 +58,7 @@ pub async fn clients(
 }
 
 /// The spec's desired state when a file is given (validated before any call).
-fn spec_state(args: &ClusterArgs) -> Result<Option<DesiredState>, CliError> {
+pub fn spec_state(args: &ClusterArgs) -> Result<Option<DesiredState>, CliError> {
     let Some(file) = &args.file else {
         return Ok(None);
     };

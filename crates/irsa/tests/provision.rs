@@ -2,104 +2,14 @@
 //! IAM, STS and EKS clusters, the fake EKS add-on API and the fake Kubernetes API, all on
 //! 127.0.0.1. Each test starts its own sandbox and runs the real binary.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use irsa_core::steps::Step;
 use serde_json::Value;
-use testkit::sandbox::{Sandbox, SandboxOptions};
 
-struct Env {
-    sandbox: Sandbox,
-    dir: PathBuf,
-    runtime: tokio::runtime::Runtime,
-}
+mod common;
 
-fn start() -> Env {
-    let dir = std::env::temp_dir().join(format!(
-        "irsa-e2e-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let options = SandboxOptions {
-        cluster: "demo".into(),
-        region: "us-east-1".into(),
-        kubeconfig: dir.join("kubeconfig"),
-    };
-    let sandbox = runtime
-        .block_on(Sandbox::start(options))
-        .expect("sandbox starts");
-    Env {
-        sandbox,
-        dir,
-        runtime,
-    }
-}
-
-impl Env {
-    fn irsa(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
-        cmd.args(args)
-            .current_dir(&self.dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &self.dir);
-        for (k, v) in self.sandbox.env() {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("irsa runs")
-    }
-
-    /// Runs one step directly against the sandbox, to plant drift or foreign objects.
-    fn step(&self, step: Step) {
-        let conf = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(self.sandbox.moto.endpoint())
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "testing", "testing", None, None, "sandbox",
-            )))
-            .build();
-        let options = irsa_aws::Options {
-            max_attempts: 1,
-            eks_endpoint_url: Some(self.sandbox.eks.endpoint()),
-            ..Default::default()
-        };
-        let clients = irsa_aws::Clients::from_conf(&conf, options);
-        self.runtime
-            .block_on(irsa_aws::execute(&clients, &step, &|_| {}))
-            .expect("planted step runs");
-    }
-
-    fn role(&self, name: &str) -> Option<Value> {
-        let out = self.irsa(&["plan", "--cluster", "demo", "--output", "json"]);
-        let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
-        plan["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["kind"] == "role" && i["name"].as_str().unwrap().ends_with(name))
-            .cloned()
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::{start, text};
 
 fn stats(out: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);

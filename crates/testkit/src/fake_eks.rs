@@ -39,13 +39,36 @@ use crate::forward::Forwarder;
 pub struct FakeEksOptions {
     /// How long CREATING, UPDATING and DELETING last.
     pub transition_delay: Duration,
+    /// Called when an add-on becomes ACTIVE or disappears, as the real add-on then installs or
+    /// removes its Kubernetes objects (the sandbox creates the service account and controller).
+    pub on_change: Option<AddonHook>,
 }
 
 impl Default for FakeEksOptions {
     fn default() -> Self {
         FakeEksOptions {
             transition_delay: Duration::from_millis(300),
+            on_change: None,
         }
+    }
+}
+
+/// An add-on that became ACTIVE (`installed`) or was deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddonChange {
+    pub cluster: String,
+    pub addon: String,
+    pub role_arn: Option<String>,
+    pub installed: bool,
+}
+
+/// The callback of [`FakeEksOptions::on_change`].
+#[derive(Clone)]
+pub struct AddonHook(pub Arc<dyn Fn(&AddonChange) + Send + Sync>);
+
+impl std::fmt::Debug for AddonHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AddonHook")
     }
 }
 
@@ -118,7 +141,7 @@ impl FakeEks {
     /// exist).
     pub fn addon_role_arn(&self, cluster: &str, addon: &str) -> Option<String> {
         let mut addons = self.inner.addons.lock().unwrap();
-        settle(&mut addons, Instant::now());
+        self.inner.settle(&mut addons, Instant::now());
         addons
             .get(&(cluster.to_string(), addon.to_string()))
             .and_then(|a| a.role_arn.clone())
@@ -207,19 +230,41 @@ impl AddonRecord {
     }
 }
 
-/// Applies every status transition that is due.
-fn settle(addons: &mut HashMap<(String, String), AddonRecord>, now: Instant) {
-    addons.retain(|_, addon| match addon.pending {
-        Some((at, target)) if at <= now => match target {
-            Some(status) => {
-                addon.status = status;
-                addon.pending = None;
-                true
+impl Inner {
+    /// Applies every status transition that is due, telling [`FakeEksOptions::on_change`].
+    fn settle(&self, addons: &mut HashMap<(String, String), AddonRecord>, now: Instant) {
+        let mut changes = Vec::new();
+        addons.retain(|_, addon| match addon.pending {
+            Some((at, target)) if at <= now => {
+                let change = AddonChange {
+                    cluster: addon.cluster.clone(),
+                    addon: addon.name.clone(),
+                    role_arn: addon.role_arn.clone(),
+                    installed: target == Some("ACTIVE"),
+                };
+                match target {
+                    Some(status) => {
+                        addon.status = status;
+                        addon.pending = None;
+                        if status == "ACTIVE" {
+                            changes.push(change);
+                        }
+                        true
+                    }
+                    None => {
+                        changes.push(change);
+                        false
+                    }
+                }
             }
-            None => false,
-        },
-        _ => true,
-    });
+            _ => true,
+        });
+        if let Some(hook) = &self.options.on_change {
+            for change in &changes {
+                (hook.0)(change);
+            }
+        }
+    }
 }
 
 fn router(inner: Arc<Inner>) -> Router {
@@ -511,7 +556,7 @@ async fn create_addon(
     };
     let now = Instant::now();
     let mut addons = inner.addons.lock().unwrap();
-    settle(&mut addons, now);
+    inner.settle(&mut addons, now);
     let key = (cluster.clone(), name.clone());
     if addons.contains_key(&key) {
         return eks_error(
@@ -564,7 +609,7 @@ async fn describe_addon(
         return response;
     }
     let mut addons = inner.addons.lock().unwrap();
-    settle(&mut addons, Instant::now());
+    inner.settle(&mut addons, Instant::now());
     match addons.get(&(cluster.clone(), addon.clone())) {
         Some(record) => {
             let mut value = record.to_json();
@@ -606,7 +651,7 @@ async fn update_addon(
     }
     let now = Instant::now();
     let mut addons = inner.addons.lock().unwrap();
-    settle(&mut addons, now);
+    inner.settle(&mut addons, now);
     let Some(record) = addons.get_mut(&(cluster.clone(), addon.clone())) else {
         return not_found_addon(&cluster, &addon);
     };
@@ -669,7 +714,7 @@ async fn delete_addon(
     }
     let now = Instant::now();
     let mut addons = inner.addons.lock().unwrap();
-    settle(&mut addons, now);
+    inner.settle(&mut addons, now);
     let Some(record) = addons.get_mut(&(cluster.clone(), addon.clone())) else {
         return not_found_addon(&cluster, &addon);
     };
@@ -708,7 +753,7 @@ async fn list_addons(
         return response;
     }
     let mut addons = inner.addons.lock().unwrap();
-    settle(&mut addons, Instant::now());
+    inner.settle(&mut addons, Instant::now());
     let mut names: Vec<&str> = addons
         .values()
         .filter(|a| a.cluster == cluster)
@@ -789,10 +834,15 @@ mod tests {
     #[tokio::test]
     async fn addon_lifecycle_and_forwarding() {
         let moto = MotoServer::start().unwrap();
+        let changes: Arc<Mutex<Vec<AddonChange>>> = Arc::default();
+        let seen = changes.clone();
         let fake = FakeEks::start_with(
             &moto.endpoint(),
             FakeEksOptions {
                 transition_delay: Duration::from_millis(100),
+                on_change: Some(AddonHook(Arc::new(move |change| {
+                    seen.lock().unwrap().push(change.clone())
+                }))),
             },
         )
         .unwrap();
@@ -963,5 +1013,13 @@ mod tests {
             body["addon"]["health"]["issues"][0]["code"],
             "InsufficientNumberOfReplicas"
         );
+        // The hook heard each add-on become ACTIVE (and EBS's deletion), not the failed one.
+        let changes = changes.lock().unwrap().clone();
+        assert!(
+            changes.iter().all(|c| c.addon == "aws-ebs-csi-driver"),
+            "{changes:?}"
+        );
+        assert!(changes.first().is_some_and(|c| c.installed && c.role_arn.is_some()));
+        assert!(changes.iter().any(|c| !c.installed), "{changes:?}");
     }
 }

@@ -137,6 +137,16 @@ impl Shared {
     }
 }
 
+/// See [`FakeKube::handle`].
+#[derive(Clone)]
+pub struct FakeKubeHandle(Arc<Shared>);
+
+impl FakeKubeHandle {
+    pub fn with_store<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
+        f(&mut self.0.store())
+    }
+}
+
 /// A running fake API server; stops when dropped.
 pub struct FakeKube {
     addr: SocketAddr,
@@ -312,6 +322,11 @@ impl FakeKube {
     /// Runs `f` on the store (under its lock; do not await inside).
     pub fn with_store<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
         f(&mut self.shared.store())
+    }
+
+    /// A cloneable handle on the objects, for other fakes that act on the cluster.
+    pub fn handle(&self) -> FakeKubeHandle {
+        FakeKubeHandle(self.shared.clone())
     }
 
     /// Registers a hook run on every create of `rt`, API or seeded (see [`CreateHook`]).

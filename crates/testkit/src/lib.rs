@@ -9,10 +9,15 @@
 //! - [`latency`]: a proxy that adds a fixed delay in front of any of them, for benchmarks that
 //!   need a networked peer's shape; [`forward`] is the request forwarding they share.
 //!
+//! - [`sandbox`] puts them together, with [`seed`] (the cluster's tagged node group in moto) and
+//!   [`addon_objects`] (what the EKS add-ons install in the cluster).
+//!
 //! Fakes are named as fakes: they implement only what irsa uses, faithfully.
+pub mod addon_objects;
 pub mod fake_eks;
 pub mod fake_kube;
 pub mod forward;
 pub mod latency;
 pub mod moto;
 pub mod sandbox;
+pub mod seed;

@@ -1,5 +1,7 @@
 //! The local sandbox: moto (IAM, STS, EKS clusters), the FAKE EKS add-on API in front of it, and
-//! the FAKE Kubernetes API, all on 127.0.0.1, with one EKS cluster created in moto. The fake
+//! the FAKE Kubernetes API, all on 127.0.0.1, with one EKS cluster created in moto (and an Auto
+//! Scaling group for its nodes, tagged for the Cluster Autoscaler's auto-discovery). Add-ons that
+//! become ACTIVE install their service account and controller in the fake cluster. The fake
 //! Kubernetes API issues service-account tokens as that cluster's OIDC issuer and runs aws-cli
 //! test pods against moto's STS. Used by the `irsa-sandbox` binary, by the README's demo and by
 //! the end-to-end tests.
@@ -16,9 +18,13 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use crate::fake_eks::FakeEks;
-use crate::fake_kube::{FakeKube, FakeKubeOptions};
+use std::sync::{Arc, OnceLock};
+
+use crate::addon_objects;
+use crate::fake_eks::{AddonHook, FakeEks, FakeEksOptions};
+use crate::fake_kube::{FakeKube, FakeKubeHandle, FakeKubeOptions};
 use crate::moto::{MotoError, MotoServer};
+use crate::seed;
 
 /// What to create.
 #[derive(Debug, Clone)]
@@ -68,7 +74,27 @@ impl Sandbox {
                 cluster: options.cluster.clone(),
                 message: e.to_string(),
             })??;
-        let eks = FakeEks::start(&moto.endpoint()).map_err(SandboxError::FakeEks)?;
+        // The add-ons' Kubernetes objects appear in the fake cluster once it runs.
+        let cluster_handle: Arc<OnceLock<FakeKubeHandle>> = Arc::default();
+        let hook_handle = cluster_handle.clone();
+        let eks = FakeEks::start_with(
+            &moto.endpoint(),
+            FakeEksOptions {
+                on_change: Some(AddonHook(Arc::new(move |change| {
+                    if let Some(kube) = hook_handle.get() {
+                        addon_objects::apply(kube, change);
+                    }
+                }))),
+                ..FakeEksOptions::default()
+            },
+        )
+        .map_err(SandboxError::FakeEks)?;
+        seed::create_node_group(&moto.endpoint(), &options.cluster, &options.region)
+            .await
+            .map_err(|message| SandboxError::Cluster {
+                cluster: options.cluster.clone(),
+                message,
+            })?;
         // The cluster first: its issuer is the fake Kubernetes API's token issuer.
         let issuer = create_cluster(&moto.endpoint(), &options.cluster, &options.region)
             .await
@@ -83,6 +109,7 @@ impl Sandbox {
         })
         .await
         .map_err(SandboxError::FakeKube)?;
+        let _ = cluster_handle.set(kube.handle());
         kube.write_kubeconfig(&options.kubeconfig)
             .map_err(|source| SandboxError::Kubeconfig {
                 path: options.kubeconfig.clone(),

@@ -7,6 +7,11 @@
 //! auto-discovery tags, `k8s.io/cluster-autoscaler/enabled` and `k8s.io/cluster-autoscaler/<cluster>`),
 //! evaluated with that group's tags as `aws:ResourceTag/…`.
 //!
+//! A resource's tags reach policies under two keys: the global `aws:ResourceTag/<key>` and the
+//! service's own (`ec2:ResourceTag/<key>`, `autoscaling:ResourceTag/<key>`); AWS's managed EBS CSI
+//! policy conditions on the EC2 one, so requirements carry both (Service Authorization
+//! Reference, "Condition keys for Amazon EC2" and "for Amazon EC2 Auto Scaling").
+//!
 //! Sources: the Cluster Autoscaler AWS README (auto-discovery tags, the actions it calls), the
 //! EBS CSI driver's `docs/example-iam-policy.json` and the EFS CSI driver's `docs/iam-policy-example.json`
 //! (the tags they put on volumes and access points), external-dns' AWS tutorial, cert-manager's
@@ -128,7 +133,9 @@ fn autoscaler(p: &RequirementParams<'_>) -> Vec<Requirement> {
                 &format!("{purpose} {}", group.name),
             );
             for (key, value) in &group.tags {
-                requirement = requirement.with(&format!("aws:ResourceTag/{key}"), value);
+                requirement = requirement
+                    .with(&format!("aws:ResourceTag/{key}"), value)
+                    .with(&format!("autoscaling:ResourceTag/{key}"), value);
             }
             out.push(requirement);
         }
@@ -162,7 +169,8 @@ fn ebs(p: &RequirementParams<'_>) -> Vec<Requirement> {
             arn(SAMPLE_VOLUME),
             "delete a volume it created",
         )
-        .with("aws:ResourceTag/ebs.csi.aws.com/cluster", "true"),
+        .with("aws:ResourceTag/ebs.csi.aws.com/cluster", "true")
+        .with("ec2:ResourceTag/ebs.csi.aws.com/cluster", "true"),
     ]
 }
 

@@ -1,5 +1,6 @@
 //! One module per command; [`run`] dispatches the parsed command line to them.
 
+mod doctor;
 mod policy;
 mod presets;
 mod provision;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::Destroy(args) => provision::destroy(args),
         Command::List(args) => verify::list(args),
         Command::Verify(args) => verify::verify(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Policy(PolicyCommand::Eval(args)) => policy::eval(args),
         Command::Policy(PolicyCommand::Lint(args)) => policy::lint(args),
         Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),

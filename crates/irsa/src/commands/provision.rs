@@ -5,7 +5,6 @@
 //! one observation (AWS and Kubernetes concurrently), the pure plan, the confirmation, and the
 //! steps, run as a dependency graph with bounded concurrency.
 
-use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -22,7 +21,7 @@ use crate::connection;
 use crate::desired_input::{self, Selectors};
 use crate::executor;
 use crate::exit::{CliError, Code};
-use crate::output::{Format, print_json};
+use crate::output::{Format, confirm, print_json};
 
 /// Everything a provisioning command talks to.
 struct Session {
@@ -358,28 +357,6 @@ fn show(plan: &Plan, state: &DesiredState, snapshot: &Snapshot, format: Format) 
         count(Mark::Unchanged),
         count(Mark::Conflict)
     );
-}
-
-fn confirm(question: &str, yes: bool) -> Result<(), CliError> {
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::input(
-            "not asking on a non-interactive input: rerun with --yes to apply",
-        ));
-    }
-    print!("{question} [y/N] ");
-    std::io::stdout().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| CliError::failed(format!("cannot read the answer: {e}")))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(CliError::failed("cancelled: nothing was changed"))
-    }
 }
 
 fn plan_error(e: plan::PlanError) -> CliError {
