@@ -109,8 +109,16 @@ pub enum AnnotationProblem {
     Missing,
     NotAnArn(String),
     NotARole(String),
-    OtherAccount { role_arn: String, account: String },
-    OtherPartition { role_arn: String, partition: String },
+    OtherAccount {
+        role_arn: String,
+        role_account: String,
+        account: String,
+    },
+    OtherPartition {
+        role_arn: String,
+        role_partition: String,
+        partition: String,
+    },
 }
 
 impl std::fmt::Display for AnnotationProblem {
@@ -127,16 +135,21 @@ impl std::fmt::Display for AnnotationProblem {
                 f,
                 "{ROLE_ARN_ANNOTATION} `{arn}` is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)"
             ),
-            AnnotationProblem::OtherAccount { role_arn, account } => write!(
+            AnnotationProblem::OtherAccount {
+                role_arn,
+                role_account,
+                account,
+            } => write!(
                 f,
-                "`{role_arn}` is in another account than the cluster's ({account})"
+                "`{role_arn}` is in account {role_account}, but the cluster's account is {account}"
             ),
             AnnotationProblem::OtherPartition {
                 role_arn,
+                role_partition,
                 partition,
             } => write!(
                 f,
-                "`{role_arn}` is in another partition than the cluster's ({partition})"
+                "`{role_arn}` is in partition {role_partition}, but the cluster's is {partition}"
             ),
         }
     }
@@ -160,12 +173,14 @@ pub fn annotated_role_arn(
     if !snapshot.account.is_empty() && arn.account != snapshot.account {
         return Err(AnnotationProblem::OtherAccount {
             role_arn: role_arn.to_string(),
+            role_account: arn.account.to_string(),
             account: snapshot.account.clone(),
         });
     }
     if !snapshot.partition.is_empty() && arn.partition != snapshot.partition {
         return Err(AnnotationProblem::OtherPartition {
             role_arn: role_arn.to_string(),
+            role_partition: arn.partition.to_string(),
             partition: snapshot.partition.clone(),
         });
     }

@@ -15,6 +15,7 @@
 //! - [`token`]: short-lived service-account tokens from the TokenRequest API (redacted in
 //!   `Debug`, never in errors).
 //! - [`oidc`]: the issuer's discovery document and JWKS, read through the API server.
+//! - [`issuer_tls`]: the SHA-1 thumbprint of the issuer's TLS chain (for the OIDC provider).
 //! - [`proof_pod`]: the guide's `aws sts get-caller-identity` test pod: run, wait, log, delete.
 //!
 //! TLS: kube is built with rustls on aws-lc-rs, the provider the AWS SDK uses, so only one
@@ -23,6 +24,7 @@
 pub mod client;
 pub mod error;
 pub mod execute;
+pub mod issuer_tls;
 pub mod observe;
 pub mod oidc;
 pub mod pods;

@@ -1019,7 +1019,11 @@ mod tests {
             changes.iter().all(|c| c.addon == "aws-ebs-csi-driver"),
             "{changes:?}"
         );
-        assert!(changes.first().is_some_and(|c| c.installed && c.role_arn.is_some()));
+        assert!(
+            changes
+                .first()
+                .is_some_and(|c| c.installed && c.role_arn.is_some())
+        );
         assert!(changes.iter().any(|c| !c.installed), "{changes:?}");
     }
 }

@@ -141,6 +141,8 @@ impl Sandbox {
             ),
             // moto answers calls it does not implement with HTTP 500: do not retry them.
             ("IRSA_AWS_MAX_ATTEMPTS".into(), "1".into()),
+            // The cluster's issuer URL names AWS but nothing here serves it: irsa must not try.
+            ("IRSA_OFFLINE_ISSUER".into(), "1".into()),
         ];
         for service in ["IAM", "STS"] {
             vars.push((format!("AWS_ENDPOINT_URL_{service}"), moto.clone()));

@@ -8,7 +8,9 @@
 //! observe of AWS (two rounds: STS, DescribeCluster, the OIDC providers, GetRole and its lists,
 //! DescribeAddon), then, concurrently: the attached and boundary policies' documents, the inline
 //! policies' documents, the autoscaler's Auto Scaling groups (only when the autoscaler is among
-//! the subjects), each subject's workloads and the add-ons' controller Deployments.
+//! the subjects), each subject's workloads, the add-ons' controller Deployments and the issuer's
+//! TLS chain (one handshake with the issuer host, for the provider thumbprint; skipped when
+//! `IRSA_OFFLINE_ISSUER` is set, as the sandbox does).
 
 use std::collections::BTreeMap;
 
@@ -240,7 +242,12 @@ async fn gather(
     let wants_groups = subjects
         .iter()
         .any(|s| s.preset.as_deref() == Some("cluster-autoscaler"));
-    let (policies, inline, groups, workloads, controllers) = tokio::try_join!(
+    let issuer = snapshot
+        .cluster
+        .as_ref()
+        .and_then(|c| c.issuer_url.clone())
+        .unwrap_or_default();
+    let (policies, inline, groups, workloads, controllers, thumbprint) = tokio::try_join!(
         async {
             irsa_aws::observe_policies(&conn.aws, &policy_arns)
                 .await
@@ -290,6 +297,7 @@ async fn gather(
                     .map_err(kube_failed("reading controller deployments"))
             }
         )),
+        async { Ok(thumbprint(&issuer).await) },
     )?;
     snapshot.policies = policies;
     Ok(Facts {
@@ -299,10 +307,28 @@ async fn gather(
         workloads: workloads.into_iter().collect(),
         groups,
         controllers: controllers.into_iter().flatten().collect(),
-        thumbprint: Thumbprint::NotChecked(
-            "irsa does not fetch the issuer's certificate chain yet".to_string(),
-        ),
+        thumbprint,
     })
+}
+
+/// How long the issuer's TLS handshake may take before the thumbprint is left unchecked.
+const ISSUER_TLS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The environment variable that keeps irsa from contacting the issuer (set by the sandbox,
+/// whose issuer URL names AWS but is served by nothing reachable).
+const OFFLINE_ISSUER_ENV: &str = "IRSA_OFFLINE_ISSUER";
+
+async fn thumbprint(issuer: &str) -> Thumbprint {
+    if issuer.is_empty() {
+        return Thumbprint::NotChecked("the cluster has no issuer".to_string());
+    }
+    if std::env::var_os(OFFLINE_ISSUER_ENV).is_some_and(|v| !v.is_empty()) {
+        return Thumbprint::NotChecked(format!("{OFFLINE_ISSUER_ENV} is set"));
+    }
+    match irsa_kube::issuer_tls::issuer_thumbprint(issuer, ISSUER_TLS_TIMEOUT).await {
+        Ok(sha1) => Thumbprint::Expected(sha1),
+        Err(why) => Thumbprint::NotChecked(why),
+    }
 }
 
 /// The distinct fixes with an action, in finding order.
