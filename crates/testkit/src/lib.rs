@@ -7,7 +7,9 @@
 //!   deployments) following the real API's JSON, status codes and resourceVersion semantics.
 //!
 //! Fakes are named as fakes: they implement only what irsa uses, faithfully.
+pub mod fake_cloudtrail;
 pub mod fake_eks;
 pub mod fake_kube;
 pub mod moto;
+pub mod query_protocol;
 pub mod sandbox;
