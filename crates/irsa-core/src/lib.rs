@@ -7,6 +7,8 @@
 //! - [`desired`]: the resolved desired state (presets expanded, names, ARNs and trust policies
 //!   decided) that plan and render work from.
 //! - [`render`]: the files `irsa render` writes for each binding.
+//! - [`usage`]: CloudTrail `AssumeRoleWithWebIdentity` events grouped per role and service
+//!   account, for `irsa usage`.
 //!
 //! Nothing here performs network or file I/O; callers hand in text and get data back.
 
@@ -17,4 +19,5 @@ pub mod render;
 pub mod snapshot;
 pub mod spec;
 pub mod steps;
+pub mod usage;
 pub mod verify;
