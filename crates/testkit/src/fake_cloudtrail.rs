@@ -21,7 +21,7 @@
 //!   account or whose audience is not one of the provider's client IDs (`InvalidIdentityToken`,
 //!   HTTP 400, STS's XML error); signatures and trust policies stay unchecked.
 //! - **CloudTrail** (`AWS_ENDPOINT_URL_CLOUDTRAIL`, JSON 1.1): `LookupEvents` (target
-//!   [`LOOKUP_EVENTS_TARGET`]) over the recorded events, newest first: at most one
+//!   [`LOOKUP_EVENTS_TARGET`], with or without its namespace) over the recorded events, newest first: at most one
 //!   `LookupAttributes` entry (EventId, EventName, ReadOnly, Username, ResourceType,
 //!   ResourceName, EventSource, AccessKeyId), `StartTime`/`EndTime` (epoch seconds; the last 90
 //!   days by default), `MaxResults` 1–50 (default 50), `NextToken` paging that is stable while
@@ -57,9 +57,13 @@ use serde_json::{Value, json};
 use crate::fake_eks::new_id;
 use crate::query_protocol::{form_encode, parse_form, xml_escape, xml_text, xml_texts};
 
-/// The `X-Amz-Target` of CloudTrail's LookupEvents (service `CloudTrail_20131101`).
-pub const LOOKUP_EVENTS_TARGET: &str =
-    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
+/// The `X-Amz-Target` of CloudTrail's LookupEvents as the AWS SDKs send it (aws-sdk-cloudtrail
+/// 1.130: `CloudTrail_20131101.LookupEvents`); the API reference's examples add the namespace
+/// [`TARGET_NAMESPACE`] in front, which is accepted as well.
+pub const LOOKUP_EVENTS_TARGET: &str = "CloudTrail_20131101.LookupEvents";
+
+/// The optional namespace before a CloudTrail target.
+pub const TARGET_NAMESPACE: &str = "com.amazonaws.cloudtrail.v20131101.";
 
 /// How far back LookupEvents looks, as the real event history (90 days).
 pub const EVENT_HISTORY_SECONDS: i64 = 90 * 24 * 3600;
@@ -246,7 +250,7 @@ async fn dispatch(State(inner): State<Arc<Inner>>, request: Request) -> Response
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok());
-    if target == Some(LOOKUP_EVENTS_TARGET) {
+    if target.map(|t| t.strip_prefix(TARGET_NAMESPACE).unwrap_or(t)) == Some(LOOKUP_EVENTS_TARGET) {
         return lookup_events(&inner, &body);
     }
     let is_form = parts

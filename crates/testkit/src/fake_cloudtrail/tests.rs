@@ -262,7 +262,8 @@ impl Http {
     }
 
     async fn cloudtrail(&self, operation: &str, body: Value) -> (StatusCode, Value) {
-        let target = format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{operation}");
+        // The API reference's form, with the namespace (the SDK's form is tested in irsa-aws).
+        let target = format!("{TARGET_NAMESPACE}CloudTrail_20131101.{operation}");
         let (status, text) = self
             .send(
                 &[
