@@ -5,6 +5,7 @@ mod presets;
 mod provision;
 mod render;
 mod trust;
+mod usage;
 mod verify;
 
 use crate::cli::{Cli, Command, PolicyCommand, TrustCommand};
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::Destroy(args) => provision::destroy(args),
         Command::List(args) => verify::list(args),
         Command::Verify(args) => verify::verify(args),
+        Command::Usage(args) => usage::run(args),
         Command::Policy(PolicyCommand::Eval(args)) => policy::eval(args),
         Command::Policy(PolicyCommand::Lint(args)) => policy::lint(args),
         Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),
