@@ -1,9 +1,10 @@
 //! irsa's AWS adapter: loads the standard AWS configuration (credential chain, profiles,
-//! endpoint overrides) and talks to IAM, STS and EKS. It only does I/O: [`observe`] fills an
+//! endpoint overrides) and talks to IAM, STS, EKS, Auto Scaling and CloudTrail. It only does I/O:
+//! [`observe`] fills an
 //! `irsa_core` [`Snapshot`](irsa_core::snapshot::Snapshot), [`execute`] carries out one planned
 //! [`Step`](irsa_core::steps::Step); every decision stays in the pure core.
 //!
-//! - [`clients`]: the three SDK clients built from one `SdkConfig`, with retry settings and the
+//! - [`clients`]: the SDK clients built from one `SdkConfig`, with retry settings and the
 //!   call-counting interceptor;
 //! - [`stats`]: counts of API calls (all, and mutating) for `irsa apply --stats`;
 //! - [`observe`]: the concurrent read of everything a plan needs;
@@ -14,10 +15,13 @@
 //!   through IAM's eventual consistency; credentials redacted in `Debug`;
 //! - [`as_role`]: calls made with those temporary credentials (`GetCallerIdentity`, a few
 //!   read-only permission checks);
+//! - [`cloudtrail_events`]: `AssumeRoleWithWebIdentity` events from CloudTrail's event history
+//!   and the roles' RoleLastUsed, for `irsa usage`;
 //! - [`error`]: errors with the operation, the resource and AWS's error code and message.
 
 pub mod as_role;
 pub mod clients;
+pub mod cloudtrail_events;
 pub mod doctor_reads;
 pub mod error;
 pub mod execute;
@@ -27,6 +31,7 @@ pub mod web_identity;
 
 pub use as_role::{CallerIdentity, caller_identity_with, try_read_action};
 pub use clients::{Clients, Options};
+pub use cloudtrail_events::{UsageObservation, UsageRequest, observe_usage};
 pub use error::{AwsError, ErrorKind};
 pub use execute::execute;
 pub use observe::{ObserveRequest, observe, observe_policies};

@@ -94,7 +94,7 @@ async fn limited<T>(limit: &Semaphore, future: impl Future<Output = T>) -> T {
 }
 
 /// `Ok(None)` for NotFound.
-fn absent_if_not_found<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+pub(crate) fn absent_if_not_found<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(e) if e.is_not_found() => Ok(None),
@@ -472,7 +472,7 @@ fn tags(tags: &[Tag]) -> Tags {
         .collect()
 }
 
-fn rfc3339(date: &DateTime) -> Option<String> {
+pub(crate) fn rfc3339(date: &DateTime) -> Option<String> {
     date.fmt(Format::DateTime).ok()
 }
 

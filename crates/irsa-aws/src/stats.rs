@@ -38,9 +38,10 @@ impl Counters {
 }
 
 /// Whether an operation (by its API name) changes state. Assuming a role (`AssumeRole*`, as
-/// `irsa verify` does) only mints temporary credentials: not a change.
+/// `irsa verify` does) only mints temporary credentials: not a change; CloudTrail's
+/// `LookupEvents` only reads.
 pub fn is_mutating(operation: &str) -> bool {
-    !["Get", "List", "Describe", "AssumeRole"]
+    !["Get", "List", "Describe", "AssumeRole", "Lookup"]
         .iter()
         .any(|prefix| operation.starts_with(prefix))
 }

@@ -9,6 +9,8 @@
 //! - [`render`]: the files `irsa render` writes for each binding.
 //! - [`plan`], [`verify`], [`doctor`]: what apply changes, whether a binding works, and what is
 //!   wrong with one and how to fix it, decided over an observed [`snapshot`].
+//! - [`usage`]: CloudTrail `AssumeRoleWithWebIdentity` events grouped per role and service
+//!   account, for `irsa usage`.
 //!
 //! Nothing here performs network or file I/O; callers hand in text and get data back.
 
@@ -20,4 +22,5 @@ pub mod render;
 pub mod snapshot;
 pub mod spec;
 pub mod steps;
+pub mod usage;
 pub mod verify;

@@ -36,6 +36,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Diagnose IRSA for service accounts: every link of the chain, root cause first, with the fix.
     Doctor(DoctorArgs),
+    /// Who assumed which role, from CloudTrail's AssumeRoleWithWebIdentity events, beside RoleLastUsed.
+    Usage(UsageArgs),
     /// Evaluate or lint IAM policy documents.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -283,6 +285,22 @@ pub struct DoctorArgs {
     /// List the rules and exit.
     #[arg(long)]
     pub rules: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Only this role (name or ARN; repeatable). Default: every role with events and every role
+    /// whose trust admits an OIDC provider.
+    #[arg(long = "role", value_name = "NAME")]
+    pub roles: Vec<String>,
+    /// How far back: a number and m, h, d or w (at most 90 days, CloudTrail's event history).
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub since: String,
+    /// The region whose CloudTrail event history is read (default: AWS_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub output: Format,
 }

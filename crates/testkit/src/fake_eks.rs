@@ -292,7 +292,8 @@ fn epoch_now() -> f64 {
     (now.as_millis() as f64) / 1000.0
 }
 
-fn new_id() -> String {
+/// A fresh UUID-shaped identifier (unique within the process).
+pub(crate) fn new_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(1);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);

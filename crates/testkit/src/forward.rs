@@ -36,12 +36,23 @@ impl Forwarder {
     /// Sends `request` on to the same path and query under the base; the error says why the
     /// target could not be reached (the caller turns it into its API's error shape).
     pub async fn forward(&self, request: Request) -> Result<Response, String> {
-        let (mut parts, body) = request.into_parts();
+        let (parts, body) = request.into_parts();
         let body = body
             .collect()
             .await
             .map_err(|e| format!("cannot read the request body: {e}"))?
             .to_bytes();
+        let (parts, body) = self.send(parts, body).await?;
+        Ok(Response::from_parts(parts, Body::from(body)))
+    }
+
+    /// Sends a request given as parts and body (only the path and query of its URI are used)
+    /// and reads the whole answer, for fakes that look at what the target answered.
+    pub async fn send(
+        &self,
+        mut parts: axum::http::request::Parts,
+        body: Bytes,
+    ) -> Result<(axum::http::response::Parts, Bytes), String> {
         let path = parts
             .uri
             .path_and_query()
@@ -59,6 +70,11 @@ impl Forwarder {
             .await
             .map_err(|e| format!("could not reach {}: {e}", self.base))?;
         let (parts, body) = response.into_parts();
-        Ok(Response::from_parts(parts, Body::new(body)))
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| format!("cannot read the answer of {}: {e}", self.base))?
+            .to_bytes();
+        Ok((parts, body))
     }
 }

@@ -1,23 +1,26 @@
 //! Test servers for irsa, all on 127.0.0.1 (nothing reaches beyond loopback):
-//! - [`moto`]: starts the moto server (IAM, STS, EKS clusters, …) from a Python virtual
-//!   environment of its own, installing moto into it on first use;
+//! - [`moto`]: starts the moto server (IAM, STS, Auto Scaling, EKS clusters, CloudTrail trails, …)
+//!   from a Python virtual environment of its own, installing moto into it on first use;
 //! - [`fake_eks`]: a FAKE of the EKS add-on API (moto lacks it) that forwards every other EKS
 //!   request to moto;
+//! - [`fake_cloudtrail`]: a FAKE CloudTrail event history: STS in front of moto, recording every
+//!   AssumeRoleWithWebIdentity, and LookupEvents over the recorded events (moto lacks it);
 //! - [`fake_kube`]: a FAKE Kubernetes API server (namespaces, service accounts, pods,
-//!   deployments) following the real API's JSON, status codes and resourceVersion semantics.
-//!
+//!   deployments) following the real API's JSON, status codes and resourceVersion semantics;
 //! - [`latency`]: a proxy that adds a fixed delay in front of any of them, for benchmarks that
-//!   need a networked peer's shape; [`forward`] is the request forwarding they share.
-//!
+//!   need a networked peer's shape; [`forward`] is the request forwarding they share, and
+//!   [`query_protocol`] the AWS query-protocol helpers;
 //! - [`sandbox`] puts them together, with [`seed`] (the cluster's tagged node group in moto) and
 //!   [`addon_objects`] (what the EKS add-ons install in the cluster).
 //!
 //! Fakes are named as fakes: they implement only what irsa uses, faithfully.
 pub mod addon_objects;
+pub mod fake_cloudtrail;
 pub mod fake_eks;
 pub mod fake_kube;
 pub mod forward;
 pub mod latency;
 pub mod moto;
+pub mod query_protocol;
 pub mod sandbox;
 pub mod seed;

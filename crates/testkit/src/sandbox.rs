@@ -1,14 +1,17 @@
-//! The local sandbox: moto (IAM, STS, EKS clusters), the FAKE EKS add-on API in front of it, and
-//! the FAKE Kubernetes API, all on 127.0.0.1, with one EKS cluster created in moto (and an Auto
-//! Scaling group for its nodes, tagged for the Cluster Autoscaler's auto-discovery). Add-ons that
-//! become ACTIVE install their service account and controller in the fake cluster. The fake
-//! Kubernetes API issues service-account tokens as that cluster's OIDC issuer and runs aws-cli
-//! test pods against moto's STS. Used by the `irsa-sandbox` binary, by the README's demo and by
-//! the end-to-end tests.
+//! The local sandbox: moto (IAM, STS, Auto Scaling, EKS clusters), the FAKE EKS add-on API and
+//! the FAKE CloudTrail event history in front of it, and the FAKE Kubernetes API, all on
+//! 127.0.0.1, with one EKS cluster created in moto (and an Auto Scaling group for its nodes, tagged
+//! for the Cluster Autoscaler's auto-discovery). Add-ons that become ACTIVE install their service
+//! account and controller in the fake cluster. STS goes through the fake CloudTrail, which records
+//! every AssumeRoleWithWebIdentity and serves them to LookupEvents. The fake Kubernetes API issues
+//! service-account tokens as that cluster's OIDC issuer and runs aws-cli test pods against that
+//! same STS endpoint. Used by the `irsa-sandbox` binary, by the README's demo and by the
+//! end-to-end tests.
 //!
 //! [`Sandbox::env`] gives the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_EKS`,
-//! static test credentials, `AWS_REGION`, `KUBECONFIG`) so that irsa, the aws CLI and boto3 all
-//! reach it; nothing in it can reach beyond loopback.
+//! `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_CLOUDTRAIL`, static test credentials, `AWS_REGION`,
+//! `KUBECONFIG`) so that irsa, the aws CLI and boto3 all reach it; nothing in it can reach
+//! beyond loopback.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +24,7 @@ use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
 
 use crate::addon_objects;
+use crate::fake_cloudtrail::FakeCloudTrail;
 use crate::fake_eks::{AddonHook, FakeEks, FakeEksOptions};
 use crate::fake_kube::{FakeKube, FakeKubeHandle, FakeKubeOptions};
 use crate::moto::{MotoError, MotoServer};
@@ -42,6 +46,8 @@ pub enum SandboxError {
     Moto(#[from] MotoError),
     #[error("cannot start the fake EKS add-on API: {0}")]
     FakeEks(std::io::Error),
+    #[error("cannot start the fake CloudTrail event history: {0}")]
+    FakeCloudTrail(std::io::Error),
     #[error("cannot start the fake Kubernetes API: {0}")]
     FakeKube(std::io::Error),
     #[error("cannot write the kubeconfig {path}: {source}")]
@@ -57,6 +63,8 @@ pub enum SandboxError {
 pub struct Sandbox {
     pub moto: MotoServer,
     pub eks: FakeEks,
+    /// STS (forwarded to moto) and CloudTrail LookupEvents over the recorded STS calls.
+    pub cloudtrail: FakeCloudTrail,
     pub kube: FakeKube,
     pub options: SandboxOptions,
     /// The cluster's OIDC issuer as moto reports it.
@@ -95,6 +103,8 @@ impl Sandbox {
                 cluster: options.cluster.clone(),
                 message,
             })?;
+        let cloudtrail = FakeCloudTrail::start(&moto.endpoint(), &options.region)
+            .map_err(SandboxError::FakeCloudTrail)?;
         // The cluster first: its issuer is the fake Kubernetes API's token issuer.
         let issuer = create_cluster(&moto.endpoint(), &options.cluster, &options.region)
             .await
@@ -104,7 +114,7 @@ impl Sandbox {
             })?;
         let kube = FakeKube::try_start_with(FakeKubeOptions {
             issuer: issuer.clone(),
-            sts_endpoint: Some(moto.endpoint()),
+            sts_endpoint: Some(cloudtrail.endpoint()),
             ..FakeKubeOptions::default()
         })
         .await
@@ -118,6 +128,7 @@ impl Sandbox {
         Ok(Sandbox {
             moto,
             eks,
+            cloudtrail,
             kube,
             options,
             issuer,
@@ -144,8 +155,12 @@ impl Sandbox {
             // The cluster's issuer URL names AWS but nothing here serves it: irsa must not try.
             ("IRSA_OFFLINE_ISSUER".into(), "1".into()),
         ];
-        for service in ["IAM", "STS"] {
-            vars.push((format!("AWS_ENDPOINT_URL_{service}"), moto.clone()));
+        vars.push(("AWS_ENDPOINT_URL_IAM".into(), moto));
+        for service in ["STS", "CLOUDTRAIL"] {
+            vars.push((
+                format!("AWS_ENDPOINT_URL_{service}"),
+                self.cloudtrail.endpoint(),
+            ));
         }
         vars
     }
@@ -202,7 +217,7 @@ mod tests {
     use crate::fake_kube::PODS;
 
     #[tokio::test]
-    async fn the_fake_kube_issues_as_the_cluster_and_runs_aws_cli_pods_against_moto() {
+    async fn the_fake_kube_issues_as_the_cluster_and_runs_aws_cli_pods_against_the_recorded_sts() {
         let dir = std::env::temp_dir().join(format!("irsa-sandbox-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let sandbox = Sandbox::start(SandboxOptions {
@@ -220,7 +235,7 @@ mod tests {
         assert_eq!(sandbox.kube.issuer(), sandbox.issuer);
         assert_eq!(
             sandbox.kube.options().sts_endpoint.as_deref(),
-            Some(sandbox.moto.endpoint().as_str())
+            Some(sandbox.cloudtrail.endpoint().as_str())
         );
         let role = format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/demo-role");
         sandbox.kube.insert_service_account(
@@ -257,6 +272,14 @@ mod tests {
             )),
             "{log}"
         );
+        // The pod's AssumeRoleWithWebIdentity went through the fake CloudTrail.
+        let events = sandbox.cloudtrail.events();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(
+            events[0]["userIdentity"]["userName"],
+            "system:serviceaccount:default:app"
+        );
+        assert_eq!(events[0]["requestParameters"]["roleArn"], role.as_str());
         drop(sandbox);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -6,6 +6,7 @@ mod presets;
 mod provision;
 mod render;
 mod trust;
+mod usage;
 mod verify;
 
 use crate::cli::{Cli, Command, PolicyCommand, TrustCommand};
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::List(args) => verify::list(args),
         Command::Verify(args) => verify::verify(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Usage(args) => usage::run(args),
         Command::Policy(PolicyCommand::Eval(args)) => policy::eval(args),
         Command::Policy(PolicyCommand::Lint(args)) => policy::lint(args),
         Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),

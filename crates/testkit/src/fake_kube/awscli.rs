@@ -36,6 +36,7 @@ use super::resources::{PODS, SERVICE_ACCOUNTS};
 use super::status::ApiError;
 use super::store::{Store, now_rfc3339};
 use super::tokens::{BoundObject, DEFAULT_TOKEN_EXPIRATION_SECONDS, TokenSpec, stand_in_uid};
+use crate::query_protocol::{form_encode, xml_text};
 
 /// What the CLI prints without credentials.
 pub const NO_CREDENTIALS: &str =
@@ -346,35 +347,6 @@ fn mint_for_pod(
         rogue: false,
     });
     Some(token)
-}
-
-/// `application/x-www-form-urlencoded` value encoding.
-fn form_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The text of the first `<tag>…</tag>`, XML entities decoded.
-fn xml_text(xml: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let end = start + xml[start..].find(&close)?;
-    Some(
-        xml[start..end]
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'")
-            .replace("&amp;", "&"),
-    )
 }
 
 type Failure = (String, i32);
