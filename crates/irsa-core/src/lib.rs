@@ -7,9 +7,11 @@
 //! - [`desired`]: the resolved desired state (presets expanded, names, ARNs and trust policies
 //!   decided) that plan and render work from.
 //! - [`render`]: the files `irsa render` writes for each binding.
+//! - [`audit`]: account-wide findings over a `GetAccountAuthorizationDetails` dump.
 //!
 //! Nothing here performs network or file I/O; callers hand in text and get data back.
 
+pub mod audit;
 pub mod desired;
 pub mod plan;
 pub mod presets;
