@@ -107,8 +107,14 @@ mod tests {
             eks_issuer_region("oidc.eks.cn-north-1.amazonaws.com.cn/id/ABC"),
             Some("cn-north-1")
         );
-        assert_eq!(eks_issuer_region("token.actions.githubusercontent.com"), None);
-        assert_eq!(eks_issuer_region("oidc.eks.us-east-1.example.com/id/X"), None);
+        assert_eq!(
+            eks_issuer_region("token.actions.githubusercontent.com"),
+            None
+        );
+        assert_eq!(
+            eks_issuer_region("oidc.eks.us-east-1.example.com/id/X"),
+            None
+        );
     }
 
     #[test]
@@ -124,10 +130,26 @@ mod tests {
             region: "us-east-1".into(),
             trails,
         };
-        assert!(status(vec![trail("us-east-1", false, true)]).logging_trail().is_some());
-        assert!(status(vec![trail("eu-west-1", true, true)]).logging_trail().is_some());
-        assert!(status(vec![trail("eu-west-1", false, true)]).logging_trail().is_none());
-        assert!(status(vec![trail("us-east-1", true, false)]).logging_trail().is_none());
+        assert!(
+            status(vec![trail("us-east-1", false, true)])
+                .logging_trail()
+                .is_some()
+        );
+        assert!(
+            status(vec![trail("eu-west-1", true, true)])
+                .logging_trail()
+                .is_some()
+        );
+        assert!(
+            status(vec![trail("eu-west-1", false, true)])
+                .logging_trail()
+                .is_none()
+        );
+        assert!(
+            status(vec![trail("us-east-1", true, false)])
+                .logging_trail()
+                .is_none()
+        );
         assert!(status(vec![]).logging_trail().is_none());
     }
 }

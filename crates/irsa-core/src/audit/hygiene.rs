@@ -25,7 +25,10 @@ pub(crate) fn check_unused(role: &RoleDetail, ctx: &AuditContext, findings: &mut
     let (since, what) = match last_used {
         Some(date) => (date, "last used"),
         None => match role.create_date.as_deref() {
-            Some(date) => (date, "never used (in IAM's 400-day window) since its creation"),
+            Some(date) => (
+                date,
+                "never used (in IAM's 400-day window) since its creation",
+            ),
             None => return,
         },
     };
@@ -94,10 +97,17 @@ fn tag_finding(arn: &str, kind: &str, missing: &[&str], tags: &[Tag]) -> Finding
     Finding::new(
         rules::MISSING_REQUIRED_TAG,
         arn,
-        format!("the {kind} lacks the required tag(s) {}", missing.join(", ")),
+        format!(
+            "the {kind} lacks the required tag(s) {}",
+            missing.join(", ")
+        ),
         format!(
             "tags: {}",
-            if present.is_empty() { "none".to_string() } else { present.join(", ") }
+            if present.is_empty() {
+                "none".to_string()
+            } else {
+                present.join(", ")
+            }
         ),
     )
 }
@@ -119,12 +129,20 @@ pub(crate) fn check_cloudtrail(
                 "{} (home {}, {}, {})",
                 t.name,
                 t.home_region,
-                if t.multi_region { "multi-region" } else { "single-region" },
+                if t.multi_region {
+                    "multi-region"
+                } else {
+                    "single-region"
+                },
                 if t.logging { "logging" } else { "not logging" }
             )
         })
         .collect();
-    let resource = match status.trails.iter().find(|t| t.home_region == status.region) {
+    let resource = match status
+        .trails
+        .iter()
+        .find(|t| t.home_region == status.region)
+    {
         Some(trail) => trail.arn.clone(),
         None => account_root.to_string(),
     };
@@ -137,7 +155,11 @@ pub(crate) fn check_cloudtrail(
         ),
         format!(
             "trails: {}",
-            if seen.is_empty() { "none".to_string() } else { seen.join("; ") }
+            if seen.is_empty() {
+                "none".to_string()
+            } else {
+                seen.join("; ")
+            }
         ),
     ));
 }

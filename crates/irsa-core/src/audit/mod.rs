@@ -38,7 +38,11 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
         if trust::check_trust(role, ctx, &known, &mut findings).irsa {
             irsa_roles += 1;
         }
-        undocumented.extend(permissions::check_permissions(role, &managed, &mut findings));
+        undocumented.extend(permissions::check_permissions(
+            role,
+            &managed,
+            &mut findings,
+        ));
         hygiene::check_unused(role, ctx, &mut findings);
         hygiene::check_role_tags(role, ctx, &mut findings);
     }
@@ -60,7 +64,11 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
         ));
     }
     if ctx.now_ms.is_none() {
-        findings.push(not_run(&root, "the unused-role check did not run: no current time given", "AUD009"));
+        findings.push(not_run(
+            &root,
+            "the unused-role check did not run: no current time given",
+            "AUD009",
+        ));
     }
     if untagged_policies > 0 {
         findings.push(not_run(

@@ -135,7 +135,10 @@ impl ManagedPolicyDetail {
     /// The default version's document: the one marked `IsDefaultVersion`, else the one whose id
     /// is `DefaultVersionId`.
     pub fn default_document(&self) -> Option<&PolicyText> {
-        let by_flag = self.policy_version_list.iter().find(|v| v.is_default_version);
+        let by_flag = self
+            .policy_version_list
+            .iter()
+            .find(|v| v.is_default_version);
         let by_id = || {
             self.policy_version_list
                 .iter()
@@ -218,7 +221,12 @@ mod tests {
         let details = AccountAuthorizationDetails::from_json(OBJECT_FORM).unwrap();
         let role = &details.role_detail_list[0];
         assert_eq!(role.role_name, "r");
-        let trust = role.assume_role_policy_document.as_ref().unwrap().parse().unwrap();
+        let trust = role
+            .assume_role_policy_document
+            .as_ref()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(trust.is_resource_based());
         let inline = role.role_policy_list[0].policy_document.parse().unwrap();
         assert_eq!(inline.statements[0].action.patterns, vec!["s3:GetObject"]);
@@ -234,7 +242,9 @@ mod tests {
 
     #[test]
     fn api_text_round_trips_through_policy_text() {
-        let text = PolicyText::from_api_text("%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Deny%22%2C%22Action%22%3A%22*%22%2C%22Resource%22%3A%22*%22%7D%5D%7D");
+        let text = PolicyText::from_api_text(
+            "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Deny%22%2C%22Action%22%3A%22*%22%2C%22Resource%22%3A%22*%22%7D%5D%7D",
+        );
         assert_eq!(text.parse().unwrap().statements.len(), 1);
     }
 
@@ -255,7 +265,9 @@ mod tests {
 
     #[test]
     fn recognises_aws_managed_arns() {
-        assert!(is_aws_managed_arn("arn:aws:iam::aws:policy/AdministratorAccess"));
+        assert!(is_aws_managed_arn(
+            "arn:aws:iam::aws:policy/AdministratorAccess"
+        ));
         assert!(!is_aws_managed_arn("arn:aws:iam::123456789012:policy/x"));
     }
 }

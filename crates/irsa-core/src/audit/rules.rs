@@ -245,7 +245,10 @@ mod tests {
     fn irsa_trust_rules_only_for_irsa_roles() {
         assert_eq!(Rule::from_lint("IRSA001", true), Some(TRUST_NO_SUBJECT));
         assert_eq!(Rule::from_lint("IRSA001", false), None);
-        assert_eq!(Rule::from_lint("IRSA005", false), Some(TRUST_PRINCIPAL_EVERYONE));
+        assert_eq!(
+            Rule::from_lint("IRSA005", false),
+            Some(TRUST_PRINCIPAL_EVERYONE)
+        );
         assert_eq!(Rule::from_lint("IAM005", true), None);
     }
 }

@@ -52,10 +52,7 @@ pub fn to_sarif(findings: &[Finding], tool_version: &str, artifact: Option<&str>
             })
         })
         .collect();
-    let results: Vec<Value> = findings
-        .iter()
-        .map(|f| result(f, artifact))
-        .collect();
+    let results: Vec<Value> = findings.iter().map(|f| result(f, artifact)).collect();
     json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

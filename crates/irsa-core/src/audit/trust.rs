@@ -88,10 +88,12 @@ fn trusted_providers(document: &PolicyDocument) -> Vec<TrustedProvider> {
         .iter()
         .flat_map(web_identity_provider_arns)
         .filter_map(|arn| {
-            issuer_from_provider_arn(arn).ok().map(|issuer| TrustedProvider {
-                arn: arn.to_string(),
-                issuer,
-            })
+            issuer_from_provider_arn(arn)
+                .ok()
+                .map(|issuer| TrustedProvider {
+                    arn: arn.to_string(),
+                    issuer,
+                })
         })
         .collect();
     set.into_iter().collect()
@@ -170,8 +172,8 @@ fn check_providers(
         let Some(clusters) = &ctx.clusters else {
             continue;
         };
-        let judged = eks_issuer_region(&provider.issuer)
-            .is_none_or(|region| known.regions.contains(region));
+        let judged =
+            eks_issuer_region(&provider.issuer).is_none_or(|region| known.regions.contains(region));
         if judged && known.cluster_of(&provider.issuer).is_none() {
             let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
             let unchecked = if known.providers_known() {
@@ -186,7 +188,11 @@ fn check_providers(
                     format!(
                         "trusts `{}`, the issuer of no known cluster (known: {}){unchecked}",
                         provider.issuer,
-                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
                     ),
                     format!("trust policy Principal.Federated {}", provider.arn),
                 )
@@ -258,8 +264,16 @@ fn check_sharing(
         ),
         format!(
             "trust policy subjects: {}{}",
-            if listed.is_empty() { "(none named)".to_string() } else { listed.join(", ") },
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if listed.is_empty() {
+                "(none named)".to_string()
+            } else {
+                listed.join(", ")
+            },
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         ),
     ));
 }
