@@ -2,10 +2,10 @@
 //! are signed for the partition's IAM region (`us-east-1` for `aws`, `cn-north-1` for `aws-cn`,
 //! `us-gov-west-1` for `aws-us-gov`) whatever region is configured, which matters once an
 //! endpoint override is set (the SDK then signs with the configured region). STS and EKS use the
-//! configured region. Every client gets the same retry settings (adaptive, `max_attempts`; tests
+//! configured region, and so does CloudTrail. Every client gets the same retry settings (adaptive, `max_attempts`; tests
 //! use 1 because moto answers unimplemented calls with HTTP 500) and the call-counting
 //! interceptor. Endpoint overrides come from the config: `aws_config` reads `AWS_ENDPOINT_URL`
-//! and `AWS_ENDPOINT_URL_IAM` / `_STS` / `_EKS` (and the profile's `endpoint_url`), and each
+//! and `AWS_ENDPOINT_URL_IAM` / `_STS` / `_EKS` / `_CLOUDTRAIL` (and the profile's `endpoint_url`), and each
 //! client picks its own when built; [`Options::eks_endpoint_url`] overrides EKS explicitly for
 //! hand-built configs (the tests' fake EKS).
 
@@ -47,13 +47,15 @@ impl Default for Options {
     }
 }
 
-/// The IAM, STS and EKS clients, and the counts of calls made through them.
+/// The IAM, STS, EKS and CloudTrail clients, and the counts of calls made through them.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     pub eks: aws_sdk_eks::Client,
-    /// The configured region (of STS and EKS).
+    /// CloudTrail of the configured region (`irsa audit`).
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// The configured region (of STS, EKS and CloudTrail).
     pub region: String,
     options: Options,
     counters: Arc<Counters>,
@@ -77,6 +79,10 @@ impl Clients {
             .retry_config(retry.clone())
             .interceptor(interceptor.clone())
             .build();
+        let cloudtrail = aws_sdk_cloudtrail::config::Builder::from(conf)
+            .retry_config(retry.clone())
+            .interceptor(interceptor.clone())
+            .build();
         let mut eks = aws_sdk_eks::config::Builder::from(conf)
             .retry_config(retry)
             .interceptor(interceptor);
@@ -87,6 +93,7 @@ impl Clients {
             iam: aws_sdk_iam::Client::from_conf(iam),
             sts: aws_sdk_sts::Client::from_conf(sts),
             eks: aws_sdk_eks::Client::from_conf(eks.build()),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail),
             region,
             options,
             counters,

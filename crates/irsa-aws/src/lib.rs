@@ -7,6 +7,8 @@
 //!   call-counting interceptor;
 //! - [`stats`]: counts of API calls (all, and mutating) for `irsa apply --stats`;
 //! - [`observe`]: the concurrent read of everything a plan needs;
+//! - [`account`]: the account-wide read `irsa audit` needs (GetAccountAuthorizationDetails,
+//!   OIDC providers, clusters, CloudTrail);
 //! - [`execute`]: the IAM and EKS steps, with add-on waits and IAM eventual-consistency retries;
 //! - [`web_identity`]: `sts:AssumeRoleWithWebIdentity` with a service-account token, retried
 //!   through IAM's eventual consistency; credentials redacted in `Debug`;
@@ -14,14 +16,18 @@
 //!   read-only permission checks);
 //! - [`error`]: errors with the operation, the resource and AWS's error code and message.
 
+pub mod account;
 pub mod as_role;
+mod authorization_details;
 pub mod clients;
 pub mod error;
 pub mod execute;
 pub mod observe;
 pub mod stats;
+mod trails;
 pub mod web_identity;
 
+pub use account::{AccountObservation, AccountRequest, observe_account};
 pub use as_role::{CallerIdentity, caller_identity_with, try_read_action};
 pub use clients::{Clients, Options};
 pub use error::{AwsError, ErrorKind};

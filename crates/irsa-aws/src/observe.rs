@@ -84,7 +84,7 @@ pub async fn observe(clients: &Clients, request: &ObserveRequest) -> Result<Snap
 }
 
 /// Runs `future` while holding one of the semaphore's permits.
-async fn limited<T>(limit: &Semaphore, future: impl Future<Output = T>) -> T {
+pub(crate) async fn limited<T>(limit: &Semaphore, future: impl Future<Output = T>) -> T {
     let _permit = limit
         .acquire()
         .await
@@ -101,7 +101,11 @@ fn absent_if_not_found<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsE
     }
 }
 
-fn invalid(operation: &'static str, resource: &str, message: impl Into<String>) -> AwsError {
+pub(crate) fn invalid(
+    operation: &'static str,
+    resource: &str,
+    message: impl Into<String>,
+) -> AwsError {
     AwsError::new(ErrorKind::InvalidResponse, operation, resource, message)
 }
 
@@ -454,7 +458,7 @@ fn tags(tags: &[Tag]) -> Tags {
         .collect()
 }
 
-fn rfc3339(date: &DateTime) -> Option<String> {
+pub(crate) fn rfc3339(date: &DateTime) -> Option<String> {
     date.fmt(Format::DateTime).ok()
 }
 
