@@ -31,12 +31,8 @@ pub fn env_region() -> Option<String> {
         .filter(|r| !r.is_empty())
 }
 
-/// Builds the clients (no API call yet).
-pub async fn clients(
-    region: &str,
-    kubeconfig: Option<&std::path::Path>,
-    context: Option<&str>,
-) -> Result<Connection, CliError> {
+/// Builds the AWS clients for `region` (no API call yet).
+pub async fn aws_clients(region: &str) -> Result<irsa_aws::Clients, CliError> {
     let config = irsa_aws::load_config_for_region(region).await;
     let mut options = irsa_aws::Options::default();
     if let Ok(attempts) = std::env::var("IRSA_AWS_MAX_ATTEMPTS") {
@@ -46,7 +42,16 @@ pub async fn clients(
             ))
         })?;
     }
-    let aws = irsa_aws::Clients::from_conf(&config, options);
+    Ok(irsa_aws::Clients::from_conf(&config, options))
+}
+
+/// Builds the clients (no API call yet).
+pub async fn clients(
+    region: &str,
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+) -> Result<Connection, CliError> {
+    let aws = aws_clients(region).await?;
     let kube = irsa_kube::KubeClient::from_kubeconfig(kubeconfig, context)
         .await
         .map_err(|e| CliError::failed(format!("cannot connect to the Kubernetes API: {e}")))?;
