@@ -115,10 +115,12 @@ impl KnownIssuers {
                     .map(|c| (c.issuer.to_ascii_lowercase(), c.name.clone()))
                     .collect()
             }),
+            // Compared case-insensitively: a spelling difference in the issuer must not read as
+            // a deleted provider.
             providers: ctx
                 .oidc_provider_arns
                 .as_ref()
-                .map(|ps| ps.iter().cloned().collect()),
+                .map(|ps| ps.iter().map(|p| p.to_ascii_lowercase()).collect()),
             regions: ctx
                 .cluster_regions()
                 .into_iter()
@@ -159,7 +161,7 @@ fn check_providers(
 ) {
     for provider in providers {
         if let Some(existing) = &known.providers
-            && !existing.contains(&provider.arn)
+            && !existing.contains(&provider.arn.to_ascii_lowercase())
         {
             findings.push(Finding::new(
                 rules::UNKNOWN_OIDC_PROVIDER,
