@@ -7,12 +7,12 @@
 
 pub mod context;
 pub mod finding;
-pub mod hygiene;
+mod hygiene;
 pub mod model;
-pub mod permissions;
+mod permissions;
 pub mod rules;
 pub mod sarif;
-pub mod trust;
+mod trust;
 
 use std::collections::BTreeSet;
 
