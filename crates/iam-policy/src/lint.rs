@@ -398,25 +398,10 @@ fn lint_principals(
     }
 }
 
-/// The OIDC providers a statement trusts for web identity (Federated `…:oidc-provider/…`).
+/// The OIDC issuers a statement trusts for web identity (Federated `…:oidc-provider/…`).
 fn oidc_issuers(statement: &Statement) -> Vec<String> {
-    let Some(block) = &statement.principal else {
-        return Vec::new();
-    };
-    let Principals::Map(entries) = &block.principals else {
-        return Vec::new();
-    };
-    if block.negated
-        || !statement
-            .action
-            .covers(crate::trust::ASSUME_ROLE_WITH_WEB_IDENTITY)
-    {
-        return Vec::new();
-    }
-    entries
-        .iter()
-        .filter(|(kind, _)| *kind == PrincipalType::Federated)
-        .flat_map(|(_, ids)| ids.iter())
+    crate::trust::web_identity_provider_arns(statement)
+        .into_iter()
         .filter_map(|id| crate::trust::issuer_from_provider_arn(id).ok())
         .collect()
 }

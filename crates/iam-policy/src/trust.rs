@@ -66,6 +66,30 @@ pub fn issuer_from_provider_arn(provider_arn: &str) -> Result<String, TrustInput
     }
 }
 
+/// The OIDC provider ARNs an Allow statement trusts for web identity: its `Federated` principals
+/// that name an `oidc-provider/…`, when the statement's actions cover
+/// `sts:AssumeRoleWithWebIdentity` (a `NotPrincipal` trusts nobody by name).
+pub fn web_identity_provider_arns(statement: &crate::document::Statement) -> Vec<&str> {
+    let Some(block) = &statement.principal else {
+        return Vec::new();
+    };
+    let Principals::Map(entries) = &block.principals else {
+        return Vec::new();
+    };
+    if statement.effect != Effect::Allow
+        || block.negated
+        || !statement.action.covers(ASSUME_ROLE_WITH_WEB_IDENTITY)
+    {
+        return Vec::new();
+    }
+    entries
+        .iter()
+        .filter(|(kind, _)| *kind == PrincipalType::Federated)
+        .flat_map(|(_, ids)| ids.iter().map(String::as_str))
+        .filter(|id| issuer_from_provider_arn(id).is_ok())
+        .collect()
+}
+
 /// The request context STS builds for a web-identity token from `issuer`.
 pub fn web_identity_context(issuer: &str, claims: &TokenClaims) -> Context {
     let mut ctx = Context::new().with(&format!("{issuer}:sub"), claims.sub.clone());

@@ -10,6 +10,8 @@
 //! - [`observe`]: the concurrent read of everything a plan needs;
 //! - [`doctor_reads`]: inline policy documents and the autoscaler's Auto Scaling groups, for
 //!   `irsa doctor`;
+//! - [`account`]: the account-wide read `irsa audit` needs (GetAccountAuthorizationDetails,
+//!   OIDC providers, clusters, CloudTrail);
 //! - [`execute`]: the IAM and EKS steps, with add-on waits and IAM eventual-consistency retries;
 //! - [`web_identity`]: `sts:AssumeRoleWithWebIdentity` with a service-account token, retried
 //!   through IAM's eventual consistency; credentials redacted in `Debug`;
@@ -19,7 +21,9 @@
 //!   and the roles' RoleLastUsed, for `irsa usage`;
 //! - [`error`]: errors with the operation, the resource and AWS's error code and message.
 
+pub mod account;
 pub mod as_role;
+mod authorization_details;
 pub mod clients;
 pub mod cloudtrail_events;
 pub mod doctor_reads;
@@ -27,8 +31,10 @@ pub mod error;
 pub mod execute;
 pub mod observe;
 pub mod stats;
+mod trails;
 pub mod web_identity;
 
+pub use account::{AccountObservation, AccountRequest, observe_account};
 pub use as_role::{CallerIdentity, caller_identity_with, try_read_action};
 pub use clients::{Clients, Options};
 pub use cloudtrail_events::{UsageObservation, UsageRequest, observe_usage};

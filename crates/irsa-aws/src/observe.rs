@@ -85,7 +85,7 @@ pub async fn observe(clients: &Clients, request: &ObserveRequest) -> Result<Snap
 }
 
 /// Runs `future` while holding one of the semaphore's permits.
-async fn limited<T>(limit: &Semaphore, future: impl Future<Output = T>) -> T {
+pub(crate) async fn limited<T>(limit: &Semaphore, future: impl Future<Output = T>) -> T {
     let _permit = limit
         .acquire()
         .await
@@ -102,7 +102,11 @@ pub(crate) fn absent_if_not_found<T>(result: Result<T, AwsError>) -> Result<Opti
     }
 }
 
-fn invalid(operation: &'static str, resource: &str, message: impl Into<String>) -> AwsError {
+pub(crate) fn invalid(
+    operation: &'static str,
+    resource: &str,
+    message: impl Into<String>,
+) -> AwsError {
     AwsError::new(ErrorKind::InvalidResponse, operation, resource, message)
 }
 

@@ -11,9 +11,11 @@
 //!   wrong with one and how to fix it, decided over an observed [`snapshot`].
 //! - [`usage`]: CloudTrail `AssumeRoleWithWebIdentity` events grouped per role and service
 //!   account, for `irsa usage`.
+//! - [`audit`]: account-wide findings over a `GetAccountAuthorizationDetails` dump.
 //!
 //! Nothing here performs network or file I/O; callers hand in text and get data back.
 
+pub mod audit;
 pub mod desired;
 pub mod doctor;
 pub mod plan;

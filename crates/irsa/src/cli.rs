@@ -44,6 +44,43 @@ pub enum Command {
     /// Check whether a service account may assume a role through its trust policy.
     #[command(subcommand)]
     Trust(TrustCommand),
+    /// Audit every role of the account (live, or a get-account-authorization-details dump):
+    /// exit 1 when a finding reaches --fail-on.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A saved `aws iam get-account-authorization-details` dump; without it, the live account.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// A known cluster (repeatable). Live: NAME, describe only these (default: every cluster of
+    /// the region). With --snapshot: NAME=ISSUER_URL, so trust to unknown issuers can be found offline.
+    #[arg(long = "cluster", value_name = "NAME[=ISSUER_URL]")]
+    pub clusters: Vec<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: AuditFormat,
+    /// Exit 1 when a finding is this severe or worse: info, low, medium, high, critical.
+    #[arg(long, default_value = "high", value_name = "SEVERITY")]
+    pub fail_on: String,
+    /// Tag key every role and customer-managed policy must carry (repeatable).
+    #[arg(long = "require-tag", value_name = "KEY")]
+    pub require_tags: Vec<String>,
+    /// Report roles not used for more than this many days.
+    #[arg(long, default_value_t = 90, value_name = "N")]
+    pub unused_days: u32,
+    /// AWS region for EKS and CloudTrail (default: AWS_REGION / AWS_DEFAULT_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+/// `irsa audit --output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AuditFormat {
+    #[default]
+    Table,
+    Json,
+    Sarif,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! One module per command; [`run`] dispatches the parsed command line to them.
 
+mod audit;
 mod doctor;
 mod policy;
 mod presets;
@@ -27,5 +28,6 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::Policy(PolicyCommand::Lint(args)) => policy::lint(args),
         Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),
         Command::Trust(TrustCommand::Check(args)) => trust::check(args),
+        Command::Audit(args) => audit::run(args),
     }
 }

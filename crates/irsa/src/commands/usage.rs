@@ -23,10 +23,12 @@ struct UsageQuery {
     region: String,
 }
 
+/// Now, in whole seconds rounded up: LookupEvents' `EndTime` (seconds) includes events "before or
+/// at" it, and an event of this very second (recorded to the millisecond) must not be cut off.
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| d.as_secs() as i64 + i64::from(d.subsec_nanos() > 0))
         .unwrap_or_default()
 }
 

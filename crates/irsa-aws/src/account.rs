@@ -1,0 +1,192 @@
+//! The account-wide read for `irsa audit`, never per role: one `GetAccountAuthorizationDetails`
+//! walk ([`crate::authorization_details`]), `ListOpenIDConnectProviders` (one call), the
+//! clusters (`eks:ListClusters`, paged, then `DescribeCluster` for each, or only for the
+//! `--cluster` names) and CloudTrail of the region (`DescribeTrails` with shadow trails, then
+//! `GetTrailStatus` per trail: [`crate::trails`]). The four run concurrently. With required tag
+//! keys, `ListPolicyTags` is called for each customer-managed policy attached to a role
+//! (GetAccountAuthorizationDetails carries role tags but not policy tags). No decision is made
+//! here: the result feeds `irsa_core::audit`.
+
+use futures_util::future::try_join_all;
+use irsa_core::audit::model::Tag;
+use irsa_core::audit::{AccountAuthorizationDetails, CloudTrailStatus, KnownCluster};
+use tokio::sync::Semaphore;
+
+use crate::clients::Clients;
+use crate::error::AwsError;
+use crate::observe::{invalid, limited};
+
+/// What to read besides the account-wide state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountRequest {
+    /// Describe only these clusters; `None`: every cluster of the region.
+    pub clusters: Option<Vec<String>>,
+    /// Read the tags of attached customer-managed policies (for required-tag checks).
+    pub policy_tags: bool,
+}
+
+/// Everything the live audit knows.
+#[derive(Debug)]
+pub struct AccountObservation {
+    pub details: AccountAuthorizationDetails,
+    /// Clusters with an OIDC issuer (clusters without one cannot use IRSA and are left out).
+    pub clusters: Vec<KnownCluster>,
+    pub oidc_provider_arns: Vec<String>,
+    pub cloudtrail: CloudTrailStatus,
+}
+
+/// Reads the account (see the module doc for the calls).
+pub async fn observe_account(
+    clients: &Clients,
+    request: &AccountRequest,
+) -> Result<AccountObservation, AwsError> {
+    let limit = Semaphore::new(clients.options().max_concurrency.max(1));
+    let limit = &limit;
+    let (mut details, clusters, oidc_provider_arns, cloudtrail) = tokio::try_join!(
+        crate::authorization_details::read(clients),
+        observe_clusters(clients, limit, request.clusters.as_deref()),
+        limited(limit, provider_arns(clients)),
+        crate::trails::observe(clients, limit),
+    )?;
+    if request.policy_tags {
+        read_policy_tags(clients, limit, &mut details).await?;
+    }
+    Ok(AccountObservation {
+        details,
+        clusters,
+        oidc_provider_arns,
+        cloudtrail,
+    })
+}
+
+async fn provider_arns(clients: &Clients) -> Result<Vec<String>, AwsError> {
+    let out = clients
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListOpenIDConnectProviders", "account", e))?;
+    Ok(out
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn().map(str::to_string))
+        .collect())
+}
+
+async fn observe_clusters(
+    clients: &Clients,
+    limit: &Semaphore,
+    names: Option<&[String]>,
+) -> Result<Vec<KnownCluster>, AwsError> {
+    let names = match names {
+        Some(names) => names.to_vec(),
+        None => limited(limit, list_clusters(clients)).await?,
+    };
+    let clusters = try_join_all(
+        names
+            .iter()
+            .map(|name| limited(limit, describe_cluster(clients, name))),
+    )
+    .await?;
+    Ok(clusters.into_iter().flatten().collect())
+}
+
+async fn list_clusters(clients: &Clients) -> Result<Vec<String>, AwsError> {
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let out = clients
+            .eks
+            .list_clusters()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("eks:ListClusters", clients.region.as_str(), e))?;
+        names.extend(out.clusters().iter().cloned());
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(names);
+        }
+    }
+}
+
+/// The cluster and its issuer; `None` when it has no issuer. A named cluster that does not
+/// exist is an error (the user asked for it).
+async fn describe_cluster(clients: &Clients, name: &str) -> Result<Option<KnownCluster>, AwsError> {
+    const OP: &str = "eks:DescribeCluster";
+    let out = clients
+        .eks
+        .describe_cluster()
+        .name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(OP, name, e))?;
+    let cluster = out
+        .cluster()
+        .ok_or_else(|| invalid(OP, name, "no cluster in the answer"))?;
+    Ok(cluster
+        .identity()
+        .and_then(|i| i.oidc())
+        .and_then(|o| o.issuer())
+        .map(|issuer| KnownCluster::new(cluster.name().unwrap_or(name), issuer)))
+}
+
+async fn read_policy_tags(
+    clients: &Clients,
+    limit: &Semaphore,
+    details: &mut AccountAuthorizationDetails,
+) -> Result<(), AwsError> {
+    let attached: std::collections::HashSet<&str> = details
+        .role_detail_list
+        .iter()
+        .flat_map(|r| {
+            r.attached_managed_policies
+                .iter()
+                .map(|a| a.policy_arn.as_str())
+        })
+        .collect();
+    let wanted: Vec<String> = details
+        .policies
+        .iter()
+        .filter(|p| !p.is_aws_managed() && attached.contains(p.arn.as_str()))
+        .map(|p| p.arn.clone())
+        .collect();
+    let tags = try_join_all(
+        wanted
+            .iter()
+            .map(|arn| limited(limit, policy_tags(clients, arn))),
+    )
+    .await?;
+    for (arn, tags) in wanted.iter().zip(tags) {
+        if let Some(policy) = details.policies.iter_mut().find(|p| &p.arn == arn) {
+            policy.tags = Some(tags);
+        }
+    }
+    Ok(())
+}
+
+async fn policy_tags(clients: &Clients, arn: &str) -> Result<Vec<Tag>, AwsError> {
+    let mut tags = Vec::new();
+    let mut marker = None;
+    loop {
+        let out = clients
+            .iam
+            .list_policy_tags()
+            .policy_arn(arn)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:ListPolicyTags", arn, e))?;
+        tags.extend(out.tags().iter().map(|t| Tag {
+            key: t.key().to_string(),
+            value: t.value().to_string(),
+        }));
+        marker = out
+            .marker()
+            .filter(|_| out.is_truncated())
+            .map(str::to_string);
+        if marker.is_none() {
+            return Ok(tags);
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The planted-misconfiguration corpus (`fixtures/audit/planted.json`, a dump in the shape
+//! `aws iam get-account-authorization-details` writes): every resource named `planted-audNNN-…`
+//! must raise exactly rule AUDNNN, and every `clean-…` role (IRSA roles, service roles, a GitHub
+//! Actions OIDC role) and the service-linked role must raise nothing. Account-level rules
+//! (AUD000, AUD011) are checked by varying the context.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use irsa_core::audit::{
+    AccountAuthorizationDetails, AuditContext, CloudTrailStatus, Finding, KnownCluster, Severity,
+    TrailState, audit,
+};
+
+const ACCOUNT: &str = "111122223333";
+const ROOT: &str = "arn:aws:iam::111122223333:root";
+
+fn details() -> AccountAuthorizationDetails {
+    let text = include_str!("fixtures/audit/planted.json");
+    AccountAuthorizationDetails::from_json(text).expect("the corpus parses")
+}
+
+fn provider(id: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/{id}")
+}
+
+fn trail(logging: bool) -> TrailState {
+    TrailState {
+        name: "org".into(),
+        arn: format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org"),
+        home_region: "us-east-1".into(),
+        multi_region: true,
+        logging,
+    }
+}
+
+/// Everything known: two clusters, their providers plus an orphan one, a logging trail.
+fn full_context() -> AuditContext {
+    AuditContext {
+        clusters: Some(vec![
+            KnownCluster::new(
+                "prod",
+                "https://oidc.eks.us-east-1.amazonaws.com/id/CLUSTERA",
+            ),
+            KnownCluster::new(
+                "staging",
+                "https://oidc.eks.us-east-1.amazonaws.com/id/CLUSTERB/",
+            ),
+        ]),
+        region: Some("us-east-1".into()),
+        oidc_provider_arns: Some(vec![
+            provider("CLUSTERA"),
+            provider("CLUSTERB"),
+            provider("ORPHAN"),
+            format!("arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"),
+        ]),
+        cloudtrail: Some(CloudTrailStatus {
+            region: "us-east-1".into(),
+            trails: vec![trail(true)],
+        }),
+        now_ms: iam_policy::condition::parse_date("2026-11-29T00:00:00Z"),
+        unused_days: 90,
+        required_tags: vec!["owner".into()],
+    }
+}
+
+fn rules_by_resource(findings: &[Finding]) -> BTreeMap<String, BTreeSet<&'static str>> {
+    let mut map: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+    for f in findings {
+        map.entry(f.resource.rsplit('/').next().unwrap_or("").to_string())
+            .or_default()
+            .insert(f.rule_id);
+    }
+    map
+}
+
+/// `planted-aud007-action-star` → `AUD007`.
+fn expected_rule(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("planted-aud")?;
+    Some(format!("AUD{}", &rest[..3]))
+}
+
+#[test]
+fn each_planted_resource_raises_exactly_its_rule_and_clean_ones_nothing() {
+    let details = details();
+    let findings = audit(&details, &full_context());
+    let by_resource = rules_by_resource(&findings);
+    let mut planted = details
+        .role_detail_list
+        .iter()
+        .map(|r| r.role_name.clone())
+        .chain(details.policies.iter().map(|p| p.policy_name.clone()))
+        .filter(|n| n.starts_with("planted-"))
+        .collect::<Vec<_>>();
+    planted.sort();
+    assert!(planted.len() >= 17, "{planted:?}");
+    for name in &planted {
+        let expected = expected_rule(name).unwrap();
+        let got = by_resource.get(name).cloned().unwrap_or_default();
+        assert_eq!(
+            got,
+            BTreeSet::from([expected.as_str()]),
+            "{name}: {:#?}",
+            findings
+                .iter()
+                .filter(|f| f.resource.ends_with(name.as_str()))
+                .collect::<Vec<_>>()
+        );
+    }
+    for (resource, rules) in &by_resource {
+        assert!(
+            resource.starts_with("planted-"),
+            "{resource} raised {rules:?} but only planted resources may: {:#?}",
+            findings
+                .iter()
+                .filter(|f| f.resource.ends_with(resource.as_str()))
+                .collect::<Vec<_>>()
+        );
+    }
+    // Every rule except the account-level ones is planted.
+    let covered: BTreeSet<&str> = findings.iter().map(|f| f.rule_id).collect();
+    for rule in irsa_core::audit::RULES {
+        if !["AUD000", "AUD011"].contains(&rule.id) {
+            assert!(covered.contains(rule.id), "no planted case for {}", rule.id);
+        }
+    }
+}
+
+#[test]
+fn findings_say_what_and_where() {
+    let findings = audit(&details(), &full_context());
+    for f in &findings {
+        println!(
+            "{:?} {} {} | {} | {}",
+            f.severity, f.rule_id, f.resource, f.message, f.evidence
+        );
+        assert!(!f.message.is_empty() && !f.evidence.is_empty() && !f.fix.is_empty());
+    }
+    let admin = findings
+        .iter()
+        .find(|f| {
+            f.resource
+                .ends_with("planted-aud007-attached-administrator")
+        })
+        .unwrap();
+    assert_eq!(
+        admin.evidence,
+        "attached policy arn:aws:iam::aws:policy/AdministratorAccess"
+    );
+    let invalid = findings
+        .iter()
+        .find(|f| f.resource.ends_with("policy/planted-aud012-invalid-policy"))
+        .unwrap();
+    assert!(invalid.message.contains("Statement"), "{}", invalid.message);
+}
+
+#[test]
+fn severities_follow_the_evidence() {
+    let findings = audit(&details(), &full_context());
+    let severity = |role: &str| {
+        findings
+            .iter()
+            .find(|f| f.resource.ends_with(role))
+            .map(|f| f.severity)
+            .unwrap()
+    };
+    // A deleted provider is worse than a provider of no known cluster.
+    assert_eq!(severity("planted-aud005-deleted-provider"), Severity::High);
+    assert_eq!(severity("planted-aud005-orphan-provider"), Severity::Medium);
+    // Principal * without conditions: anyone can assume the role.
+    assert_eq!(severity("planted-aud013-everyone"), Severity::Critical);
+    // `kube-system:*` is one namespace's accounts: medium (the lint's rule).
+    assert_eq!(
+        severity("planted-aud002-wildcard-subject"),
+        Severity::Medium
+    );
+    // Sorted most severe first, deterministically.
+    assert_eq!(findings[0].severity, Severity::Critical);
+    assert_eq!(findings, audit(&details(), &full_context()));
+}
+
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+// (StringEquals is an exact match; wildcards only with StringLike): `*` in StringEquals is literal.
+#[test]
+fn string_equals_star_is_called_literal() {
+    let findings = audit(&details(), &full_context());
+    let f = findings
+        .iter()
+        .find(|f| f.resource.ends_with("planted-aud003-string-equals-star"))
+        .unwrap();
+    assert!(f.message.contains("compares literally"), "{}", f.message);
+    assert!(
+        f.evidence
+            .starts_with("trust policy Statement[0].Condition.StringEquals"),
+        "{}",
+        f.evidence
+    );
+}
+
+#[test]
+fn snapshot_alone_says_which_checks_could_not_run() {
+    let ctx = AuditContext {
+        clusters: None,
+        oidc_provider_arns: None,
+        cloudtrail: None,
+        ..full_context()
+    };
+    let findings = audit(&details(), &ctx);
+    let not_run: Vec<&Finding> = findings.iter().filter(|f| f.rule_id == "AUD000").collect();
+    assert_eq!(not_run.len(), 2, "{not_run:#?}");
+    assert!(
+        not_run
+            .iter()
+            .all(|f| f.resource == ROOT && f.severity == Severity::Info)
+    );
+    assert!(
+        not_run
+            .iter()
+            .any(|f| f.message.contains("OIDC provider check did not run"))
+    );
+    assert!(
+        not_run
+            .iter()
+            .any(|f| f.message.contains("CloudTrail check did not run"))
+    );
+    // Without providers and clusters nothing can be said about AUD005; the rest is unchanged.
+    assert!(!findings.iter().any(|f| f.rule_id == "AUD005"));
+    assert!(findings.iter().any(|f| f.rule_id == "AUD001"));
+}
+
+#[test]
+fn clusters_without_provider_list_still_find_stale_trust() {
+    let ctx = AuditContext {
+        oidc_provider_arns: None,
+        ..full_context()
+    };
+    let findings = audit(&details(), &ctx);
+    let stale: Vec<&Finding> = findings.iter().filter(|f| f.rule_id == "AUD005").collect();
+    // Both the deleted and the orphan provider's issuers belong to no known cluster.
+    assert_eq!(stale.len(), 2, "{stale:#?}");
+    assert!(
+        stale
+            .iter()
+            .all(|f| f.severity == Severity::Medium && f.message.contains("were not listed"))
+    );
+}
+
+#[test]
+fn cloudtrail_not_logging_is_reported_on_the_trail() {
+    let ctx = AuditContext {
+        cloudtrail: Some(CloudTrailStatus {
+            region: "us-east-1".into(),
+            trails: vec![trail(false)],
+        }),
+        ..full_context()
+    };
+    let findings = audit(&details(), &ctx);
+    let f: Vec<&Finding> = findings.iter().filter(|f| f.rule_id == "AUD011").collect();
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        f[0].resource,
+        format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org")
+    );
+    assert!(f[0].evidence.contains("not logging"), "{}", f[0].evidence);
+    let none = AuditContext {
+        cloudtrail: Some(CloudTrailStatus {
+            region: "eu-west-1".into(),
+            trails: vec![],
+        }),
+        ..full_context()
+    };
+    let findings = audit(&details(), &none);
+    let f = findings.iter().find(|f| f.rule_id == "AUD011").unwrap();
+    assert_eq!(f.resource, ROOT);
+}
+
+#[test]
+fn a_permissions_boundary_lowers_broad_permissions_one_level() {
+    let mut details = details();
+    let role = details
+        .role_detail_list
+        .iter_mut()
+        .find(|r| r.role_name == "planted-aud007-action-star")
+        .unwrap();
+    role.permissions_boundary = Some(irsa_core::audit::model::PermissionsBoundary {
+        permissions_boundary_arn: Some(format!("arn:aws:iam::{ACCOUNT}:policy/boundary")),
+    });
+    let findings = audit(&details, &full_context());
+    let f = findings
+        .iter()
+        .find(|f| f.resource.ends_with("planted-aud007-action-star"))
+        .unwrap();
+    assert_eq!(f.severity, Severity::Medium);
+    assert!(f.message.contains("capped by the permissions boundary"));
+}
