@@ -13,10 +13,13 @@ use crate::condition::{Condition, OperatorKind, SetOperator};
 use crate::document::{Effect, PolicyDocument, PrincipalType, Principals, Statement};
 use crate::wildcard;
 
-/// How bad a finding is. Ordered: `Low < Medium < High < Critical`.
+/// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`. The lint itself
+/// reports from `Low` up; `Info` is for reports built on it (audit notes on checks that could not
+/// run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    Info,
     Low,
     Medium,
     High,
@@ -24,8 +27,17 @@ pub enum Severity {
 }
 
 impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::Info => "info",
             Severity::Low => "low",
             Severity::Medium => "medium",
             Severity::High => "high",
@@ -33,15 +45,11 @@ impl Severity {
         }
     }
 
+    /// Case-insensitive: `info`, `low`, `medium`, `high`, `critical`.
     pub fn parse(s: &str) -> Option<Severity> {
-        [
-            Severity::Low,
-            Severity::Medium,
-            Severity::High,
-            Severity::Critical,
-        ]
-        .into_iter()
-        .find(|v| v.as_str().eq_ignore_ascii_case(s))
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
     }
 }
 

@@ -1,11 +1,13 @@
 //! One `GetAccountAuthorizationDetails` walk, paged (Marker / IsTruncated, 1,000 items a page),
 //! with Filter `Role`, `LocalManagedPolicy` and `AWSManagedPolicy`, converted into the
 //! `irsa_core` model. AWS managed policies are requested so that the documents of the ones
-//! attached to roles can be audited; those attached to no role are dropped once every page is in. Users and groups are not requested. Documents stay URL-encoded text until
-//! the audit parses them.
+//! attached to roles can be audited; those attached to no role are dropped once every page is in.
+//! Users and groups are not requested. Documents stay URL-encoded text until the audit parses
+//! them. [`walk`] is the paged walk alone, which `irsa usage` uses for the roles' RoleLastUsed.
 
 use std::collections::HashSet;
 
+use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
 use aws_sdk_iam::types::EntityType;
 use irsa_core::audit::AccountAuthorizationDetails;
 use irsa_core::audit::model::{
@@ -19,31 +21,18 @@ use crate::observe::rfc3339;
 
 pub(crate) async fn read(clients: &Clients) -> Result<AccountAuthorizationDetails, AwsError> {
     let mut details = AccountAuthorizationDetails::default();
-    let mut marker = None;
-    loop {
-        let out = clients
-            .iam
-            .get_account_authorization_details()
-            .filter(EntityType::Role)
-            .filter(EntityType::LocalManagedPolicy)
-            .filter(EntityType::AwsManagedPolicy)
-            .max_items(1000)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam:GetAccountAuthorizationDetails", "account", e))?;
+    let filters = [
+        EntityType::Role,
+        EntityType::LocalManagedPolicy,
+        EntityType::AwsManagedPolicy,
+    ];
+    walk(clients, &filters, |page| {
         details
             .role_detail_list
-            .extend(out.role_detail_list().iter().map(role));
-        details.policies.extend(out.policies().iter().map(policy));
-        marker = out
-            .marker()
-            .filter(|_| out.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            break;
-        }
-    }
+            .extend(page.role_detail_list().iter().map(role));
+        details.policies.extend(page.policies().iter().map(policy));
+    })
+    .await?;
     let attached: HashSet<String> = details
         .role_detail_list
         .iter()
@@ -57,6 +46,34 @@ pub(crate) async fn read(clients: &Clients) -> Result<AccountAuthorizationDetail
         .policies
         .retain(|p| !p.is_aws_managed() || attached.contains(&p.arn));
     Ok(details)
+}
+
+/// The paged walk itself (1,000 items a page, Marker / IsTruncated), handing each page to `page`.
+pub(crate) async fn walk(
+    clients: &Clients,
+    filters: &[EntityType],
+    mut page: impl FnMut(&GetAccountAuthorizationDetailsOutput),
+) -> Result<(), AwsError> {
+    let mut marker = None;
+    loop {
+        let out = clients
+            .iam
+            .get_account_authorization_details()
+            .set_filter(Some(filters.to_vec()))
+            .max_items(1000)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:GetAccountAuthorizationDetails", "account", e))?;
+        page(&out);
+        marker = out
+            .marker()
+            .filter(|m| out.is_truncated() && !m.is_empty())
+            .map(str::to_string);
+        if marker.is_none() {
+            return Ok(());
+        }
+    }
 }
 
 fn role(r: &aws_sdk_iam::types::RoleDetail) -> RoleDetail {

@@ -161,19 +161,9 @@ async fn get_role(clients: &Clients, name: &str) -> Result<Option<RoleInfo>, Aws
 }
 
 async fn every_role(clients: &Clients) -> Result<Vec<RoleInfo>, AwsError> {
-    const OP: &str = "iam:GetAccountAuthorizationDetails";
     let mut roles = Vec::new();
-    let mut marker = None;
-    loop {
-        let out = clients
-            .iam
-            .get_account_authorization_details()
-            .filter(EntityType::Role)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(OP, "roles", e))?;
-        roles.extend(out.role_detail_list().iter().filter_map(|role| {
+    crate::authorization_details::walk(clients, &[EntityType::Role], |page| {
+        roles.extend(page.role_detail_list().iter().filter_map(|role| {
             Some(RoleInfo {
                 name: role.role_name()?.to_string(),
                 arn: role.arn()?.to_string(),
@@ -181,10 +171,7 @@ async fn every_role(clients: &Clients) -> Result<Vec<RoleInfo>, AwsError> {
                 last_used: last_used(role.role_last_used()),
             })
         }));
-        match out.marker() {
-            Some(next) if out.is_truncated() && !next.is_empty() => marker = Some(next.to_string()),
-            _ => break,
-        }
-    }
+    })
+    .await?;
     Ok(roles)
 }

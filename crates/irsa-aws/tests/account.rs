@@ -5,35 +5,17 @@
 
 use std::io::{Read, Write};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use irsa_aws::{AccountRequest, Clients, ErrorKind, Options, observe_account};
 use irsa_core::audit::{AuditContext, audit};
 use serde_json::json;
 use testkit::moto::MotoServer;
 
+mod common;
+
 const ACCOUNT: &str = "123456789012";
 
 fn clients(moto: &MotoServer) -> Clients {
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "irsa-tests",
-        )))
-        .endpoint_url(moto.endpoint())
-        .build();
-    Clients::from_conf(
-        &conf,
-        Options {
-            max_attempts: 1,
-            ..Options::default()
-        },
-    )
+    common::clients_for(&moto.endpoint(), Options::default())
 }
 
 /// Creates an S3 bucket in moto with a plain path-style PUT (CreateTrail requires the bucket).

@@ -5,14 +5,14 @@
 
 use std::sync::Mutex;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use irsa_aws::{CallStats, Clients, ErrorKind, ObserveRequest, Options, execute, observe};
 use irsa_core::snapshot::{Snapshot, Tags};
 use irsa_core::steps::Step;
 use serde_json::json;
 use testkit::fake_eks::FakeEks;
 use testkit::moto::MotoServer;
+
+mod common;
 
 const ACCOUNT: &str = "123456789012";
 const EBS_MANAGED: &str = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy";
@@ -26,26 +26,13 @@ struct Sandbox {
 fn sandbox() -> Sandbox {
     let moto = MotoServer::start().expect("moto starts");
     let fake = FakeEks::start(&moto.endpoint()).expect("fake EKS starts");
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "irsa-tests",
-        )))
-        .endpoint_url(moto.endpoint())
-        .build();
     let options = Options {
-        max_attempts: 1,
         consistency_timeout: std::time::Duration::from_millis(300),
         eks_endpoint_url: Some(fake.endpoint()),
         ..Options::default()
     };
     Sandbox {
-        clients: Clients::from_conf(&conf, options),
+        clients: common::clients_for(&moto.endpoint(), options),
         fake,
         _moto: moto,
     }

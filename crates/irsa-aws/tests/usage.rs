@@ -5,8 +5,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use base64::Engine;
 use irsa_aws::{
     Clients, ErrorKind, Options, UsageRequest, assume_role_with_web_identity, execute,
@@ -18,27 +16,16 @@ use serde_json::json;
 use testkit::fake_cloudtrail::FakeCloudTrail;
 use testkit::moto::MotoServer;
 
+mod common;
+
 const ACCOUNT: &str = "123456789012";
 const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/USAGE";
 
 /// Every call goes to the fake, which forwards IAM (and all but LookupEvents) to moto.
 fn clients_for(endpoint: &str) -> Clients {
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "irsa-tests",
-        )))
-        .endpoint_url(endpoint)
-        .build();
-    Clients::from_conf(
-        &conf,
+    common::clients_for(
+        endpoint,
         Options {
-            max_attempts: 1,
             consistency_timeout: std::time::Duration::ZERO,
             ..Options::default()
         },

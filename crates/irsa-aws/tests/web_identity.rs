@@ -8,8 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use irsa_aws::{
     Clients, ErrorKind, Options, assume_role_with_web_identity, caller_identity_with, execute,
     try_read_action,
@@ -18,27 +16,16 @@ use irsa_core::steps::Step;
 use serde_json::json;
 use testkit::moto::MotoServer;
 
+mod common;
+
 const ACCOUNT: &str = "123456789012";
 /// JWT-shaped; moto does not verify it.
 const TOKEN: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwczovL29pZGMuZXhhbXBsZSIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDp0ZWFtOmFwcCIsImF1ZCI6WyJzdHMuYW1hem9uYXdzLmNvbSJdfQ.c2lnbmF0dXJlLW5vdC1jaGVja2Vk";
 
 fn clients_for(endpoint: &str, consistency_timeout: Duration) -> Clients {
-    let conf = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "irsa-tests",
-        )))
-        .endpoint_url(endpoint)
-        .build();
-    Clients::from_conf(
-        &conf,
+    common::clients_for(
+        endpoint,
         Options {
-            max_attempts: 1,
             consistency_timeout,
             ..Options::default()
         },

@@ -36,7 +36,6 @@
 #![allow(clippy::result_large_err)]
 
 use std::collections::HashMap;
-use std::future::IntoFuture;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -54,6 +53,7 @@ use serde_json::{Value, json};
 use crate::fake_eks::new_id;
 use crate::forward::Forwarder;
 use crate::query_protocol::{form_encode, parse_form, xml_escape, xml_text, xml_texts};
+use crate::server::BackgroundServer;
 
 /// The `X-Amz-Target` of CloudTrail's LookupEvents as the AWS SDKs send it (aws-sdk-cloudtrail
 /// 1.130: `CloudTrail_20131101.LookupEvents`); the API reference's examples add the namespace
@@ -83,16 +83,14 @@ const ATTRIBUTE_KEYS: [&str; 8] = [
 
 /// The running fake, on its own thread and runtime; stopped on drop.
 pub struct FakeCloudTrail {
-    port: u16,
+    server: BackgroundServer,
     inner: Arc<Inner>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for FakeCloudTrail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeCloudTrail")
-            .field("port", &self.port)
+            .field("port", &self.server.port())
             .field("moto", &self.inner.moto)
             .field("region", &self.inner.region)
             .finish()
@@ -104,9 +102,6 @@ impl FakeCloudTrail {
     /// (`http://127.0.0.1:PORT`); events are recorded in `region` (STS's unsigned
     /// AssumeRoleWithWebIdentity carries no region of its own).
     pub fn start(moto_endpoint: &str, region: &str) -> std::io::Result<FakeCloudTrail> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
         let inner = Arc::new(Inner {
             moto: Forwarder::new(moto_endpoint),
             region: region.to_string(),
@@ -114,34 +109,13 @@ impl FakeCloudTrail {
             check_tokens: AtomicBool::new(false),
         });
         let app = Router::new().fallback(dispatch).with_state(inner.clone());
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let thread = std::thread::Builder::new()
-            .name(format!("fake-cloudtrail-{port}"))
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = axum::serve(listener, app).into_future() => {}
-                        _ = stopped => {}
-                    }
-                });
-            })?;
-        Ok(FakeCloudTrail {
-            port,
-            inner,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        let server = BackgroundServer::start("fake-cloudtrail", app, 1)?;
+        Ok(FakeCloudTrail { server, inner })
     }
 
     /// `http://127.0.0.1:PORT`: the STS and the CloudTrail endpoint.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.endpoint()
     }
 
     /// The recorded CloudTrail events (the `CloudTrailEvent` documents), oldest first.
@@ -154,17 +128,6 @@ impl FakeCloudTrail {
     /// token's issuer in the role's account, and the token's audience among its client IDs.
     pub fn check_web_identity_tokens(&self, on: bool) {
         self.inner.check_tokens.store(on, Ordering::SeqCst);
-    }
-}
-
-impl Drop for FakeCloudTrail {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -18,7 +18,6 @@
 #![allow(clippy::result_large_err)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::IntoFuture;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,6 +32,7 @@ use http_body_util::BodyExt;
 use serde_json::{Map, Value, json};
 
 use crate::forward::Forwarder;
+use crate::server::BackgroundServer;
 
 /// Options of the fake.
 #[derive(Debug, Clone)]
@@ -74,16 +74,14 @@ impl std::fmt::Debug for AddonHook {
 
 /// The running fake, on its own thread and runtime; stopped on drop.
 pub struct FakeEks {
-    port: u16,
+    server: BackgroundServer,
     inner: Arc<Inner>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for FakeEks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeEks")
-            .field("port", &self.port)
+            .field("port", &self.server.port())
             .field("moto", &self.inner.moto)
             .finish()
     }
@@ -97,9 +95,6 @@ impl FakeEks {
     }
 
     pub fn start_with(moto_endpoint: &str, options: FakeEksOptions) -> std::io::Result<FakeEks> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
         let inner = Arc::new(Inner {
             moto: Forwarder::new(moto_endpoint),
             options,
@@ -107,34 +102,13 @@ impl FakeEks {
             failures: Mutex::new(HashMap::new()),
         });
         let app = router(inner.clone());
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let thread = std::thread::Builder::new()
-            .name(format!("fake-eks-{port}"))
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = axum::serve(listener, app).into_future() => {}
-                        _ = stopped => {}
-                    }
-                });
-            })?;
-        Ok(FakeEks {
-            port,
-            inner,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        let server = BackgroundServer::start("fake-eks", app, 1)?;
+        Ok(FakeEks { server, inner })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.endpoint()
     }
 
     /// The `serviceAccountRoleArn` the add-on currently has (None when it has none or does not
@@ -164,17 +138,6 @@ impl FakeEks {
             .lock()
             .unwrap()
             .insert(addon.to_string(), (code.to_string(), message.to_string()));
-    }
-}
-
-impl Drop for FakeEks {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

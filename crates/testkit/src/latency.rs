@@ -5,7 +5,6 @@
 //! (`irsa-sandbox --latency MS`, `scripts/bench-apply`) need the latter shape: with the delay
 //! outside moto, concurrent requests wait in parallel, as they do on a real network.
 
-use std::future::IntoFuture;
 use std::time::Duration;
 
 use axum::Router;
@@ -14,12 +13,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::forward::Forwarder;
+use crate::server::BackgroundServer;
 
 /// The running proxy, on its own thread and runtime; stopped on drop.
 pub struct LatencyProxy {
-    port: u16,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: BackgroundServer,
 }
 
 #[derive(Clone)]
@@ -32,52 +30,17 @@ impl LatencyProxy {
     /// Starts on 127.0.0.1 with a free port, forwarding to `target` (`http://127.0.0.1:PORT`)
     /// after `delay`.
     pub fn start(target: &str, delay: Duration) -> std::io::Result<LatencyProxy> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
         let app = Router::new().fallback(delayed).with_state(Route {
             target: Forwarder::new(target),
             delay,
         });
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        let thread = std::thread::Builder::new()
-            .name(format!("latency-proxy-{port}"))
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = axum::serve(listener, app).into_future() => {}
-                        _ = stopped => {}
-                    }
-                });
-            })?;
-        Ok(LatencyProxy {
-            port,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        })
+        let server = BackgroundServer::start("latency-proxy", app, 2)?;
+        Ok(LatencyProxy { server })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for LatencyProxy {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.server.endpoint()
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`latency`]: a proxy that adds a fixed delay in front of any of them, for benchmarks that
 //!   need a networked peer's shape; [`forward`] is the request forwarding they share, and
 //!   [`query_protocol`] the AWS query-protocol helpers;
+//! - [`server`]: how they run (a router on a free loopback port, on a thread of its own);
 //! - [`sandbox`] puts them together, with [`seed`] (the cluster's tagged node group in moto) and
 //!   [`addon_objects`] (what the EKS add-ons install in the cluster).
 //!
@@ -24,3 +25,4 @@ pub mod moto;
 pub mod query_protocol;
 pub mod sandbox;
 pub mod seed;
+pub mod server;

@@ -14,13 +14,6 @@
 //! beyond loopback.
 
 use std::path::{Path, PathBuf};
-
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use serde_json::{Value, json};
-
 use std::sync::{Arc, OnceLock};
 
 use crate::addon_objects;
@@ -106,7 +99,7 @@ impl Sandbox {
         let cloudtrail = FakeCloudTrail::start(&moto.endpoint(), &options.region)
             .map_err(SandboxError::FakeCloudTrail)?;
         // The cluster first: its issuer is the fake Kubernetes API's token issuer.
-        let issuer = create_cluster(&moto.endpoint(), &options.cluster, &options.region)
+        let issuer = seed::create_cluster(&moto.endpoint(), &options.cluster, &options.region)
             .await
             .map_err(|message| SandboxError::Cluster {
                 cluster: options.cluster.clone(),
@@ -172,49 +165,13 @@ pub fn write_env_file(path: &Path, vars: &[(String, String)]) -> std::io::Result
     std::fs::write(path, text)
 }
 
-/// Creates the cluster in moto (EKS CreateCluster, restJson1) and returns its OIDC issuer. moto
-/// routes requests by the credential scope of the Authorization header and checks no signature.
-async fn create_cluster(moto: &str, cluster: &str, region: &str) -> Result<String, String> {
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let authorization = format!(
-        "AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/eks/aws4_request, SignedHeaders=host, Signature=0"
-    );
-    let body = json!({
-        "name": cluster,
-        "version": "1.33",
-        "roleArn": format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/{cluster}-eks-cluster"),
-        "resourcesVpcConfig": {"subnetIds": ["subnet-0sandbox1", "subnet-0sandbox2"]},
-    });
-    let request = hyper::Request::post(format!("{moto}/clusters"))
-        .header("content-type", "application/json")
-        .header("authorization", authorization)
-        .body(Full::new(Bytes::from(body.to_string())))
-        .map_err(|e| e.to_string())?;
-    let response = client.request(request).await.map_err(|e| e.to_string())?;
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("HTTP {status}: {e}: {}", String::from_utf8_lossy(&bytes)))?;
-    if !status.is_success() {
-        return Err(format!("HTTP {status}: {value}"));
-    }
-    value["cluster"]["identity"]["oidc"]["issuer"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| format!("no OIDC issuer in moto's answer: {value}"))
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
     use crate::fake_kube::PODS;
+    use serde_json::json;
 
     #[tokio::test]
     async fn the_fake_kube_issues_as_the_cluster_and_runs_aws_cli_pods_against_the_recorded_sts() {

@@ -1,13 +1,45 @@
-//! Seeds moto with what an EKS cluster's account has besides the cluster: the Auto Scaling group
-//! of its nodes, tagged for the Cluster Autoscaler's auto-discovery
-//! (`k8s.io/cluster-autoscaler/enabled=true`, `k8s.io/cluster-autoscaler/<cluster>=owned`, as
-//! eksctl tags managed node groups), with a launch configuration. Query-protocol requests
-//! (form-encoded POST); moto routes them by the credential scope and checks no signature.
+//! Seeds moto with the sandbox's EKS cluster (CreateCluster, restJson1) and what its account has
+//! besides the cluster: the Auto Scaling group of its nodes, tagged for the Cluster Autoscaler's
+//! auto-discovery (`k8s.io/cluster-autoscaler/enabled=true`, `k8s.io/cluster-autoscaler/<cluster>=owned`,
+//! as eksctl tags managed node groups), with a launch configuration (query protocol). moto routes
+//! requests by the credential scope of the Authorization header and checks no signature.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+
+use serde_json::{Value, json};
+
+use crate::query_protocol::form_encode;
+use crate::sandbox::SANDBOX_ACCOUNT;
+
+/// Creates the cluster and returns its OIDC issuer.
+pub async fn create_cluster(moto: &str, cluster: &str, region: &str) -> Result<String, String> {
+    let body = json!({
+        "name": cluster,
+        "version": "1.33",
+        "roleArn": format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/{cluster}-eks-cluster"),
+        "resourcesVpcConfig": {"subnetIds": ["subnet-0sandbox1", "subnet-0sandbox2"]},
+    });
+    let (status, bytes) = post(
+        &format!("{moto}/clusters"),
+        "application/json",
+        "eks",
+        region,
+        body.to_string(),
+    )
+    .await?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("HTTP {status}: {e}: {}", String::from_utf8_lossy(&bytes)))?;
+    if !status.is_success() {
+        return Err(format!("HTTP {status}: {value}"));
+    }
+    value["cluster"]["identity"]["oidc"]["issuer"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("no OIDC issuer in moto's answer: {value}"))
+}
 
 /// The node group's Auto Scaling group name for `cluster`.
 pub fn node_group_name(cluster: &str) -> String {
@@ -72,28 +104,19 @@ pub async fn create_node_group(moto: &str, cluster: &str, region: &str) -> Resul
 async fn call(moto: &str, region: &str, params: &[(&str, &str)]) -> Result<(), String> {
     let mut body = String::from("Version=2011-01-01");
     for (key, value) in params {
-        body.push_str(&format!("&{}={}", encode(key), encode(value)));
+        body.push_str(&format!("&{}={}", form_encode(key), form_encode(value)));
     }
-    let authorization = format!(
-        "AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/autoscaling/aws4_request, SignedHeaders=host, Signature=0"
-    );
-    let request = hyper::Request::post(format!("{moto}/"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("authorization", authorization)
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let response = client.request(request).await.map_err(|e| e.to_string())?;
-    let status = response.status();
+    let (status, bytes) = post(
+        &format!("{moto}/"),
+        "application/x-www-form-urlencoded",
+        "autoscaling",
+        region,
+        body,
+    )
+    .await?;
     if status.is_success() {
         return Ok(());
     }
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
     Err(format!(
         "{}: HTTP {status}: {}",
         params[0].1,
@@ -101,14 +124,31 @@ async fn call(moto: &str, region: &str, params: &[(&str, &str)]) -> Result<(), S
     ))
 }
 
-/// Percent-encoding of a form value (RFC 3986 unreserved characters kept).
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
+/// A POST to moto for `service` in `region` (an unsigned SigV4-shaped Authorization header, which
+/// is all moto routes on); the status and the whole answer.
+async fn post(
+    url: &str,
+    content_type: &str,
+    service: &str,
+    region: &str,
+    body: String,
+) -> Result<(hyper::StatusCode, Bytes), String> {
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    let request = hyper::Request::post(url)
+        .header("content-type", content_type)
+        .header("authorization", authorization)
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let response = client.request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let bytes = response
+        .into_body()
         .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, bytes))
 }

@@ -86,7 +86,7 @@ pub(crate) fn check_permissions<'r>(
         findings.push(role_finding(
             role,
             rule,
-            lint.severity.into(),
+            lint.severity,
             format!("{source}: {}", lint.message),
             format!("{source} {}", lint.location),
             boundary,

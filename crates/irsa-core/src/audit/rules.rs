@@ -5,55 +5,9 @@
 
 use serde::Serialize;
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    /// Case-insensitive: `info`, `low`, `medium`, `high`, `critical`.
-    pub fn parse(text: &str) -> Option<Severity> {
-        Severity::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
-    }
-}
-
-impl From<iam_policy::lint::Severity> for Severity {
-    fn from(s: iam_policy::lint::Severity) -> Severity {
-        use iam_policy::lint::Severity as Lint;
-        match s {
-            Lint::Low => Severity::Low,
-            Lint::Medium => Severity::Medium,
-            Lint::High => Severity::High,
-            Lint::Critical => Severity::Critical,
-        }
-    }
-}
+/// How bad a finding is: the policy engine's lint severities (`info < low < medium < high <
+/// critical`), so lint findings carry over unchanged.
+pub use iam_policy::lint::Severity;
 
 /// One audit rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

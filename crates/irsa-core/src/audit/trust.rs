@@ -59,7 +59,7 @@ pub(crate) fn check_trust(
                     f.message,
                     format!("trust policy {}", f.location),
                 )
-                .with_severity(f.severity.into()),
+                .with_severity(f.severity),
             );
         }
     }
