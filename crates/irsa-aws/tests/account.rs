@@ -215,14 +215,14 @@ async fn reads_the_account_and_audits_it() {
     let has = |rule: &str, resource_end: &str| {
         findings
             .iter()
-            .any(|f| f.rule_id == rule && f.resource.ends_with(resource_end))
+            .any(|f| f.rule == rule && f.resource.ends_with(resource_end))
     };
     assert!(has("AUD001", "role/everyone-in-cluster"), "{findings:#?}");
     assert!(has("AUD007", "role/autoscaler"), "{findings:#?}");
     assert!(has("AUD010", "policy/admin"), "{findings:#?}");
     assert!(has("AUD011", "trail/main"), "{findings:#?}");
     assert!(
-        !findings.iter().any(|f| f.rule_id == "AUD005"),
+        !findings.iter().any(|f| f.rule == "AUD005"),
         "{findings:#?}"
     );
 

@@ -68,7 +68,7 @@ fn rules_by_resource(findings: &[Finding]) -> BTreeMap<String, BTreeSet<&'static
     for f in findings {
         map.entry(f.resource.rsplit('/').next().unwrap_or("").to_string())
             .or_default()
-            .insert(f.rule_id);
+            .insert(f.rule);
     }
     map
 }
@@ -117,7 +117,7 @@ fn each_planted_resource_raises_exactly_its_rule_and_clean_ones_nothing() {
         );
     }
     // Every rule except the account-level ones is planted.
-    let covered: BTreeSet<&str> = findings.iter().map(|f| f.rule_id).collect();
+    let covered: BTreeSet<&str> = findings.iter().map(|f| f.rule).collect();
     for rule in irsa_core::audit::RULES {
         if !["AUD000", "AUD011"].contains(&rule.id) {
             assert!(covered.contains(rule.id), "no planted case for {}", rule.id);
@@ -131,7 +131,7 @@ fn findings_say_what_and_where() {
     for f in &findings {
         println!(
             "{:?} {} {} | {} | {}",
-            f.severity, f.rule_id, f.resource, f.message, f.evidence
+            f.severity, f.rule, f.resource, f.message, f.evidence
         );
         assert!(!f.message.is_empty() && !f.evidence.is_empty() && !f.fix.is_empty());
     }
@@ -205,7 +205,7 @@ fn snapshot_alone_says_which_checks_could_not_run() {
         ..full_context()
     };
     let findings = audit(&details(), &ctx);
-    let not_run: Vec<&Finding> = findings.iter().filter(|f| f.rule_id == "AUD000").collect();
+    let not_run: Vec<&Finding> = findings.iter().filter(|f| f.rule == "AUD000").collect();
     assert_eq!(not_run.len(), 2, "{not_run:#?}");
     assert!(
         not_run
@@ -223,8 +223,8 @@ fn snapshot_alone_says_which_checks_could_not_run() {
             .any(|f| f.message.contains("CloudTrail check did not run"))
     );
     // Without providers and clusters nothing can be said about AUD005; the rest is unchanged.
-    assert!(!findings.iter().any(|f| f.rule_id == "AUD005"));
-    assert!(findings.iter().any(|f| f.rule_id == "AUD001"));
+    assert!(!findings.iter().any(|f| f.rule == "AUD005"));
+    assert!(findings.iter().any(|f| f.rule == "AUD001"));
 }
 
 #[test]
@@ -234,7 +234,7 @@ fn clusters_without_provider_list_still_find_stale_trust() {
         ..full_context()
     };
     let findings = audit(&details(), &ctx);
-    let stale: Vec<&Finding> = findings.iter().filter(|f| f.rule_id == "AUD005").collect();
+    let stale: Vec<&Finding> = findings.iter().filter(|f| f.rule == "AUD005").collect();
     // Both the deleted and the orphan provider's issuers belong to no known cluster.
     assert_eq!(stale.len(), 2, "{stale:#?}");
     assert!(
@@ -254,7 +254,7 @@ fn cloudtrail_not_logging_is_reported_on_the_trail() {
         ..full_context()
     };
     let findings = audit(&details(), &ctx);
-    let f: Vec<&Finding> = findings.iter().filter(|f| f.rule_id == "AUD011").collect();
+    let f: Vec<&Finding> = findings.iter().filter(|f| f.rule == "AUD011").collect();
     assert_eq!(f.len(), 1);
     assert_eq!(
         f[0].resource,
@@ -269,7 +269,7 @@ fn cloudtrail_not_logging_is_reported_on_the_trail() {
         ..full_context()
     };
     let findings = audit(&details(), &none);
-    let f = findings.iter().find(|f| f.rule_id == "AUD011").unwrap();
+    let f = findings.iter().find(|f| f.rule == "AUD011").unwrap();
     assert_eq!(f.resource, ROOT);
 }
 

@@ -79,7 +79,7 @@ fn snapshot_audit_reports_every_planted_rule_and_fails_at_high() {
     for f in findings {
         let resource = f["resource"].as_str().unwrap();
         let name = resource.rsplit('/').next().unwrap();
-        if f["rule_id"] == "AUD000" {
+        if f["rule"] == "AUD000" {
             assert_eq!(resource, "arn:aws:iam::111122223333:root");
             continue;
         }
@@ -87,14 +87,14 @@ fn snapshot_audit_reports_every_planted_rule_and_fails_at_high() {
             .strip_prefix("planted-aud")
             .unwrap_or_else(|| panic!("{name} is not planted but raised {f}"));
         let expected = format!("AUD{}", &digits[..3]);
-        assert_eq!(f["rule_id"], expected.as_str(), "{f}");
+        assert_eq!(f["rule"], expected.as_str(), "{f}");
         assert!(f["fix"].as_str().is_some_and(|s| !s.is_empty()));
     }
     // Offline, the CloudTrail check cannot run and says so; the provider check ran on issuers.
     assert!(
         findings
             .iter()
-            .any(|f| f["rule_id"] == "AUD000"
+            .any(|f| f["rule"] == "AUD000"
                 && f["message"].as_str().unwrap().contains("CloudTrail"))
     );
     // Sorted most severe first.
@@ -136,7 +136,7 @@ fn fail_on_sets_the_exit_code() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json(&out);
     assert_eq!(report["summary"]["findings"], 1, "{report}");
-    assert_eq!(report["findings"][0]["rule_id"], "AUD000");
+    assert_eq!(report["findings"][0]["rule"], "AUD000");
     assert_eq!(run(&["--fail-on", "low"]).status.code(), Some(0));
     assert_eq!(run(&["--fail-on", "info"]).status.code(), Some(1));
     let table = run(&[]);
@@ -325,12 +325,7 @@ fn live_audit_against_moto() {
     let findings = report["findings"].as_array().unwrap();
     let rules: Vec<(&str, &str)> = findings
         .iter()
-        .map(|f| {
-            (
-                f["rule_id"].as_str().unwrap(),
-                f["resource"].as_str().unwrap(),
-            )
-        })
+        .map(|f| (f["rule"].as_str().unwrap(), f["resource"].as_str().unwrap()))
         .collect();
     assert!(
         rules.contains(&("AUD001", "arn:aws:iam::123456789012:role/audience-only")),

@@ -8,7 +8,7 @@ use super::rules::{Rule, Severity};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub rule_id: &'static str,
+    pub rule: &'static str,
     pub severity: Severity,
     /// The ARN of the role, policy or trail (the account root for account-wide findings).
     pub resource: String,
@@ -26,7 +26,7 @@ impl Finding {
         evidence: impl Into<String>,
     ) -> Finding {
         Finding {
-            rule_id: rule.id,
+            rule: rule.id,
             severity: rule.severity,
             resource: resource.into(),
             message: message.into(),
@@ -46,7 +46,7 @@ pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
-            .then_with(|| a.rule_id.cmp(b.rule_id))
+            .then_with(|| a.rule.cmp(b.rule))
             .then_with(|| a.resource.cmp(&b.resource))
             .then_with(|| a.evidence.cmp(&b.evidence))
             .then_with(|| a.message.cmp(&b.message))

@@ -69,7 +69,7 @@ pub fn to_sarif(findings: &[Finding], tool_version: &str, artifact: Option<&str>
 }
 
 fn result(finding: &Finding, artifact: Option<&str>) -> Value {
-    let rule_index = RULES.iter().position(|r| r.id == finding.rule_id);
+    let rule_index = RULES.iter().position(|r| r.id == finding.rule);
     let mut location = json!({
         "logicalLocations": [{
             "name": finding.resource.rsplit('/').next().unwrap_or(&finding.resource),
@@ -84,12 +84,12 @@ fn result(finding: &Finding, artifact: Option<&str>) -> Value {
         });
     }
     let mut value = json!({
-        "ruleId": finding.rule_id,
+        "ruleId": finding.rule,
         "level": level(finding.severity),
         "message": { "text": format!("{} ({})", finding.message, finding.resource) },
         "locations": [location],
         "partialFingerprints": {
-            "irsaFinding/v1": format!("{}|{}|{}", finding.rule_id, finding.resource, finding.evidence),
+            "irsaFinding/v1": format!("{}|{}|{}", finding.rule, finding.resource, finding.evidence),
         },
         "properties": {
             "severity": finding.severity.as_str(),

@@ -174,7 +174,7 @@ fn print_table(findings: &[Finding], summary: &Summary, fail_on: Severity) {
         for f in findings {
             table.add_row([
                 f.severity.as_str().to_uppercase(),
-                f.rule_id.to_string(),
+                f.rule.to_string(),
                 f.resource.clone(),
                 format!("{}\nevidence: {}", f.message, f.evidence),
             ]);
