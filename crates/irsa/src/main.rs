@@ -12,6 +12,7 @@ mod connection;
 mod desired_input;
 mod executor;
 mod exit;
+mod issuer;
 mod output;
 mod token;
 

@@ -311,21 +311,8 @@ async fn gather(
     })
 }
 
-/// How long the issuer's TLS handshake may take before the thumbprint is left unchecked.
-const ISSUER_TLS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// The environment variable that keeps irsa from contacting the issuer (set by the sandbox,
-/// whose issuer URL names AWS but is served by nothing reachable).
-const OFFLINE_ISSUER_ENV: &str = "IRSA_OFFLINE_ISSUER";
-
 async fn thumbprint(issuer: &str) -> Thumbprint {
-    if issuer.is_empty() {
-        return Thumbprint::NotChecked("the cluster has no issuer".to_string());
-    }
-    if std::env::var_os(OFFLINE_ISSUER_ENV).is_some_and(|v| !v.is_empty()) {
-        return Thumbprint::NotChecked(format!("{OFFLINE_ISSUER_ENV} is set"));
-    }
-    match irsa_kube::issuer_tls::issuer_thumbprint(issuer, ISSUER_TLS_TIMEOUT).await {
+    match crate::issuer::thumbprint(issuer).await {
         Ok(sha1) => Thumbprint::Expected(sha1),
         Err(why) => Thumbprint::NotChecked(why),
     }

@@ -176,10 +176,26 @@ impl Session {
         Ok(snapshot)
     }
 
-    fn plan_options(&self, args: &ProvisionArgs) -> PlanOptions {
+    /// The plan's options; when the OIDC provider has to be created, the thumbprint of the
+    /// issuer's chain goes with it (if the issuer can be reached; AWS does not need it for EKS
+    /// issuers, but other tools compare it).
+    async fn plan_options(&self, args: &ProvisionArgs, snapshot: &Snapshot) -> PlanOptions {
+        let issuer = snapshot
+            .cluster
+            .as_ref()
+            .and_then(|c| c.issuer_url.as_deref())
+            .unwrap_or_default();
+        let thumbprints = if !issuer.is_empty() && snapshot.provider_for_issuer(issuer).is_none() {
+            crate::issuer::thumbprint(issuer)
+                .await
+                .into_iter()
+                .collect()
+        } else {
+            Vec::new()
+        };
         PlanOptions {
             adopt: args.adopt,
-            thumbprints: Vec::new(),
+            thumbprints,
             values_dir: Some(args.values_dir.display().to_string()),
         }
     }
@@ -367,8 +383,12 @@ pub fn plan(args: ProvisionArgs) -> Result<Code, CliError> {
     connection::runtime()?.block_on(async {
         let mut session = connect(&args).await?;
         let snapshot = session.observe().await?;
-        let plan = plan::plan(&session.state, &snapshot, &session.plan_options(&args))
-            .map_err(plan_error)?;
+        let plan = plan::plan(
+            &session.state,
+            &snapshot,
+            &session.plan_options(&args, &snapshot).await,
+        )
+        .map_err(plan_error)?;
         show(&plan, &session.state, &snapshot, args.output);
         Ok(if plan.has_conflicts() {
             Code::Negative
@@ -386,7 +406,7 @@ pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
         let mut session = connect(&args.common).await?;
         session.aws = session.aws.with_max_concurrency(args.concurrency);
         let snapshot = session.observe().await?;
-        let plan = plan::plan(&session.state, &snapshot, &session.plan_options(&args.common)).map_err(plan_error)?;
+        let plan = plan::plan(&session.state, &snapshot, &session.plan_options(&args.common, &snapshot).await).map_err(plan_error)?;
         show(&plan, &session.state, &snapshot, args.common.output);
         if plan.has_conflicts() {
             return Err(CliError::failed("refusing to apply: the plan has conflicts (objects irsa does not own); resolve them or rerun with --adopt"));
