@@ -183,6 +183,18 @@ impl PolicyText {
         PolicyText(RawValue::from_string(quoted).unwrap_or_else(|_| empty_object()))
     }
 
+    /// The document's JSON text, URL-decoded when the dump holds it encoded (for its size).
+    pub fn json_text(&self) -> String {
+        let raw = self.0.get();
+        if !raw.starts_with('"') {
+            return raw.to_string();
+        }
+        let text: String = serde_json::from_str(raw).unwrap_or_default();
+        iam_policy::document::decode_document_text(&text)
+            .map(|t| t.into_owned())
+            .unwrap_or(text)
+    }
+
     /// Parses the document with the policy engine.
     pub fn parse(&self) -> Result<PolicyDocument, ParseError> {
         let raw = self.0.get();

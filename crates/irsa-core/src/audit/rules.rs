@@ -126,6 +126,14 @@ pub const TRUST_FEDERATED_OTHER_ACCOUNT: Rule = Rule {
     help: "The federated principal is registered in another account than the role's. Trust your own account's OIDC provider.",
 };
 
+pub const TRUST_POLICY_SIZE: Rule = Rule {
+    id: "AUD015",
+    name: "trust-policy-size",
+    severity: Severity::High,
+    title: "trust policy over IAM's default quota of 2,048 characters",
+    help: "IAM refuses a longer trust policy unless the account's quota was raised, so the next edit (one more service account or cluster) fails. Use one role per service account or cluster.",
+};
+
 /// Every rule, in id order.
 pub const RULES: &[Rule] = &[
     CHECK_NOT_RUN,
@@ -143,6 +151,7 @@ pub const RULES: &[Rule] = &[
     INVALID_DOCUMENT,
     TRUST_PRINCIPAL_EVERYONE,
     TRUST_FEDERATED_OTHER_ACCOUNT,
+    TRUST_POLICY_SIZE,
 ];
 
 impl Rule {

@@ -44,6 +44,19 @@ pub(crate) fn check_trust(
             return TrustFacts { irsa: false };
         }
     };
+    // White space is not counted against the quota (lint's count).
+    let chars = lint::chars_without_whitespace(&text.json_text());
+    if chars > lint::TRUST_POLICY_MAX_CHARS {
+        findings.push(Finding::new(
+            rules::TRUST_POLICY_SIZE,
+            &role.arn,
+            format!(
+                "the trust policy is {chars} characters (white space not counted), over IAM's default quota of {}",
+                lint::TRUST_POLICY_MAX_CHARS
+            ),
+            "trust policy",
+        ));
+    }
     let providers = trusted_providers(&document);
     let irsa = providers.iter().any(|p| known.is_cluster_issuer(&p.issuer));
     let options = LintOptions {
