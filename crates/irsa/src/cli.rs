@@ -34,7 +34,8 @@ pub enum Command {
     List(ListArgs),
     /// Prove service accounts can assume their roles (token proof, or a real pod with --pod).
     Verify(VerifyArgs),
-    /// Diagnose IRSA for service accounts: every link of the chain, root cause first, with the fix.
+    /// Diagnose IRSA for service accounts: every link of the chain, root cause first, with the fix
+    /// (default and --all: every annotated service account plus the presets' well-known ones).
     Doctor(DoctorArgs),
     /// Who assumed which role, from CloudTrail's AssumeRoleWithWebIdentity events, beside RoleLastUsed.
     Usage(UsageArgs),
@@ -295,20 +296,41 @@ pub struct ListArgs {
     pub output: Format,
 }
 
+/// Which service accounts a command looks at: one (`--namespace` + `--service-account`), every
+/// annotated one (`--all`), or with `-f` the spec's bindings.
 #[derive(Debug, Args)]
-pub struct DoctorArgs {
+pub struct SubjectArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// With --service-account: its namespace.
     #[arg(long, requires = "service_account")]
     pub namespace: Option<String>,
-    /// Diagnose this service account (with --namespace).
+    /// This service account (with --namespace).
     #[arg(long, requires = "namespace")]
     pub service_account: Option<String>,
-    /// Every service account with a role annotation, and the presets' well-known ones (the
-    /// default without -f or --service-account).
+    /// Every service account that has a role annotation.
     #[arg(long, conflicts_with_all = ["namespace", "service_account"])]
     pub all: bool,
+}
+
+impl SubjectArgs {
+    /// `(namespace, name)` of `--namespace`/`--service-account`, checked against Kubernetes'
+    /// naming rules (before any API call).
+    pub fn single(&self) -> Result<Option<(String, String)>, String> {
+        let (Some(namespace), Some(name)) = (&self.namespace, &self.service_account) else {
+            return Ok(None);
+        };
+        irsa_core::spec::rules::namespace(namespace).map_err(|e| format!("--namespace: {e}"))?;
+        irsa_core::spec::rules::service_account_name(name)
+            .map_err(|e| format!("--service-account: {e}"))?;
+        Ok(Some((namespace.clone(), name.clone())))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub subjects: SubjectArgs,
     /// Perform the fixes irsa can do safely: OIDC provider, client id, annotation, trust of roles
     /// irsa created, add-on role, restarts (asks first unless --yes).
     #[arg(long)]
@@ -345,16 +367,7 @@ pub struct UsageArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
-    pub cluster: ClusterArgs,
-    /// With --service-account: its namespace.
-    #[arg(long, requires = "service_account")]
-    pub namespace: Option<String>,
-    /// Verify this service account (with --namespace).
-    #[arg(long, requires = "namespace")]
-    pub service_account: Option<String>,
-    /// Verify every service account that has a role annotation.
-    #[arg(long, conflicts_with_all = ["namespace", "service_account"])]
-    pub all: bool,
+    pub subjects: SubjectArgs,
     /// Also run the guide's test pod (aws sts get-caller-identity) with the service account.
     #[arg(long)]
     pub pod: bool,

@@ -37,6 +37,16 @@ fn trust(namespace: &str, name: &str) -> serde_json::Value {
     desired::trust_policy("aws", ACCOUNT, ISSUER, namespace, name, "sts.amazonaws.com").unwrap()
 }
 
+/// The app's exact trust with only the condition key ending in `suffix` (`:sub` or `:aud`).
+fn trust_keeping(suffix: &str) -> serde_json::Value {
+    let mut t = trust("shop", "app");
+    t["Statement"][0]["Condition"]["StringEquals"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| k.ends_with(suffix));
+    t
+}
+
 fn role(name: &str, trust_policy: serde_json::Value, attached: &[&str]) -> Role {
     Role {
         name: name.into(),
@@ -474,12 +484,7 @@ fn explicit_deny_in_trust() {
 #[test]
 fn trust_without_sub_lets_every_service_account_in() {
     let mut world = healthy();
-    let mut t = trust("shop", "app");
-    t["Statement"][0]["Condition"]["StringEquals"]
-        .as_object_mut()
-        .unwrap()
-        .retain(|k, _| k.ends_with(":aud"));
-    role_mut(&mut world, "app").trust_policy = t;
+    role_mut(&mut world, "app").trust_policy = trust_keeping(":aud");
     let findings = run(&world);
     assert_eq!(rules_of(&findings), ["DOC037"]);
     assert!(
@@ -491,12 +496,7 @@ fn trust_without_sub_lets_every_service_account_in() {
 #[test]
 fn trust_without_aud_is_medium() {
     let mut world = healthy();
-    let mut t = trust("shop", "app");
-    t["Statement"][0]["Condition"]["StringEquals"]
-        .as_object_mut()
-        .unwrap()
-        .retain(|k, _| k.ends_with(":sub"));
-    role_mut(&mut world, "app").trust_policy = t;
+    role_mut(&mut world, "app").trust_policy = trust_keeping(":sub");
     let findings = run(&world);
     assert_eq!(rules_of(&findings), ["DOC039"]);
     assert_eq!(findings[0].severity, Severity::Medium);

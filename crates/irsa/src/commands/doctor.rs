@@ -23,7 +23,7 @@ use irsa_core::snapshot::{ServiceAccount, Snapshot};
 use irsa_core::verify;
 use serde::Serialize;
 
-use crate::cli::DoctorArgs;
+use crate::cli::{DoctorArgs, SubjectArgs};
 use crate::connection::{self, Connection};
 use crate::exit::{CliError, Code};
 use crate::output::{Format, confirm, print_json};
@@ -32,11 +32,18 @@ pub fn run(args: DoctorArgs) -> Result<Code, CliError> {
     if args.rules {
         return rules(args.output);
     }
-    validate(&args)?;
+    let single = args.subjects.single().map_err(CliError::input)?;
     connection::runtime()?.block_on(async {
-        let (conn, cluster) = connection::connect(&args.cluster).await?;
-        let state = connection::spec_state(&args.cluster)?;
-        let facts = gather(&conn, &cluster, &args, state.as_ref()).await?;
+        let (conn, cluster) = connection::connect(&args.subjects.cluster).await?;
+        let state = connection::spec_state(&args.subjects.cluster)?;
+        let facts = gather(
+            &conn,
+            &cluster,
+            &args.subjects,
+            single.as_ref(),
+            state.as_ref(),
+        )
+        .await?;
         let findings = diagnose(&facts, &cluster, args.adopt);
         let fixes = fix_actions(&findings);
         if !args.fix || fixes.is_empty() {
@@ -49,21 +56,18 @@ pub fn run(args: DoctorArgs) -> Result<Code, CliError> {
         confirm(&format!("Perform {} fix(es)?", fixes.len()), args.yes)?;
         let fixed = perform(&conn, &fixes).await?;
         eprintln!("Diagnosing again…");
-        let facts = gather(&conn, &cluster, &args, state.as_ref()).await?;
+        let facts = gather(
+            &conn,
+            &cluster,
+            &args.subjects,
+            single.as_ref(),
+            state.as_ref(),
+        )
+        .await?;
         let findings = diagnose(&facts, &cluster, args.adopt);
         report(&facts, &findings, &fixed, args.output, false);
         Ok(code(&findings))
     })
-}
-
-fn validate(args: &DoctorArgs) -> Result<(), CliError> {
-    if let (Some(namespace), Some(name)) = (&args.namespace, &args.service_account) {
-        irsa_core::spec::rules::namespace(namespace)
-            .map_err(|e| CliError::input(format!("--namespace: {e}")))?;
-        irsa_core::spec::rules::service_account_name(name)
-            .map_err(|e| CliError::input(format!("--service-account: {e}")))?;
-    }
-    Ok(())
 }
 
 fn code(findings: &[Finding]) -> Code {
@@ -110,18 +114,16 @@ fn aws_failed(what: &'static str) -> impl Fn(irsa_aws::AwsError) -> CliError {
 /// The subjects and their service accounts as they are in the cluster.
 async fn select(
     conn: &Connection,
-    args: &DoctorArgs,
+    args: &SubjectArgs,
+    single: Option<&(String, String)>,
     state: Option<&irsa_core::desired::DesiredState>,
 ) -> Result<(Vec<Subject>, Vec<ServiceAccount>), CliError> {
-    let single = args.namespace.clone().zip(args.service_account.clone());
-    let mut subjects: Vec<Subject> = match (state, &single) {
+    let mut subjects: Vec<Subject> = match (state, single) {
         (Some(state), _) if !args.all => state
             .bindings
             .iter()
             .filter(|b| {
-                single
-                    .as_ref()
-                    .is_none_or(|(ns, name)| b.namespace == *ns && b.service_account == *name)
+                single.is_none_or(|(ns, name)| b.namespace == *ns && b.service_account == *name)
             })
             .map(|b| {
                 let mut subject = doctor::subject_for(&b.namespace, &b.service_account);
@@ -185,10 +187,11 @@ async fn select(
 async fn gather(
     conn: &Connection,
     cluster: &str,
-    args: &DoctorArgs,
+    args: &SubjectArgs,
+    single: Option<&(String, String)>,
     state: Option<&irsa_core::desired::DesiredState>,
 ) -> Result<Facts, CliError> {
-    let (mut subjects, service_accounts) = select(conn, args, state).await?;
+    let (mut subjects, service_accounts) = select(conn, args, single, state).await?;
     let mut role_names: Vec<String> = service_accounts
         .iter()
         .filter_map(|sa| verify::annotated_role(sa).and_then(verify::role_name_of))

@@ -200,24 +200,24 @@ pub struct VerifyOptions {
 
 pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
     connection::runtime()?.block_on(async {
-        let (conn, cluster) = connection::connect(&args.cluster).await?;
-        let targets: Vec<(String, String)> =
-            if let (Some(ns), Some(name)) = (&args.namespace, &args.service_account) {
-                vec![(ns.clone(), name.clone())]
-            } else if args.all {
-                irsa_kube::list_role_service_accounts(&conn.kube, None)
-                    .await
-                    .map_err(kube_failed("listing service accounts"))?
-                    .into_iter()
-                    .map(|sa| (sa.namespace, sa.name))
-                    .collect()
-            } else if args.cluster.file.is_some() {
-                connection::spec_service_accounts(&args.cluster)?
-            } else {
-                return Err(CliError::input(
-                    "say what to verify: -f FILE, --namespace NS --service-account NAME, or --all",
-                ));
-            };
+        let single = args.subjects.single().map_err(CliError::input)?;
+        let (conn, cluster) = connection::connect(&args.subjects.cluster).await?;
+        let targets: Vec<(String, String)> = if let Some(single) = single {
+            vec![single]
+        } else if args.subjects.all {
+            irsa_kube::list_role_service_accounts(&conn.kube, None)
+                .await
+                .map_err(kube_failed("listing service accounts"))?
+                .into_iter()
+                .map(|sa| (sa.namespace, sa.name))
+                .collect()
+        } else if args.subjects.cluster.file.is_some() {
+            connection::spec_service_accounts(&args.subjects.cluster)?
+        } else {
+            return Err(CliError::input(
+                "say what to verify: -f FILE, --namespace NS --service-account NAME, or --all",
+            ));
+        };
         let options = VerifyOptions {
             pod: args.pod,
             image: args.image.clone(),
