@@ -1,13 +1,16 @@
 //! Connecting to AWS and the cluster: the async runtime, the AWS clients for the right region
 //! (the standard credential chain, `AWS_ENDPOINT_URL*` overrides, `IRSA_AWS_MAX_ATTEMPTS` for test
-//! servers) and the Kubernetes client from the kubeconfig. Shared by every command that talks to
-//! them; none of it makes an API call.
+//! servers) and the Kubernetes client from the kubeconfig, and the first look at AWS that the
+//! service-account commands share ([`observe_cluster`]). Shared by every command that talks to
+//! them; only [`observe_cluster`] makes API calls.
 
 use irsa_core::desired::DesiredState;
+use irsa_core::snapshot::{ServiceAccount, Snapshot};
+use irsa_core::verify;
 
 use crate::cli::ClusterArgs;
 use crate::desired_input::{self, Selectors};
-use crate::exit::CliError;
+use crate::exit::{CliError, failed_while};
 
 /// The clients of one run.
 pub struct Connection {
@@ -60,6 +63,39 @@ pub async fn clients(
         kube,
         region: region.to_string(),
     })
+}
+
+/// The role names the service accounts' `eks.amazonaws.com/role-arn` annotations give.
+pub fn annotated_role_names(sas: &[ServiceAccount]) -> Vec<String> {
+    sas.iter()
+        .filter_map(|sa| verify::annotated_role(sa).and_then(verify::role_name_of))
+        .collect()
+}
+
+/// Observes AWS for `cluster` (account, cluster, OIDC providers, the named roles and add-ons); a
+/// cluster that does not exist is an error here, since every caller needs its issuer.
+pub async fn observe_cluster(
+    conn: &Connection,
+    cluster: &str,
+    role_names: Vec<String>,
+    addon_names: Vec<String>,
+) -> Result<Snapshot, CliError> {
+    let request = irsa_aws::ObserveRequest {
+        cluster: cluster.to_string(),
+        role_names,
+        policy_arns: Vec::new(),
+        addon_names,
+    };
+    let snapshot = irsa_aws::observe(&conn.aws, &request)
+        .await
+        .map_err(failed_while("observing AWS"))?;
+    if snapshot.cluster.is_none() {
+        return Err(CliError::failed(format!(
+            "EKS cluster `{cluster}` was not found in {}",
+            conn.region
+        )));
+    }
+    Ok(snapshot)
 }
 
 /// The spec's desired state when a file is given (validated before any call).

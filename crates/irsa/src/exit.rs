@@ -58,6 +58,11 @@ impl fmt::Display for CliError {
     }
 }
 
+/// Turns an adapter error into a failure saying what was being done (`"listing pods: …"`).
+pub fn failed_while<E: fmt::Display>(what: &str) -> impl Fn(E) -> CliError + '_ {
+    move |e| CliError::failed(format!("{what}: {e}"))
+}
+
 /// Reads a file the user named, with the path in the error.
 pub fn read_input_file(path: &std::path::Path) -> Result<String, CliError> {
     std::fs::read_to_string(path)

@@ -4,7 +4,7 @@
 //! classified by the first thing that fails in the statements that could have allowed it
 //! (provider, action, `sub`, `aud`), with the engine's explanation as evidence.
 
-use iam_policy::document::{PolicyDocument, PrincipalType, Principals};
+use iam_policy::document::PolicyDocument;
 use iam_policy::eval::{self, Applies};
 use iam_policy::lint::{self, LintOptions, PolicyKind, Severity};
 use iam_policy::trust::{self, TokenClaims};
@@ -398,7 +398,11 @@ fn classify_denial(
     }
     verdicts.retain(|(_, v)| !matches!(v, Applies::PrincipalMismatch));
     if verdicts.is_empty() {
-        let named: Vec<String> = federated_principals(document);
+        let named: Vec<&str> = document
+            .statements
+            .iter()
+            .flat_map(trust::web_identity_provider_arns)
+            .collect();
         return (
             &TRUST_WRONG_PROVIDER,
             if named.is_empty() {
@@ -476,20 +480,6 @@ fn classify_denial(
         );
     }
     (&TRUST_DENIED, "no statement allows the token".to_string())
-}
-
-fn federated_principals(document: &PolicyDocument) -> Vec<String> {
-    let mut out = Vec::new();
-    for statement in &document.statements {
-        if let Some(Principals::Map(map)) = statement.principal.as_ref().map(|p| &p.principals) {
-            for (kind, ids) in map {
-                if *kind == PrincipalType::Federated {
-                    out.extend(ids.iter().cloned());
-                }
-            }
-        }
-    }
-    out
 }
 
 /// A trust policy that keeps every statement and adds the exact one for this service account, as

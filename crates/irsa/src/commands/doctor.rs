@@ -20,12 +20,11 @@ use irsa_core::doctor::{
 };
 use irsa_core::presets::requirements::AutoScalingGroup;
 use irsa_core::snapshot::{ServiceAccount, Snapshot};
-use irsa_core::verify;
 use serde::Serialize;
 
 use crate::cli::{DoctorArgs, SubjectArgs};
 use crate::connection::{self, Connection};
-use crate::exit::{CliError, Code};
+use crate::exit::{CliError, Code, failed_while};
 use crate::output::{Format, confirm, print_json};
 
 pub fn run(args: DoctorArgs) -> Result<Code, CliError> {
@@ -103,14 +102,6 @@ fn diagnose(facts: &Facts, cluster: &str, adopt: bool) -> Vec<Finding> {
     })
 }
 
-fn kube_failed(what: &'static str) -> impl Fn(irsa_kube::KubeError) -> CliError {
-    move |e| CliError::failed(format!("{what}: {e}"))
-}
-
-fn aws_failed(what: &'static str) -> impl Fn(irsa_aws::AwsError) -> CliError {
-    move |e| CliError::failed(format!("{what}: {e}"))
-}
-
 /// The subjects and their service accounts as they are in the cluster.
 async fn select(
     conn: &Connection,
@@ -118,6 +109,9 @@ async fn select(
     single: Option<&(String, String)>,
     state: Option<&irsa_core::desired::DesiredState>,
 ) -> Result<(Vec<Subject>, Vec<ServiceAccount>), CliError> {
+    // `--all` lists the annotated service accounts (they need no second read) and adds the
+    // presets' well-known ones, kept only when they exist.
+    let mut listed: Option<Vec<ServiceAccount>> = None;
     let mut subjects: Vec<Subject> = match (state, single) {
         (Some(state), _) if !args.all => state
             .bindings
@@ -139,7 +133,7 @@ async fn select(
         _ => {
             let annotated = irsa_kube::list_role_service_accounts(&conn.kube, None)
                 .await
-                .map_err(kube_failed("listing service accounts"))?;
+                .map_err(failed_while("listing service accounts"))?;
             let mut subjects: Vec<Subject> = annotated
                 .iter()
                 .map(|sa| doctor::subject_for(&sa.namespace, &sa.name))
@@ -155,6 +149,7 @@ async fn select(
                     ));
                 }
             }
+            listed = Some(annotated);
             subjects
         }
     };
@@ -163,18 +158,25 @@ async fn select(
             "no service account selected: the spec has no binding for --namespace/--service-account",
         ));
     }
+    let known = listed.as_deref().unwrap_or_default();
+    let is_known = |s: &Subject| {
+        known
+            .iter()
+            .any(|sa| sa.namespace == s.namespace && sa.name == s.name)
+    };
     let request = irsa_kube::KubeObserveRequest {
         namespaces: Vec::new(),
         service_accounts: subjects
             .iter()
+            .filter(|s| !is_known(s))
             .map(|s| (s.namespace.clone(), s.name.clone()))
             .collect(),
     };
-    let (_, found) = irsa_kube::observe(&conn.kube, &request)
+    let (_, read) = irsa_kube::observe(&conn.kube, &request)
         .await
-        .map_err(kube_failed("reading service accounts"))?;
-    if single.is_none() && state.is_none() {
-        // `--all`: the presets' service accounts only when they exist (or their add-on might).
+        .map_err(failed_while("reading service accounts"))?;
+    let found: Vec<ServiceAccount> = known.iter().cloned().chain(read).collect();
+    if listed.is_some() {
         subjects.retain(|s| {
             found
                 .iter()
@@ -192,10 +194,7 @@ async fn gather(
     state: Option<&irsa_core::desired::DesiredState>,
 ) -> Result<Facts, CliError> {
     let (mut subjects, service_accounts) = select(conn, args, single, state).await?;
-    let mut role_names: Vec<String> = service_accounts
-        .iter()
-        .filter_map(|sa| verify::annotated_role(sa).and_then(verify::role_name_of))
-        .collect();
+    let mut role_names = connection::annotated_role_names(&service_accounts);
     if let Some(state) = state {
         role_names.extend(state.bindings.iter().map(|b| b.role.name.clone()));
     }
@@ -204,21 +203,7 @@ async fn gather(
     let mut addon_names: Vec<String> = subjects.iter().filter_map(|s| s.addon.clone()).collect();
     addon_names.sort();
     addon_names.dedup();
-    let request = irsa_aws::ObserveRequest {
-        cluster: cluster.to_string(),
-        role_names,
-        policy_arns: Vec::new(),
-        addon_names,
-    };
-    let mut snapshot = irsa_aws::observe(&conn.aws, &request)
-        .await
-        .map_err(aws_failed("observing AWS"))?;
-    if snapshot.cluster.is_none() {
-        return Err(CliError::failed(format!(
-            "EKS cluster `{cluster}` was not found in {}",
-            conn.region
-        )));
-    }
+    let mut snapshot = connection::observe_cluster(conn, cluster, role_names, addon_names).await?;
     snapshot.service_accounts = service_accounts;
     if let Some(state) = state {
         for subject in &mut subjects {
@@ -254,7 +239,7 @@ async fn gather(
         async {
             irsa_aws::observe_policies(&conn.aws, &policy_arns)
                 .await
-                .map_err(aws_failed("reading the roles' policies"))
+                .map_err(failed_while("reading the roles' policies"))
         },
         try_join_all(snapshot.roles.iter().map(|role| async move {
             irsa_aws::doctor_reads::inline_policies(
@@ -264,7 +249,7 @@ async fn gather(
             )
             .await
             .map(|docs| (role.name.clone(), docs))
-            .map_err(aws_failed("reading inline policies"))
+            .map_err(failed_while("reading inline policies"))
         })),
         async {
             if !wants_groups {
@@ -273,7 +258,7 @@ async fn gather(
             irsa_aws::doctor_reads::autoscaler_groups(&conn.aws, cluster)
                 .await
                 .map(Some)
-                .map_err(aws_failed("reading Auto Scaling groups"))
+                .map_err(failed_while("reading Auto Scaling groups"))
         },
         try_join_all(subjects.iter().map(|s| async move {
             irsa_kube::workloads_using(&conn.kube, &s.namespace, &s.name)
@@ -290,14 +275,14 @@ async fn gather(
                         .collect::<Vec<_>>();
                     ((s.namespace.clone(), s.name.clone()), facts)
                 })
-                .map_err(kube_failed("listing pods"))
+                .map_err(failed_while("listing pods"))
         })),
         try_join_all(subjects.iter().filter_map(|s| s.controller.clone()).map(
             |(namespace, name)| async move {
                 irsa_kube::deployment_service_account(&conn.kube, &namespace, &name)
                     .await
                     .map(|sa| sa.map(|sa| ((namespace, name), sa)))
-                    .map_err(kube_failed("reading controller deployments"))
+                    .map_err(failed_while("reading controller deployments"))
             }
         )),
         async { Ok(thumbprint(&issuer).await) },

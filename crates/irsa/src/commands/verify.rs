@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::cli::{ListArgs, VerifyArgs};
 use crate::connection::{self, Connection};
-use crate::exit::{CliError, Code};
+use crate::exit::{CliError, Code, failed_while};
 use crate::output::{Format, print_json};
 use crate::token;
 
@@ -41,38 +41,6 @@ fn now() -> i64 {
         .unwrap_or_default()
 }
 
-async fn observe_aws(
-    conn: &Connection,
-    cluster: &str,
-    sas: &[ServiceAccount],
-    policy_arns: Vec<String>,
-) -> Result<Snapshot, CliError> {
-    let role_names = sas
-        .iter()
-        .filter_map(|sa| verify::annotated_role(sa).and_then(verify::role_name_of))
-        .collect();
-    let request = irsa_aws::ObserveRequest {
-        cluster: cluster.to_string(),
-        role_names,
-        policy_arns,
-        addon_names: Vec::new(),
-    };
-    let snapshot = irsa_aws::observe(&conn.aws, &request)
-        .await
-        .map_err(|e| CliError::failed(format!("observing AWS: {e}")))?;
-    if snapshot.cluster.is_none() {
-        return Err(CliError::failed(format!(
-            "EKS cluster `{cluster}` was not found in {}",
-            conn.region
-        )));
-    }
-    Ok(snapshot)
-}
-
-fn kube_failed(what: &str) -> impl Fn(irsa_kube::KubeError) -> CliError + '_ {
-    move |e| CliError::failed(format!("{what}: {e}"))
-}
-
 #[derive(Serialize)]
 struct ListEntry {
     namespace: String,
@@ -91,8 +59,14 @@ pub fn list(args: ListArgs) -> Result<Code, CliError> {
         let (conn, cluster) = connection::connect(&args.cluster).await?;
         let sas = irsa_kube::list_role_service_accounts(&conn.kube, args.namespace.as_deref())
             .await
-            .map_err(kube_failed("listing service accounts"))?;
-        let snapshot = observe_aws(&conn, &cluster, &sas, Vec::new()).await?;
+            .map_err(failed_while("listing service accounts"))?;
+        let snapshot = connection::observe_cluster(
+            &conn,
+            &cluster,
+            connection::annotated_role_names(&sas),
+            Vec::new(),
+        )
+        .await?;
         let provider = snapshot
             .cluster
             .as_ref()
@@ -128,7 +102,7 @@ pub fn list(args: ListArgs) -> Result<Code, CliError> {
             };
             let pods = irsa_kube::pods_of(&conn.kube, &sa.namespace, &sa.name)
                 .await
-                .map_err(kube_failed("listing pods"))?;
+                .map_err(failed_while("listing pods"))?;
             let with_credentials = pods.iter().filter(|p| pod_has_role(p, &role_arn)).count();
             entries.push(ListEntry {
                 namespace: sa.namespace.clone(),
@@ -207,7 +181,7 @@ pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
         } else if args.subjects.all {
             irsa_kube::list_role_service_accounts(&conn.kube, None)
                 .await
-                .map_err(kube_failed("listing service accounts"))?
+                .map_err(failed_while("listing service accounts"))?
                 .into_iter()
                 .map(|sa| (sa.namespace, sa.name))
                 .collect()
@@ -275,8 +249,14 @@ pub async fn verify_all(
     };
     let (_, found) = irsa_kube::observe(&conn.kube, &request)
         .await
-        .map_err(kube_failed("reading service accounts"))?;
-    let mut snapshot = observe_aws(conn, cluster, &found, Vec::new()).await?;
+        .map_err(failed_while("reading service accounts"))?;
+    let mut snapshot = connection::observe_cluster(
+        conn,
+        cluster,
+        connection::annotated_role_names(&found),
+        Vec::new(),
+    )
+    .await?;
     if options.action.is_some() {
         // The policies' documents are needed to evaluate the action: a second, targeted look.
         let arns: Vec<String> = snapshot
@@ -284,8 +264,9 @@ pub async fn verify_all(
             .iter()
             .flat_map(|r| r.attached_policy_arns.clone())
             .collect();
-        let with_policies = observe_aws(conn, cluster, &found, arns).await?;
-        snapshot.policies = with_policies.policies;
+        snapshot.policies = irsa_aws::observe_policies(&conn.aws, &arns)
+            .await
+            .map_err(failed_while("reading the roles' policies"))?;
     }
     let jwks = irsa_kube::fetch_jwks(&conn.kube)
         .await
