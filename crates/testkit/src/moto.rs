@@ -5,8 +5,10 @@
 //! `<repo>/target/moto-venv`. On first use the venv is created with `python3 -m venv` and
 //! `moto[server]` (pinned to [`MOTO_VERSION`]) is installed into it with pip; concurrent test
 //! processes serialize that install through a lock file next to the venv, and later runs skip it
-//! when `bin/moto_server` exists. Each [`MotoServer`] is one `moto_server` process on a free port
-//! with `MOTO_IAM_LOAD_MANAGED_POLICIES=true` (so AWS managed policies such as
+//! when `bin/moto_server` exists. Each [`MotoServer`] is one moto server process on a free port,
+//! run by the venv's Python through `moto_launcher.py` (moto's own server with its per-request
+//! backend lookup memoised, no access log, and requests served one at a time because moto's
+//! backends are not thread-safe; see that file), with `MOTO_IAM_LOAD_MANAGED_POLICIES=true` (so AWS managed policies such as
 //! `AmazonEBSCSIDriverPolicy` exist); it is killed when the value is dropped. The server's log goes
 //! to a temporary file whose tail is quoted when the server fails to come up.
 
@@ -19,6 +21,9 @@ use std::time::{Duration, Instant};
 
 /// The moto release installed into a fresh virtual environment.
 pub const MOTO_VERSION: &str = "5.2.5";
+
+/// Runs `moto.server.main` with the changes its doc lists; passed to `python -c`.
+const LAUNCHER: &str = include_str!("moto_launcher.py");
 
 /// How long a started server may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -231,15 +236,17 @@ fn spawn(program: &Path) -> Result<MotoServer, MotoError> {
         what: "cannot clone the log file".into(),
         source,
     })?;
-    let child = Command::new(program)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    // `bin/python` sits beside `bin/moto_server` in the venv.
+    let python = program.with_file_name("python");
+    let child = Command::new(&python)
+        .args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)
         .spawn()
         .map_err(|source| MotoError::Spawn {
-            program: program.to_path_buf(),
+            program: python.clone(),
             source,
         })?;
     let mut server = MotoServer {
