@@ -277,6 +277,25 @@ pub async fn execute(
                 });
             gone_is_fine(result)?;
         }
+        Step::DeleteRolePolicy {
+            role_name,
+            policy_name,
+        } => {
+            let result = iam
+                .delete_role_policy()
+                .role_name(role_name)
+                .policy_name(policy_name)
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk(
+                        "iam:DeleteRolePolicy",
+                        format!("{role_name} {policy_name}"),
+                        e,
+                    )
+                });
+            gone_is_fine(result)?;
+        }
         Step::DeleteRole { role_name } => {
             let result = iam
                 .delete_role()

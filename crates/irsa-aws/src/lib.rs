@@ -8,6 +8,7 @@
 //!   call-counting interceptor;
 //! - [`stats`]: counts of API calls (all, and mutating) for `irsa apply --stats`;
 //! - [`observe`]: the concurrent read of everything a plan needs;
+//! - [`role_trusts`]: every role's trust policy (ListRoles), for `irsa destroy`;
 //! - [`doctor_reads`]: inline policy documents and the autoscaler's Auto Scaling groups, for
 //!   `irsa doctor`;
 //! - [`account`]: the account-wide read `irsa audit` needs (GetAccountAuthorizationDetails,
@@ -30,17 +31,19 @@ pub mod doctor_reads;
 pub mod error;
 pub mod execute;
 pub mod observe;
+pub mod role_trusts;
 pub mod stats;
 mod trails;
 pub mod web_identity;
 
 pub use account::{AccountObservation, AccountRequest, observe_account};
 pub use as_role::{CallerIdentity, caller_identity_with, try_read_action};
-pub use clients::{Clients, Options};
+pub use clients::{Clients, DEFAULT_MAX_CONCURRENCY, Options};
 pub use cloudtrail_events::{UsageObservation, UsageRequest, observe_usage};
 pub use error::{AwsError, ErrorKind};
 pub use execute::execute;
-pub use observe::{ObserveRequest, observe, observe_policies};
+pub use observe::{ObserveRequest, observe, observe_policies, observe_roles};
+pub use role_trusts::list_role_trusts;
 pub use stats::CallStats;
 pub use web_identity::{TemporaryCredentials, assume_role_with_web_identity};
 

@@ -81,6 +81,7 @@ pub async fn observe(clients: &Clients, request: &ObserveRequest) -> Result<Snap
         namespaces: Vec::new(),
         service_accounts: Vec::new(),
         files: Default::default(),
+        role_trusts: None,
     })
 }
 
@@ -317,6 +318,14 @@ async fn inline_policies(clients: &Clients, role: &str) -> Result<Vec<String>, A
     }
 }
 
+/// The roles `names` (absent ones left out), read as [`observe`] reads them: GetRole, then the
+/// attached and inline policy lists of those that exist.
+pub async fn observe_roles(clients: &Clients, names: &[String]) -> Result<Vec<Role>, AwsError> {
+    let limit = Semaphore::new(clients.options().max_concurrency.max(1));
+    let roles = try_join_all(names.iter().map(|name| observe_role(clients, &limit, name))).await?;
+    Ok(roles.into_iter().flatten().collect())
+}
+
 /// The customer- or AWS-managed policies `arns` (absent ones left out), read as [`observe`]
 /// reads them: GetPolicy, then the default version's document and the version list.
 pub async fn observe_policies(
@@ -393,6 +402,9 @@ async fn observe_policy(
         default_version_id,
         versions,
         tags: tags(policy.tags()),
+        attachment_count: policy
+            .attachment_count()
+            .and_then(|n| u32::try_from(n).ok()),
     }))
 }
 

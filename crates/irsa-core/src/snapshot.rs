@@ -36,6 +36,31 @@ pub struct Snapshot {
     /// Local files irsa writes (Helm values), path → contents, as they are on disk.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// Every role of the account with its trust policy (IAM ListRoles), read by `destroy` to
+    /// know which roles still trust the cluster's OIDC provider; `None` when not read.
+    #[serde(default)]
+    pub role_trusts: Option<Vec<RoleTrust>>,
+}
+
+/// A role as ListRoles shows it: enough to know whom it trusts (no tags, no attachments).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleTrust {
+    pub name: String,
+    pub arn: String,
+    /// The trust policy, decoded.
+    pub trust_policy: serde_json::Value,
+}
+
+impl RoleTrust {
+    /// Whether an Allow statement of the trust policy names `provider_arn` as the Federated
+    /// principal for `sts:AssumeRoleWithWebIdentity` (an unreadable policy trusts nobody).
+    pub fn trusts_provider(&self, provider_arn: &str) -> bool {
+        iam_policy::document::PolicyDocument::from_value(&self.trust_policy).is_ok_and(|doc| {
+            doc.statements.iter().any(|statement| {
+                iam_policy::trust::web_identity_provider_arns(statement).contains(&provider_arn)
+            })
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +109,9 @@ pub struct ManagedPolicy {
     /// Every version, oldest first.
     pub versions: Vec<PolicyVersion>,
     pub tags: Tags,
+    /// How many roles, users and groups it is attached to (GetPolicy's AttachmentCount).
+    #[serde(default)]
+    pub attachment_count: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

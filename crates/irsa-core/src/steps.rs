@@ -81,6 +81,12 @@ pub enum Step {
         role_name: String,
         policy_arn: String,
     },
+    /// iam:DeleteRolePolicy: an inline policy of a role irsa deletes (IAM refuses to delete a
+    /// role that still has one).
+    DeleteRolePolicy {
+        role_name: String,
+        policy_name: String,
+    },
     /// iam:DeleteRole (its policies are detached by earlier steps).
     DeleteRole { role_name: String },
     /// Kubernetes: create the namespace.

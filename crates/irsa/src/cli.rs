@@ -249,7 +249,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub restart: bool,
     /// Most API calls in flight at once (reads and changes alike).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = irsa_aws::DEFAULT_MAX_CONCURRENCY)]
     pub concurrency: usize,
     /// After applying, prove each applied service account can assume its role (as `irsa verify`).
     #[arg(long)]

@@ -461,3 +461,97 @@ fn verify_reports_pods_started_before_the_annotation() {
     let restart = env.irsa(&["apply", "-f", spec.to_str().unwrap(), "--yes"]);
     assert_eq!(restart.status.code(), Some(0));
 }
+
+/// A spec of `n` bindings `bench/app-1…n`, each with one AWS managed policy.
+fn write_spec(env: &common::Env, file: &str, n: usize) -> String {
+    let mut spec = String::from(
+        "apiVersion: irsa/v1\nkind: IrsaConfig\ncluster: {name: demo, region: us-east-1, account: \"123456789012\"}\nbindings:\n",
+    );
+    for i in 1..=n {
+        spec.push_str(&format!(
+            "  - serviceAccount: bench/app-{i}\n    policies: {{managed: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]}}\n"
+        ));
+    }
+    let path = env.dir.join(file);
+    std::fs::write(&path, spec).unwrap();
+    path.display().to_string()
+}
+
+fn marks(env: &common::Env, spec: &str) -> Vec<(String, String)> {
+    let out = env.irsa(&["plan", "-f", spec, "--output", "json"]);
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                format!(
+                    "{} {}",
+                    i["kind"].as_str().unwrap(),
+                    i["name"].as_str().unwrap()
+                ),
+                i["mark"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn destroy_removes_dropped_bindings_and_keeps_a_provider_others_trust() {
+    let env = start();
+    let two = write_spec(&env, "two.yaml", 2);
+    let one = write_spec(&env, "one.yaml", 1);
+    let applied = env.irsa(&["apply", "-f", &two, "--yes"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    // A role made by hand for another workload, trusting the same provider.
+    let issuer = env
+        .sandbox
+        .issuer
+        .trim_start_matches("https://")
+        .to_string();
+    let provider = format!("arn:aws:iam::123456789012:oidc-provider/{issuer}");
+    env.step(Step::CreateRole {
+        name: "team-app".into(),
+        path: "/".into(),
+        trust_policy: serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity"}]}),
+        permissions_boundary: None,
+        tags: Default::default(),
+    });
+
+    // The spec now names one binding; destroy removes both, since irsa made both for the cluster.
+    let destroyed = env.irsa(&["destroy", "-f", &one, "--yes"]);
+    assert_eq!(destroyed.status.code(), Some(0), "{}", text(&destroyed));
+    let shown = String::from_utf8_lossy(&destroyed.stdout);
+    assert!(
+        shown.contains("still trusted by 1 role(s) that stay (team-app)"),
+        "{}",
+        text(&destroyed)
+    );
+    let after = marks(&env, &two);
+    for (item, mark) in &after {
+        let expected = if item.starts_with("oidc-provider") || item.starts_with("namespace") {
+            "unchanged"
+        } else {
+            "create"
+        };
+        assert_eq!(mark, expected, "{item} after destroy: {after:?}");
+    }
+    assert_eq!(
+        after.iter().filter(|(_, m)| m == "create").count(),
+        6,
+        "{after:?}"
+    );
+
+    // Once nothing else trusts it, the provider irsa created goes too.
+    env.step(Step::DeleteRole {
+        role_name: "team-app".into(),
+    });
+    let again = env.irsa(&["destroy", "-f", &one, "--yes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let after = marks(&env, &two);
+    assert!(
+        after.contains(&(format!("oidc-provider {provider}"), "create".to_string())),
+        "the provider is not deleted: {after:?}"
+    );
+}

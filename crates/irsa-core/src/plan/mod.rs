@@ -7,11 +7,14 @@
 //! label. Anything of the same name without that mark is a conflict, changed only with `adopt`.
 //! Steps name their dependencies, so an executor can run independent bindings concurrently and
 //! only wait where a step needs what another creates (a role before its attachments, its
-//! service account and its add-on). [`destroy`] plans the removal of what irsa owns.
+//! service account and its add-on). [`destroy`] plans the removal of what irsa created for the
+//! cluster.
 
+mod destroy;
 mod diff;
 mod items;
 
+pub use destroy::destroy;
 pub use diff::line_diff;
 pub use items::{Item, Mark};
 
@@ -20,7 +23,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::desired::{self, Binding, DesiredState, Install, TAG_CLUSTER};
+use crate::desired::{self, Binding, DesiredState, Install};
 use crate::render::{self, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ROLE_ARN_ANNOTATION};
 use crate::snapshot::{Snapshot, Tags};
 use crate::steps::Step;
@@ -670,126 +673,6 @@ enum PolicyOutcome {
     Created(usize),
     Ready,
     Conflict,
-}
-
-/// Plans `destroy`: removes, for the bindings of `state`, what irsa owns (by its tags and
-/// labels) and nothing else.
-pub fn destroy(state: &DesiredState, snapshot: &Snapshot) -> Plan {
-    let mut plan = Plan::default();
-    let mut role_deletions = Vec::new();
-    for b in &state.bindings {
-        let sa = format!("{}/{}", b.namespace, b.service_account);
-        if b.create_service_account
-            && let Some(existing) = snapshot.service_account(&b.namespace, &b.service_account)
-        {
-            if existing.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE) {
-                plan.push(
-                    Step::DeleteServiceAccount {
-                        namespace: b.namespace.clone(),
-                        name: b.service_account.clone(),
-                    },
-                    vec![],
-                );
-                plan.items
-                    .push(Item::new(Mark::Delete, "service-account", &sa));
-            } else {
-                plan.items.push(
-                    Item::new(Mark::Unchanged, "service-account", &sa)
-                        .detail("not created by irsa: kept".to_string()),
-                );
-            }
-        }
-        let mut addon_steps = Vec::new();
-        if let Some(Install::EksAddon { name }) = &b.install
-            && let Some(addon) = snapshot.addon(name)
-        {
-            if owned(&addon.tags) {
-                addon_steps.push(plan.push(
-                    Step::DeleteAddon {
-                        cluster: state.cluster.name.clone(),
-                        name: name.clone(),
-                    },
-                    vec![],
-                ));
-                plan.items.push(Item::new(Mark::Delete, "eks-addon", name));
-            } else {
-                plan.items.push(
-                    Item::new(Mark::Unchanged, "eks-addon", name)
-                        .detail("not created by irsa: kept".to_string()),
-                );
-            }
-        }
-        let Some(role) = snapshot.role(&b.role.name) else {
-            continue;
-        };
-        if !owned(&role.tags) {
-            plan.items.push(
-                Item::new(Mark::Unchanged, "role", &role.arn)
-                    .detail("not created by irsa: kept".to_string()),
-            );
-            continue;
-        }
-        let detaches: Vec<usize> = role
-            .attached_policy_arns
-            .iter()
-            .map(|arn| {
-                plan.push(
-                    Step::DetachRolePolicy {
-                        role_name: role.name.clone(),
-                        policy_arn: arn.clone(),
-                    },
-                    addon_steps.clone(),
-                )
-            })
-            .collect();
-        let mut after = detaches.clone();
-        after.extend(addon_steps.iter().copied());
-        role_deletions.push(plan.push(
-            Step::DeleteRole {
-                role_name: role.name.clone(),
-            },
-            after,
-        ));
-        plan.items.push(Item::new(Mark::Delete, "role", &role.arn));
-        for arn in &role.attached_policy_arns {
-            if let Some(policy) = snapshot.policy(arn)
-                && owned(&policy.tags)
-            {
-                let versions = policy
-                    .versions
-                    .iter()
-                    .filter(|v| !v.is_default)
-                    .map(|v| v.id.clone())
-                    .collect();
-                plan.push(
-                    Step::DeletePolicy {
-                        policy_arn: arn.clone(),
-                        non_default_versions: versions,
-                    },
-                    detaches.clone(),
-                );
-                plan.items.push(Item::new(Mark::Delete, "policy", arn));
-            }
-        }
-    }
-    if let Some(issuer) = snapshot
-        .cluster
-        .as_ref()
-        .and_then(|c| c.issuer_url.as_deref())
-        && let Some(provider) = snapshot.provider_for_issuer(issuer)
-        && owned(&provider.tags)
-        && provider.tags.get(TAG_CLUSTER) == Some(&state.cluster.name)
-    {
-        plan.push(
-            Step::DeleteOidcProvider {
-                provider_arn: provider.arn.clone(),
-            },
-            role_deletions,
-        );
-        plan.items
-            .push(Item::new(Mark::Delete, "oidc-provider", &provider.arn));
-    }
-    plan
 }
 
 #[cfg(test)]

@@ -65,6 +65,7 @@ fn applied(mut snapshot: Snapshot, plan: &Plan) -> Snapshot {
                     created: String::new(),
                 }],
                 tags: tags.clone(),
+                attachment_count: None,
             }),
             Step::CreateRole {
                 name,
@@ -459,6 +460,7 @@ fn destroy_removes_only_what_irsa_owns() {
         arn: "arn:aws:iam::123456789012:policy/team-owned".into(),
         ..Default::default()
     });
+    s.role_trusts = Some(trusts_of(&s));
     let d = destroy(&state(), &s);
     let steps: Vec<&Step> = d.steps.iter().map(|x| &x.step).collect();
     assert!(steps.iter().any(|st| matches!(st, Step::DeleteRole { role_name } if role_name.contains("cluster-autoscaler"))));
@@ -486,7 +488,196 @@ fn destroy_removes_only_what_irsa_owns() {
             .count(),
         2
     );
+    // The foreign EFS role stays and trusts the provider: the provider stays too.
+    assert!(!deletes_provider(&d));
+    assert!(provider_item(&d).details.join(" ").contains("efs"));
+}
+
+/// The ListRoles view of the snapshot's roles.
+fn trusts_of(s: &Snapshot) -> Vec<crate::snapshot::RoleTrust> {
+    s.roles
+        .iter()
+        .map(|r| crate::snapshot::RoleTrust {
+            name: r.name.clone(),
+            arn: r.arn.clone(),
+            trust_policy: r.trust_policy.clone(),
+        })
+        .collect()
+}
+
+/// The default bundle applied, with the ListRoles view read as destroy reads it.
+fn applied_bundle() -> Snapshot {
+    let first = plan(&state(), &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let mut s = applied(empty_snapshot(), &first);
+    s.role_trusts = Some(trusts_of(&s));
+    s
+}
+
+fn deleted_roles(p: &Plan) -> Vec<&str> {
+    p.steps
+        .iter()
+        .filter_map(|x| match &x.step {
+            Step::DeleteRole { role_name } => Some(role_name.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn deletes_provider(p: &Plan) -> bool {
+    p.steps
+        .iter()
+        .any(|x| matches!(x.step, Step::DeleteOidcProvider { .. }))
+}
+
+fn provider_item(p: &Plan) -> &Item {
+    p.items.iter().find(|i| i.kind == "oidc-provider").unwrap()
+}
+
+#[test]
+fn destroy_removes_roles_irsa_made_for_the_cluster_that_the_spec_no_longer_names() {
+    let s = applied_bundle();
+    // The spec now holds only the autoscaler: the two CSI roles are left over from earlier.
+    let mut smaller = state();
+    smaller
+        .bindings
+        .retain(|b| b.service_account == "cluster-autoscaler");
+    let d = destroy(&smaller, &s);
+    let mut roles = deleted_roles(&d);
+    roles.sort();
+    assert_eq!(roles.len(), 3, "{roles:?}");
+    // Their add-ons run as the leftover roles and go first.
+    for addon in ["aws-ebs-csi-driver", "aws-efs-csi-driver"] {
+        let addon_step = d
+            .steps
+            .iter()
+            .find(|x| matches!(&x.step, Step::DeleteAddon { name, .. } if name == addon))
+            .unwrap_or_else(|| panic!("{addon} is not deleted"));
+        let role_step = d
+            .steps
+            .iter()
+            .find(|x| matches!(&x.step, Step::DeleteRole { role_name } if role_name.contains(if addon.contains("ebs") { "ebs" } else { "efs" })))
+            .unwrap();
+        assert!(role_step.after.contains(&addon_step.id));
+    }
     let last = d.steps.last().unwrap();
     assert!(matches!(last.step, Step::DeleteOidcProvider { .. }));
-    assert!(!last.after.is_empty(), "the provider goes after the roles");
+    assert_eq!(last.after.len(), 3, "the provider goes after the roles");
+}
+
+#[test]
+fn destroy_keeps_roles_irsa_made_for_another_cluster() {
+    let mut s = applied_bundle();
+    let other = Role {
+        name: "irsa-other-default-app".into(),
+        arn: format!("arn:aws:iam::{ACCOUNT}:role/irsa-other-default-app"),
+        path: "/".into(),
+        tags: [
+            (TAG_MANAGED_BY.to_string(), "irsa".to_string()),
+            (desired::TAG_CLUSTER.to_string(), "other".to_string()),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    s.roles.push(other);
+    let d = destroy(&state(), &s);
+    assert!(!deleted_roles(&d).contains(&"irsa-other-default-app"));
+}
+
+#[test]
+fn destroy_keeps_the_provider_while_a_role_that_stays_trusts_it() {
+    let mut s = applied_bundle();
+    // A role made by hand (or by eksctl, Terraform…) for another workload of the cluster.
+    let autoscaler = s
+        .roles
+        .iter()
+        .find(|r| r.name.contains("cluster-autoscaler"))
+        .unwrap();
+    s.role_trusts
+        .as_mut()
+        .unwrap()
+        .push(crate::snapshot::RoleTrust {
+            name: "team-app".into(),
+            arn: format!("arn:aws:iam::{ACCOUNT}:role/team-app"),
+            trust_policy: autoscaler.trust_policy.clone(),
+        });
+    let d = destroy(&state(), &s);
+    assert_eq!(deleted_roles(&d).len(), 3);
+    assert!(!deletes_provider(&d));
+    let item = provider_item(&d);
+    assert_eq!(item.mark, Mark::Unchanged);
+    assert!(item.details.join(" ").contains("team-app"), "{item:?}");
+
+    // A role trusting another provider does not hold this one.
+    let mut s = applied_bundle();
+    let mut trust = s.roles[0].trust_policy.clone();
+    let text = trust.to_string().replace("id/ABC", "id/OTHER");
+    trust = serde_json::from_str(&text).unwrap();
+    s.role_trusts
+        .as_mut()
+        .unwrap()
+        .push(crate::snapshot::RoleTrust {
+            name: "elsewhere".into(),
+            arn: format!("arn:aws:iam::{ACCOUNT}:role/elsewhere"),
+            trust_policy: trust,
+        });
+    assert!(deletes_provider(&destroy(&state(), &s)));
+}
+
+#[test]
+fn destroy_keeps_the_provider_when_it_could_not_read_who_trusts_it() {
+    let mut s = applied_bundle();
+    s.role_trusts = None;
+    let d = destroy(&state(), &s);
+    assert!(!deletes_provider(&d));
+    assert!(provider_item(&d).details.join(" ").contains("not read"));
+}
+
+#[test]
+fn destroy_deletes_inline_policies_before_the_role() {
+    let mut s = applied_bundle();
+    let role = s
+        .roles
+        .iter_mut()
+        .find(|r| r.name.contains("cluster-autoscaler"))
+        .unwrap();
+    role.inline_policy_names.push("added-by-hand".into());
+    let role_name = role.name.clone();
+    let d = destroy(&state(), &s);
+    let inline = d
+        .steps
+        .iter()
+        .find(|x| matches!(&x.step, Step::DeleteRolePolicy { policy_name, .. } if policy_name == "added-by-hand"))
+        .expect("the inline policy is deleted");
+    let role_step = d
+        .steps
+        .iter()
+        .find(|x| matches!(&x.step, Step::DeleteRole { role_name: n } if *n == role_name))
+        .unwrap();
+    assert!(role_step.after.contains(&inline.id));
+}
+
+#[test]
+fn destroy_keeps_irsas_policy_while_something_that_stays_uses_it() {
+    let mut s = applied_bundle();
+    let policy = s.policies.first_mut().unwrap();
+    // Attached to irsa's role and to one role, user or group of someone else.
+    policy.attachment_count = Some(2);
+    let arn = policy.arn.clone();
+    let d = destroy(&state(), &s);
+    assert!(
+        !d.steps.iter().any(
+            |x| matches!(&x.step, Step::DeletePolicy { policy_arn, .. } if *policy_arn == arn)
+        )
+    );
+    let item = d.items.iter().find(|i| i.name == arn).unwrap();
+    assert_eq!(item.mark, Mark::Unchanged);
+    assert!(item.details.join(" ").contains("1 other"));
+
+    s.policies.first_mut().unwrap().attachment_count = Some(1);
+    let d = destroy(&state(), &s);
+    assert!(
+        d.steps.iter().any(
+            |x| matches!(&x.step, Step::DeletePolicy { policy_arn, .. } if *policy_arn == arn)
+        )
+    );
 }

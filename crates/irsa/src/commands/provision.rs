@@ -83,6 +83,14 @@ async fn connect(args: &ProvisionArgs) -> Result<Session, CliError> {
 impl Session {
     /// One observation of everything the plan needs, AWS and Kubernetes side by side.
     async fn observe(&mut self) -> Result<Snapshot, CliError> {
+        self.observe_with_addons(Vec::new()).await
+    }
+
+    /// [`Session::observe`], reading also the EKS add-ons `extra_addons`.
+    async fn observe_with_addons(
+        &mut self,
+        extra_addons: Vec<String>,
+    ) -> Result<Snapshot, CliError> {
         let failed = |e: &dyn std::fmt::Display| CliError::failed(format!("observing AWS: {e}"));
         let (account, partition) = match &self.state.cluster.account {
             Some(account) => (account.clone(), self.state.cluster.partition.clone()),
@@ -137,6 +145,9 @@ impl Session {
                     Some(irsa_core::desired::Install::EksAddon { name }) => Some(name.clone()),
                     _ => None,
                 })
+                .chain(extra_addons)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect(),
         };
         let mut namespaces: Vec<String> = self
@@ -173,6 +184,104 @@ impl Session {
         snapshot.namespaces = existing_namespaces;
         snapshot.service_accounts = existing_accounts;
         snapshot.files = read_values_files(&self.values_dir);
+        Ok(snapshot)
+    }
+
+    /// What destroy reads: the plan's observation with every preset's EKS add-on, beside it every
+    /// role's trust policy (ListRoles), then the roles that trust the cluster's OIDC provider but
+    /// are not in the spec (irsa's among them are bindings since removed from the spec) with the
+    /// customer-managed policies attached to them and the service accounts their tags name.
+    async fn observe_for_destroy(&mut self) -> Result<Snapshot, CliError> {
+        let failed = |e: &dyn std::fmt::Display| CliError::failed(format!("observing AWS: {e}"));
+        let addons = irsa_core::presets::catalog()
+            .iter()
+            .filter_map(|p| match p.install {
+                irsa_core::presets::Install::EksAddon { name } => Some(name.to_string()),
+                _ => None,
+            })
+            .collect();
+        let aws = self.aws.clone();
+        let (snapshot, trusts) = tokio::join!(
+            self.observe_with_addons(addons),
+            irsa_aws::list_role_trusts(&aws)
+        );
+        let mut snapshot = snapshot?;
+        let trusts = trusts.map_err(|e| failed(&e))?;
+        self.observe_rounds += 1;
+        let provider_arn = snapshot
+            .cluster
+            .as_ref()
+            .and_then(|c| c.issuer_url.as_deref())
+            .map(|issuer| {
+                format!(
+                    "arn:{}:iam::{}:oidc-provider/{}",
+                    snapshot.partition,
+                    snapshot.account,
+                    irsa_core::snapshot::issuer_host_path(issuer)
+                )
+            });
+        let spec_roles: std::collections::BTreeSet<&str> = self
+            .state
+            .bindings
+            .iter()
+            .map(|b| b.role.name.as_str())
+            .collect();
+        let others: Vec<String> = trusts
+            .iter()
+            .filter(|t| !spec_roles.contains(t.name.as_str()))
+            .filter(|t| {
+                provider_arn
+                    .as_deref()
+                    .is_some_and(|p| t.trusts_provider(p))
+            })
+            .map(|t| t.name.clone())
+            .collect();
+        if !others.is_empty() {
+            let roles = irsa_aws::observe_roles(&self.aws, &others)
+                .await
+                .map_err(|e| failed(&e))?;
+            let cluster = &self.state.cluster.name;
+            let ours: Vec<_> = roles
+                .iter()
+                .filter(|r| {
+                    irsa_core::desired::is_owned(&r.tags)
+                        && r.tags.get(irsa_core::desired::TAG_CLUSTER) == Some(cluster)
+                })
+                .collect();
+            let customer_policies = format!(
+                "arn:{}:iam::{}:policy/",
+                snapshot.partition, snapshot.account
+            );
+            let mut policy_arns: Vec<String> = ours
+                .iter()
+                .flat_map(|r| r.attached_policy_arns.iter())
+                .filter(|arn| arn.starts_with(&customer_policies) && snapshot.policy(arn).is_none())
+                .cloned()
+                .collect();
+            policy_arns.sort();
+            policy_arns.dedup();
+            let service_accounts = ours
+                .iter()
+                .filter_map(|r| r.tags.get(irsa_core::desired::TAG_SERVICE_ACCOUNT))
+                .filter_map(|sa| sa.split_once('/'))
+                .map(|(ns, name)| (ns.to_string(), name.to_string()))
+                .collect();
+            let kube_request = irsa_kube::KubeObserveRequest {
+                namespaces: Vec::new(),
+                service_accounts,
+            };
+            let (policies, kube) = tokio::join!(
+                irsa_aws::observe_policies(&self.aws, &policy_arns),
+                irsa_kube::observe(&self.kube, &kube_request)
+            );
+            snapshot.policies.extend(policies.map_err(|e| failed(&e))?);
+            let (_, accounts) =
+                kube.map_err(|e| CliError::failed(format!("observing Kubernetes: {e}")))?;
+            snapshot.service_accounts.extend(accounts);
+            snapshot.roles.extend(roles);
+            self.observe_rounds += 2;
+        }
+        snapshot.role_trusts = Some(trusts);
         Ok(snapshot)
     }
 
@@ -320,6 +429,10 @@ fn describe(step: &Step) -> String {
             role_name,
             policy_arn,
         } => format!("detach {policy_arn} from {role_name}"),
+        Step::DeleteRolePolicy {
+            role_name,
+            policy_name,
+        } => format!("delete inline policy {policy_name} of {role_name}"),
         Step::DeleteRole { role_name } => format!("delete role {role_name}"),
         Step::CreateNamespace { name } => format!("create namespace {name}"),
         Step::ApplyServiceAccount {
@@ -503,7 +616,7 @@ async fn report_restarts(session: &Session, plan: &Plan, restart: bool) -> Resul
 pub fn destroy(args: DestroyArgs) -> Result<Code, CliError> {
     connection::runtime()?.block_on(async {
         let mut session = connect(&args.common).await?;
-        let snapshot = session.observe().await?;
+        let snapshot = session.observe_for_destroy().await?;
         let plan = plan::destroy(&session.state, &snapshot);
         show(&plan, &session.state, &snapshot, args.common.output);
         if !plan.has_changes() {
@@ -517,6 +630,9 @@ pub fn destroy(args: DestroyArgs) -> Result<Code, CliError> {
             ),
             args.yes,
         )?;
-        session.execute(&plan, 16).await.map(|()| Code::Ok)
+        session
+            .execute(&plan, irsa_aws::DEFAULT_MAX_CONCURRENCY)
+            .await
+            .map(|()| Code::Ok)
     })
 }
