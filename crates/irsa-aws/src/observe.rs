@@ -11,7 +11,9 @@
 //! Critical path: two sequential rounds. Round 1 issues every independent call at once (STS,
 //! DescribeCluster, ListOpenIDConnectProviders, GetRole, GetPolicy and the add-on calls); round 2
 //! holds only what needs a round-1 answer and only for what exists: GetOpenIDConnectProvider per
-//! listed ARN, the role's two List calls, the policy's version calls. List calls page with the
+//! listed ARN, the role's two List calls, the policy's version calls, and the GetPolicy of
+//! policies named without their account ([`ObserveRequest::own_policies`]), whose versions of
+//! an existing one are then a third round on that chain only. List calls page with the
 //! largest page size (a role has at most 20 attached policies by quota, so a second page does not
 //! happen in practice). At most [`Options::max_concurrency`](crate::Options) requests are in
 //! flight. Calls: 3 + providers + roles + 2 × existing roles + policies + 2 × existing policies +
@@ -38,6 +40,10 @@ pub struct ObserveRequest {
     pub cluster: String,
     pub role_names: Vec<String>,
     pub policy_arns: Vec<String>,
+    /// Customer-managed policies of the caller's account as (path, name), when the account is
+    /// not known beforehand: their ARNs are built from STS's answer, so only these reads wait
+    /// for it (one round later), not the whole observation.
+    pub own_policies: Vec<(String, String)>,
     pub addon_names: Vec<String>,
 }
 
@@ -45,8 +51,17 @@ pub struct ObserveRequest {
 pub async fn observe(clients: &Clients, request: &ObserveRequest) -> Result<Snapshot, AwsError> {
     let limit = Semaphore::new(clients.options().max_concurrency.max(1));
     let limit = &limit;
-    let (identity, cluster, oidc_providers, roles, policies, addons) = tokio::try_join!(
-        limited(limit, caller_identity(clients)),
+    let identity_then_own_policies = async {
+        let (account, partition) = limited(limit, caller_identity(clients)).await?;
+        let own = try_join_all(request.own_policies.iter().map(|(path, name)| {
+            let arn = format!("arn:{partition}:iam::{account}:policy{path}{name}");
+            async move { observe_policy(clients, limit, &arn).await }
+        }))
+        .await?;
+        Ok::<_, AwsError>(((account, partition), own))
+    };
+    let ((identity, own_policies), cluster, oidc_providers, roles, policies, addons) = tokio::try_join!(
+        identity_then_own_policies,
         limited(limit, observe_cluster(clients, &request.cluster)),
         observe_providers(clients, limit),
         try_join_all(
@@ -76,7 +91,7 @@ pub async fn observe(clients: &Clients, request: &ObserveRequest) -> Result<Snap
         cluster,
         oidc_providers,
         roles: roles.into_iter().flatten().collect(),
-        policies: policies.into_iter().flatten().collect(),
+        policies: policies.into_iter().chain(own_policies).flatten().collect(),
         addons: addons.into_iter().flatten().collect(),
         namespaces: Vec::new(),
         service_accounts: Vec::new(),

@@ -125,6 +125,7 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
         role_names: vec![role.into()],
         policy_arns: vec![policy_arn.clone()],
         addon_names: vec!["aws-ebs-csi-driver".into()],
+        ..Default::default()
     };
 
     // 1. Nothing but the cluster.
@@ -302,6 +303,20 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
     let mut policy_tags = owner.clone();
     policy_tags.insert("team".into(), "platform".into());
     assert_eq!(policy.tags, policy_tags);
+    assert_eq!(policy.attachment_count, Some(1), "attached to the role");
+
+    // The same policy named by path and name only: its ARN comes from STS's answer.
+    let by_name = observe(
+        c,
+        &ObserveRequest {
+            cluster: "demo".into(),
+            own_policies: vec![("/irsa/".into(), "irsa-demo-autoscaler".into())],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_name.policy(&policy_arn), Some(policy));
 
     // Creating again: a distinguishable AlreadyExists.
     let err = run_err(

@@ -83,8 +83,8 @@ pub async fn observe_cluster(
     let request = irsa_aws::ObserveRequest {
         cluster: cluster.to_string(),
         role_names,
-        policy_arns: Vec::new(),
         addon_names,
+        ..Default::default()
     };
     let snapshot = irsa_aws::observe(&conn.aws, &request)
         .await

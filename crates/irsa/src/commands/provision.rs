@@ -92,30 +92,33 @@ impl Session {
         extra_addons: Vec<String>,
     ) -> Result<Snapshot, CliError> {
         let failed = |e: &dyn std::fmt::Display| CliError::failed(format!("observing AWS: {e}"));
-        let (account, partition) = match &self.state.cluster.account {
-            Some(account) => (account.clone(), self.state.cluster.partition.clone()),
-            None => {
-                // Customer policy ARNs contain the account: learn it first (one extra round).
-                let identity = self
-                    .aws
-                    .sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        failed(&irsa_aws::AwsError::from_sdk(
-                            "sts:GetCallerIdentity",
-                            "caller",
-                            e,
-                        ))
-                    })?;
-                self.observe_rounds += 1;
-                (
-                    identity.account().unwrap_or_default().to_string(),
-                    self.state.cluster.partition.clone(),
-                )
+        // The spec's customer-managed policies, as (path, name): their ARNs hold the account.
+        // When the spec does not name it, observe builds them from STS's answer, so that only
+        // these reads wait for it.
+        let own_policies: Vec<(String, String)> = self
+            .state
+            .bindings
+            .iter()
+            .flat_map(|b| {
+                b.policies
+                    .iter()
+                    .map(|p| (b.role.path.clone(), p.name.clone()))
+            })
+            .collect();
+        let (policy_arns, own_policies) = match &self.state.cluster.account {
+            Some(account) => {
+                let partition = &self.state.cluster.partition;
+                let arns = own_policies
+                    .iter()
+                    .map(|(path, name)| {
+                        format!("arn:{partition}:iam::{account}:policy{path}{name}")
+                    })
+                    .collect();
+                (arns, Vec::new())
             }
+            None => (Vec::new(), own_policies),
         };
+        let policies_wait_for_sts = !own_policies.is_empty();
         let request = irsa_aws::ObserveRequest {
             cluster: self.state.cluster.name.clone(),
             role_names: self
@@ -124,19 +127,8 @@ impl Session {
                 .iter()
                 .map(|b| b.role.name.clone())
                 .collect(),
-            policy_arns: self
-                .state
-                .bindings
-                .iter()
-                .flat_map(|b| {
-                    b.policies.iter().map(|p| {
-                        format!(
-                            "arn:{partition}:iam::{account}:policy{}{}",
-                            b.role.path, p.name
-                        )
-                    })
-                })
-                .collect(),
+            policy_arns,
+            own_policies,
             addon_names: self
                 .state
                 .bindings
@@ -177,8 +169,13 @@ impl Session {
             (namespaces.len() + service_accounts.len()) as u64,
             Ordering::Relaxed,
         );
-        self.observe_rounds += 2;
         let mut snapshot = aws.map_err(|e| failed(&e))?;
+        // Two rounds; an existing policy known by name only is read one round later.
+        self.observe_rounds += if policies_wait_for_sts && !snapshot.policies.is_empty() {
+            3
+        } else {
+            2
+        };
         let (existing_namespaces, existing_accounts) =
             kube.map_err(|e| CliError::failed(format!("observing Kubernetes: {e}")))?;
         snapshot.namespaces = existing_namespaces;
