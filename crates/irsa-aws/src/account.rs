@@ -92,22 +92,15 @@ async fn observe_clusters(
 }
 
 async fn list_clusters(clients: &Clients) -> Result<Vec<String>, AwsError> {
-    let mut names = Vec::new();
-    let mut token = None;
-    loop {
-        let out = clients
-            .eks
-            .list_clusters()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("eks:ListClusters", clients.region.as_str(), e))?;
-        names.extend(out.clusters().iter().cloned());
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(names);
-        }
-    }
+    clients
+        .eks
+        .list_clusters()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| AwsError::from_sdk("eks:ListClusters", clients.region.as_str(), e))
 }
 
 /// The cluster and its issuer; `None` when it has no issuer. A named cluster that does not
@@ -166,27 +159,21 @@ async fn read_policy_tags(
 }
 
 async fn policy_tags(clients: &Clients, arn: &str) -> Result<Vec<Tag>, AwsError> {
-    let mut tags = Vec::new();
-    let mut marker = None;
-    loop {
-        let out = clients
-            .iam
-            .list_policy_tags()
-            .policy_arn(arn)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam:ListPolicyTags", arn, e))?;
-        tags.extend(out.tags().iter().map(|t| Tag {
+    let tags: Vec<_> = clients
+        .iam
+        .list_policy_tags()
+        .policy_arn(arn)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListPolicyTags", arn, e))?;
+    Ok(tags
+        .iter()
+        .map(|t| Tag {
             key: t.key().to_string(),
             value: t.value().to_string(),
-        }));
-        marker = out
-            .marker()
-            .filter(|_| out.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            return Ok(tags);
-        }
-    }
+        })
+        .collect())
 }

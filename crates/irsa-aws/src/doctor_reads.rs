@@ -44,44 +44,38 @@ pub async fn autoscaler_groups(
         .values(AUTOSCALER_ENABLED_TAG)
         .values(autoscaler_cluster_tag(cluster))
         .build();
-    let mut groups = Vec::new();
-    let mut token = None;
-    loop {
-        let out = clients
-            .autoscaling
-            .describe_auto_scaling_groups()
-            .filters(filter.clone())
-            .max_records(100)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", cluster, e))?;
-        for group in out.auto_scaling_groups() {
-            groups.push(AutoScalingGroup {
-                name: group
-                    .auto_scaling_group_name()
-                    .unwrap_or_default()
-                    .to_string(),
-                arn: group
-                    .auto_scaling_group_arn()
-                    .unwrap_or_default()
-                    .to_string(),
-                tags: group
-                    .tags()
-                    .iter()
-                    .filter_map(|t| {
-                        Some((
-                            t.key()?.to_string(),
-                            t.value().unwrap_or_default().to_string(),
-                        ))
-                    })
-                    .collect(),
-            });
-        }
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    Ok(groups)
+    let groups: Vec<_> = clients
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .filters(filter)
+        .max_records(100)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", cluster, e))?;
+    Ok(groups
+        .iter()
+        .map(|group| AutoScalingGroup {
+            name: group
+                .auto_scaling_group_name()
+                .unwrap_or_default()
+                .to_string(),
+            arn: group
+                .auto_scaling_group_arn()
+                .unwrap_or_default()
+                .to_string(),
+            tags: group
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
+        })
+        .collect())
 }

@@ -282,55 +282,35 @@ async fn observe_role(
 }
 
 async fn attached_policies(clients: &Clients, role: &str) -> Result<Vec<String>, AwsError> {
-    let mut arns = Vec::new();
-    let mut marker = None;
-    loop {
-        let out = clients
-            .iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .max_items(1000)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam:ListAttachedRolePolicies", role, e))?;
-        arns.extend(
-            out.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_string)),
-        );
-        marker = out
-            .marker()
-            .filter(|_| out.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            return Ok(arns);
-        }
-    }
+    let attached: Vec<_> = clients
+        .iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .max_items(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListAttachedRolePolicies", role, e))?;
+    Ok(attached
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
 }
 
 async fn inline_policies(clients: &Clients, role: &str) -> Result<Vec<String>, AwsError> {
-    let mut names = Vec::new();
-    let mut marker = None;
-    loop {
-        let out = clients
-            .iam
-            .list_role_policies()
-            .role_name(role)
-            .max_items(1000)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam:ListRolePolicies", role, e))?;
-        names.extend(out.policy_names().iter().cloned());
-        marker = out
-            .marker()
-            .filter(|_| out.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            return Ok(names);
-        }
-    }
+    clients
+        .iam
+        .list_role_policies()
+        .role_name(role)
+        .max_items(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListRolePolicies", role, e))
 }
 
 /// The roles `names` (absent ones left out), read as [`observe`] reads them: GetRole, then the
@@ -426,31 +406,25 @@ async fn observe_policy(
 /// Every version, oldest first (IAM lists them newest first; ids are `v1`, `v2`, … in creation
 /// order).
 async fn policy_versions(clients: &Clients, arn: &str) -> Result<Vec<PolicyVersion>, AwsError> {
-    let mut versions = Vec::new();
-    let mut marker = None;
-    loop {
-        let out = clients
-            .iam
-            .list_policy_versions()
-            .policy_arn(arn)
-            .max_items(1000)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("iam:ListPolicyVersions", arn, e))?;
-        versions.extend(out.versions().iter().map(|v| PolicyVersion {
+    let listed: Vec<_> = clients
+        .iam
+        .list_policy_versions()
+        .policy_arn(arn)
+        .max_items(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:ListPolicyVersions", arn, e))?;
+    let mut versions: Vec<PolicyVersion> = listed
+        .iter()
+        .map(|v| PolicyVersion {
             id: v.version_id().unwrap_or_default().to_string(),
             is_default: v.is_default_version(),
             created: v.create_date().and_then(rfc3339).unwrap_or_default(),
-        }));
-        marker = out
-            .marker()
-            .filter(|_| out.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            break;
-        }
-    }
+        })
+        .collect();
     versions.sort_by_key(|v| {
         (
             v.id.trim_start_matches('v')

@@ -12,19 +12,20 @@ use crate::observe::decode_document;
 /// One [`RoleTrust`] per role of the account, in ListRoles order.
 pub async fn list_role_trusts(clients: &Clients) -> Result<Vec<RoleTrust>, AwsError> {
     const OP: &str = "iam:ListRoles";
-    let mut trusts = Vec::new();
-    let mut marker = None;
-    loop {
-        let out = clients
-            .iam
-            .list_roles()
-            .max_items(1000)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(OP, "roles", e))?;
-        for role in out.roles() {
-            trusts.push(RoleTrust {
+    let roles: Vec<_> = clients
+        .iam
+        .list_roles()
+        .max_items(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| AwsError::from_sdk(OP, "roles", e))?;
+    roles
+        .iter()
+        .map(|role| {
+            Ok(RoleTrust {
                 name: role.role_name().to_string(),
                 arn: role.arn().to_string(),
                 trust_policy: decode_document(
@@ -32,14 +33,7 @@ pub async fn list_role_trusts(clients: &Clients) -> Result<Vec<RoleTrust>, AwsEr
                     role.role_name(),
                     role.assume_role_policy_document().unwrap_or("{}"),
                 )?,
-            });
-        }
-        marker = out
-            .marker()
-            .filter(|_| out.is_truncated())
-            .map(str::to_string);
-        if marker.is_none() {
-            return Ok(trusts);
-        }
-    }
+            })
+        })
+        .collect()
 }
