@@ -555,3 +555,44 @@ fn destroy_removes_dropped_bindings_and_keeps_a_provider_others_trust() {
         "the provider is not deleted: {after:?}"
     );
 }
+
+#[test]
+fn destroy_right_after_an_interrupted_apply_leaves_nothing() {
+    for delay_ms in [80u64, 300] {
+        let env = start();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
+        cmd.args(["apply", "--cluster", "demo", "--yes"])
+            .current_dir(&env.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in env.sandbox.env() {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let destroy = env.irsa(&["destroy", "--cluster", "demo", "--yes"]);
+        assert_eq!(
+            destroy.status.code(),
+            Some(0),
+            "killed at {delay_ms} ms: {}",
+            text(&destroy)
+        );
+        let after: Value = serde_json::from_slice(
+            &env.irsa(&["plan", "--cluster", "demo", "--output", "json"])
+                .stdout,
+        )
+        .unwrap();
+        let left: Vec<&Value> = after["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] != "helm-values" && i["mark"] != "create")
+            .collect();
+        assert!(
+            left.is_empty(),
+            "killed at {delay_ms} ms, left after destroy: {left:#?}"
+        );
+    }
+}

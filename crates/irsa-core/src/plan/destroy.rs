@@ -81,6 +81,23 @@ pub fn destroy(state: &DesiredState, snapshot: &Snapshot) -> Plan {
         }
         plan.items.push(item);
     }
+    // The spec's own policies go even when no role holds them (an apply interrupted between
+    // CreatePolicy and CreateRole leaves one behind).
+    let spec_policy_arns: Vec<String> = state
+        .bindings
+        .iter()
+        .flat_map(|b| {
+            b.policies.iter().map(|p| {
+                format!(
+                    "arn:{}:iam::{}:policy{}{}",
+                    snapshot.partition, snapshot.account, b.role.path, p.name
+                )
+            })
+        })
+        .collect();
+    for arn in &spec_policy_arns {
+        detaches_of_policy.entry(arn).or_default();
+    }
     plan_policies(snapshot, &detaches_of_policy, &mut plan);
     plan_provider(state, snapshot, &doomed, role_deletions, &mut plan);
     plan
@@ -208,8 +225,10 @@ fn labelled_by_irsa(sa: &ServiceAccount) -> bool {
     sa.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE)
 }
 
-/// Deletes irsa's policies once every deleted role has let go of them, unless something that
-/// stays is still attached (GetPolicy's AttachmentCount counts roles, users and groups).
+/// Deletes irsa's policies (those detached from deleted roles and the spec's) once every
+/// deleted role has let go of them, unless something that stays is still attached (GetPolicy's
+/// AttachmentCount counts roles, users and groups; when unknown, IAM's own refusal to delete an
+/// attached policy is the guard).
 fn plan_policies(snapshot: &Snapshot, detaches: &BTreeMap<&str, Vec<usize>>, plan: &mut Plan) {
     for (arn, detach_steps) in detaches {
         let Some(policy) = snapshot.policy(arn).filter(|p| owned(&p.tags)) else {

@@ -681,3 +681,22 @@ fn destroy_keeps_irsas_policy_while_something_that_stays_uses_it() {
         )
     );
 }
+
+#[test]
+fn destroy_removes_a_spec_policy_no_role_holds() {
+    // An apply killed after CreatePolicy, before CreateRole: only the policy exists.
+    let first = plan(&state(), &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let mut s = applied(empty_snapshot(), &first);
+    s.roles.clear();
+    s.policies[0].attachment_count = Some(0);
+    s.role_trusts = Some(Vec::new());
+    let arn = s.policies[0].arn.clone();
+    let d = destroy(&state(), &s);
+    let step = d
+        .steps
+        .iter()
+        .find(|x| matches!(&x.step, Step::DeletePolicy { policy_arn, .. } if *policy_arn == arn))
+        .expect("the orphaned policy is deleted");
+    assert!(step.after.is_empty());
+    assert!(deletes_provider(&d), "nothing trusts the provider any more");
+}
