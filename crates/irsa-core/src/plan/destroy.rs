@@ -6,7 +6,7 @@
 //! With each role go its attachments, its inline policies (IAM refuses to delete a role that
 //! still has one), irsa's customer-managed policies attached to it unless a role, user or group
 //! that stays still uses them, irsa's service account for it and irsa's EKS add-on that runs as
-//! it. The OIDC provider goes last, only when irsa created it for this cluster and no role that
+//! it. The spec's own policies go even when no role holds them (an interrupted apply). The OIDC provider goes last, only when irsa created it for this cluster and no role that
 //! stays still trusts it: deleting it would break every workload behind such a role. Everything
 //! kept is listed with the reason.
 
