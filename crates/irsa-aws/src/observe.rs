@@ -54,7 +54,7 @@ pub async fn observe(clients: &Clients, request: &ObserveRequest) -> Result<Snap
     let identity_then_own_policies = async {
         let (account, partition) = limited(limit, caller_identity(clients)).await?;
         let own = try_join_all(request.own_policies.iter().map(|(path, name)| {
-            let arn = format!("arn:{partition}:iam::{account}:policy{path}{name}");
+            let arn = irsa_core::desired::policy_arn(&partition, &account, path, name);
             async move { observe_policy(clients, limit, &arn).await }
         }))
         .await?;

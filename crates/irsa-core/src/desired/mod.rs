@@ -119,6 +119,12 @@ pub fn role_arn(partition: &str, account: &str, path: &str, name: &str) -> Strin
     format!("arn:{partition}:iam::{account}:role{path}{name}")
 }
 
+/// `arn:<partition>:iam::<account>:policy<path><name>` (a binding's policies share its role's
+/// path).
+pub fn policy_arn(partition: &str, account: &str, path: &str, name: &str) -> String {
+    format!("arn:{partition}:iam::{account}:policy{path}{name}")
+}
+
 /// Values given on the command line, which win over the spec.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResolveInput {

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Item, Mark, Plan, owned};
-use crate::desired::{DesiredState, Install, TAG_CLUSTER, TAG_SERVICE_ACCOUNT};
+use crate::desired::{self, DesiredState, Install, TAG_CLUSTER, TAG_SERVICE_ACCOUNT};
 use crate::render::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, ROLE_ARN_ANNOTATION};
 use crate::snapshot::{Addon, Role, ServiceAccount, Snapshot};
 use crate::steps::Step;
@@ -88,9 +88,11 @@ pub fn destroy(state: &DesiredState, snapshot: &Snapshot) -> Plan {
         .iter()
         .flat_map(|b| {
             b.policies.iter().map(|p| {
-                format!(
-                    "arn:{}:iam::{}:policy{}{}",
-                    snapshot.partition, snapshot.account, b.role.path, p.name
+                desired::policy_arn(
+                    &snapshot.partition,
+                    &snapshot.account,
+                    &b.role.path,
+                    &p.name,
                 )
             })
         })

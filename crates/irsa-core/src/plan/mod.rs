@@ -256,10 +256,7 @@ impl Ctx<'_> {
         let mut attach_after = role_step.into_iter().collect::<Vec<_>>();
         let mut wanted_arns: Vec<String> = b.managed_policy_arns.clone();
         for policy in &b.policies {
-            let arn = format!(
-                "arn:{}:iam::{}:policy{}{}",
-                self.partition, self.account, b.role.path, policy.name
-            );
+            let arn = desired::policy_arn(self.partition, self.account, &b.role.path, &policy.name);
             match self.plan_policy(plan, b, &arn, &policy.name, &policy.document) {
                 PolicyOutcome::Conflict => {}
                 PolicyOutcome::Created(step) => {

@@ -111,7 +111,7 @@ impl Session {
                 let arns = own_policies
                     .iter()
                     .map(|(path, name)| {
-                        format!("arn:{partition}:iam::{account}:policy{path}{name}")
+                        irsa_core::desired::policy_arn(partition, account, path, name)
                     })
                     .collect();
                 (arns, Vec::new())
@@ -209,13 +209,13 @@ impl Session {
             .cluster
             .as_ref()
             .and_then(|c| c.issuer_url.as_deref())
-            .map(|issuer| {
-                format!(
-                    "arn:{}:iam::{}:oidc-provider/{}",
-                    snapshot.partition,
-                    snapshot.account,
-                    irsa_core::snapshot::issuer_host_path(issuer)
+            .and_then(|issuer| {
+                irsa_core::desired::oidc_provider_arn(
+                    &snapshot.partition,
+                    &snapshot.account,
+                    issuer,
                 )
+                .ok()
             });
         let spec_roles: std::collections::BTreeSet<&str> = self
             .state
