@@ -13,7 +13,7 @@ use irsa_core::audit::{AccountAuthorizationDetails, CloudTrailStatus, KnownClust
 use tokio::sync::Semaphore;
 
 use crate::clients::Clients;
-use crate::error::AwsError;
+use crate::error::{AwsError, all_items};
 use crate::observe::{invalid, limited};
 
 /// What to read besides the account-wide state.
@@ -92,15 +92,12 @@ async fn observe_clusters(
 }
 
 async fn list_clusters(clients: &Clients) -> Result<Vec<String>, AwsError> {
-    clients
-        .eks
-        .list_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| AwsError::from_sdk("eks:ListClusters", clients.region.as_str(), e))
+    all_items(
+        clients.eks.list_clusters().into_paginator().items().send(),
+        "eks:ListClusters",
+        clients.region.as_str(),
+    )
+    .await
 }
 
 /// The cluster and its issuer; `None` when it has no issuer. A named cluster that does not
@@ -159,16 +156,18 @@ async fn read_policy_tags(
 }
 
 async fn policy_tags(clients: &Clients, arn: &str) -> Result<Vec<Tag>, AwsError> {
-    let tags: Vec<_> = clients
-        .iam
-        .list_policy_tags()
-        .policy_arn(arn)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListPolicyTags", arn, e))?;
+    let tags: Vec<_> = all_items(
+        clients
+            .iam
+            .list_policy_tags()
+            .policy_arn(arn)
+            .into_paginator()
+            .items()
+            .send(),
+        "iam:ListPolicyTags",
+        arn,
+    )
+    .await?;
     Ok(tags
         .iter()
         .map(|t| Tag {

@@ -10,7 +10,7 @@ use irsa_core::presets::requirements::{
 };
 
 use crate::clients::Clients;
-use crate::error::AwsError;
+use crate::error::{AwsError, all_items};
 use crate::observe::decode_document;
 
 /// `(policy name, document)` of each named inline policy of `role`.
@@ -44,17 +44,19 @@ pub async fn autoscaler_groups(
         .values(AUTOSCALER_ENABLED_TAG)
         .values(autoscaler_cluster_tag(cluster))
         .build();
-    let groups: Vec<_> = clients
-        .autoscaling
-        .describe_auto_scaling_groups()
-        .filters(filter)
-        .max_records(100)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", cluster, e))?;
+    let groups: Vec<_> = all_items(
+        clients
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .filters(filter)
+            .max_records(100)
+            .into_paginator()
+            .items()
+            .send(),
+        "autoscaling:DescribeAutoScalingGroups",
+        cluster,
+    )
+    .await?;
     Ok(groups
         .iter()
         .map(|group| AutoScalingGroup {

@@ -124,3 +124,19 @@ impl AwsError {
         self
     }
 }
+
+/// Every item of a paginated list call (its `.into_paginator().items().send()`), or the first
+/// error with the operation and resource named.
+pub(crate) async fn all_items<T, E>(
+    items: aws_smithy_async::future::pagination_stream::PaginationStream<Result<T, E>>,
+    operation: &'static str,
+    resource: &str,
+) -> Result<Vec<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    items
+        .collect::<Result<Vec<T>, E>>()
+        .await
+        .map_err(|e| AwsError::from_sdk(operation, resource, e))
+}

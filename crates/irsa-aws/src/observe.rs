@@ -32,7 +32,7 @@ use irsa_core::snapshot::{
 use tokio::sync::Semaphore;
 
 use crate::clients::Clients;
-use crate::error::{AwsError, ErrorKind};
+use crate::error::{AwsError, ErrorKind, all_items};
 
 /// What to look at besides the account-wide state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -282,17 +282,19 @@ async fn observe_role(
 }
 
 async fn attached_policies(clients: &Clients, role: &str) -> Result<Vec<String>, AwsError> {
-    let attached: Vec<_> = clients
-        .iam
-        .list_attached_role_policies()
-        .role_name(role)
-        .max_items(1000)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListAttachedRolePolicies", role, e))?;
+    let attached: Vec<_> = all_items(
+        clients
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .max_items(1000)
+            .into_paginator()
+            .items()
+            .send(),
+        "iam:ListAttachedRolePolicies",
+        role,
+    )
+    .await?;
     Ok(attached
         .iter()
         .filter_map(|p| p.policy_arn().map(str::to_string))
@@ -300,17 +302,19 @@ async fn attached_policies(clients: &Clients, role: &str) -> Result<Vec<String>,
 }
 
 async fn inline_policies(clients: &Clients, role: &str) -> Result<Vec<String>, AwsError> {
-    clients
-        .iam
-        .list_role_policies()
-        .role_name(role)
-        .max_items(1000)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListRolePolicies", role, e))
+    all_items(
+        clients
+            .iam
+            .list_role_policies()
+            .role_name(role)
+            .max_items(1000)
+            .into_paginator()
+            .items()
+            .send(),
+        "iam:ListRolePolicies",
+        role,
+    )
+    .await
 }
 
 /// The roles `names` (absent ones left out), read as [`observe`] reads them: GetRole, then the
@@ -406,17 +410,19 @@ async fn observe_policy(
 /// Every version, oldest first (IAM lists them newest first; ids are `v1`, `v2`, … in creation
 /// order).
 async fn policy_versions(clients: &Clients, arn: &str) -> Result<Vec<PolicyVersion>, AwsError> {
-    let listed: Vec<_> = clients
-        .iam
-        .list_policy_versions()
-        .policy_arn(arn)
-        .max_items(1000)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| AwsError::from_sdk("iam:ListPolicyVersions", arn, e))?;
+    let listed: Vec<_> = all_items(
+        clients
+            .iam
+            .list_policy_versions()
+            .policy_arn(arn)
+            .max_items(1000)
+            .into_paginator()
+            .items()
+            .send(),
+        "iam:ListPolicyVersions",
+        arn,
+    )
+    .await?;
     let mut versions: Vec<PolicyVersion> = listed
         .iter()
         .map(|v| PolicyVersion {

@@ -6,22 +6,24 @@
 use irsa_core::snapshot::RoleTrust;
 
 use crate::clients::Clients;
-use crate::error::AwsError;
+use crate::error::{AwsError, all_items};
 use crate::observe::decode_document;
 
 /// One [`RoleTrust`] per role of the account, in ListRoles order.
 pub async fn list_role_trusts(clients: &Clients) -> Result<Vec<RoleTrust>, AwsError> {
     const OP: &str = "iam:ListRoles";
-    let roles: Vec<_> = clients
-        .iam
-        .list_roles()
-        .max_items(1000)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| AwsError::from_sdk(OP, "roles", e))?;
+    let roles: Vec<_> = all_items(
+        clients
+            .iam
+            .list_roles()
+            .max_items(1000)
+            .into_paginator()
+            .items()
+            .send(),
+        OP,
+        "roles",
+    )
+    .await?;
     roles
         .iter()
         .map(|role| {

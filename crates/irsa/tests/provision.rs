@@ -182,23 +182,28 @@ fn foreign_role_is_a_conflict_unless_adopted() {
     );
 }
 
+/// Starts `irsa apply` of the default bundle and kills it after `delay_ms`.
+fn kill_apply_after(env: &common::Env, delay_ms: u64) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
+    cmd.args(["apply", "--cluster", "demo", "--yes"])
+        .current_dir(&env.dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env.sandbox.env() {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[test]
 fn interrupted_apply_is_completed_and_destroy_leaves_nothing() {
     let env = start();
     // Kill an apply part-way, twice, at different points.
     for delay_ms in [150u64, 400] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
-        cmd.args(["apply", "--cluster", "demo", "--yes"])
-            .current_dir(&env.dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        for (k, v) in env.sandbox.env() {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
+        kill_apply_after(&env, delay_ms);
     }
     let finish = env.irsa(&["apply", "--cluster", "demo", "--yes", "--stats"]);
     assert_eq!(finish.status.code(), Some(0), "{}", text(&finish));
@@ -560,18 +565,7 @@ fn destroy_removes_dropped_bindings_and_keeps_a_provider_others_trust() {
 fn destroy_right_after_an_interrupted_apply_leaves_nothing() {
     for delay_ms in [80u64, 300] {
         let env = start();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
-        cmd.args(["apply", "--cluster", "demo", "--yes"])
-            .current_dir(&env.dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        for (k, v) in env.sandbox.env() {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
+        kill_apply_after(&env, delay_ms);
         let destroy = env.irsa(&["destroy", "--cluster", "demo", "--yes"]);
         assert_eq!(
             destroy.status.code(),
