@@ -182,6 +182,38 @@ fn foreign_role_is_a_conflict_unless_adopted() {
     );
 }
 
+/// `irsa plan SELECTORS --output json` as ("kind name", mark) pairs.
+fn marks(env: &common::Env, selectors: &[&str]) -> Vec<(String, String)> {
+    let mut args = vec!["plan"];
+    args.extend_from_slice(selectors);
+    args.extend_from_slice(&["--output", "json"]);
+    let plan: Value = serde_json::from_slice(&env.irsa(&args).stdout).unwrap();
+    plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                format!(
+                    "{} {}",
+                    i["kind"].as_str().unwrap(),
+                    i["name"].as_str().unwrap()
+                ),
+                i["mark"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// What `irsa plan` of the default bundle would not create again, besides the local Helm values
+/// file (nothing, after a complete destroy).
+fn left_in_the_cloud_and_cluster(env: &common::Env) -> Vec<(String, String)> {
+    marks(env, &["--cluster", "demo"])
+        .into_iter()
+        .filter(|(item, mark)| !item.starts_with("helm-values") && mark != "create")
+        .collect()
+}
+
 /// Starts `irsa apply` of the default bundle and kills it after `delay_ms`.
 fn kill_apply_after(env: &common::Env, delay_ms: u64) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
@@ -217,23 +249,14 @@ fn interrupted_apply_is_completed_and_destroy_leaves_nothing() {
 
     let destroy = env.irsa(&["destroy", "--cluster", "demo", "--yes"]);
     assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
-    let after: Value = serde_json::from_slice(
-        &env.irsa(&["plan", "--cluster", "demo", "--output", "json"])
-            .stdout,
-    )
-    .unwrap();
     // Every cloud and cluster object would be created again; the local Helm values file stays.
-    let remote: Vec<&Value> = after["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["kind"] != "helm-values")
-        .collect();
-    assert!(
-        remote.iter().all(|i| i["mark"] == "create"),
-        "after destroy: {after:#}"
+    let after = marks(&env, &["--cluster", "demo"]);
+    assert_eq!(left_in_the_cloud_and_cluster(&env), vec![], "{after:#?}");
+    assert_eq!(
+        after.iter().filter(|(_, mark)| mark == "create").count(),
+        11,
+        "{after:#?}"
     );
-    assert_eq!(remote.len(), 11, "{after:#}");
     let again = env.irsa(&["destroy", "--cluster", "demo", "--yes"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
 }
@@ -482,26 +505,6 @@ fn write_spec(env: &common::Env, file: &str, n: usize) -> String {
     path.display().to_string()
 }
 
-fn marks(env: &common::Env, spec: &str) -> Vec<(String, String)> {
-    let out = env.irsa(&["plan", "-f", spec, "--output", "json"]);
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
-    plan["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                format!(
-                    "{} {}",
-                    i["kind"].as_str().unwrap(),
-                    i["name"].as_str().unwrap()
-                ),
-                i["mark"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn destroy_removes_dropped_bindings_and_keeps_a_provider_others_trust() {
     let env = start();
@@ -533,7 +536,7 @@ fn destroy_removes_dropped_bindings_and_keeps_a_provider_others_trust() {
         "{}",
         text(&destroyed)
     );
-    let after = marks(&env, &two);
+    let after = marks(&env, &["-f", &two]);
     for (item, mark) in &after {
         let expected = if item.starts_with("oidc-provider") || item.starts_with("namespace") {
             "unchanged"
@@ -554,7 +557,7 @@ fn destroy_removes_dropped_bindings_and_keeps_a_provider_others_trust() {
     });
     let again = env.irsa(&["destroy", "-f", &one, "--yes"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
-    let after = marks(&env, &two);
+    let after = marks(&env, &["-f", &two]);
     assert!(
         after.contains(&(format!("oidc-provider {provider}"), "create".to_string())),
         "the provider is not deleted: {after:?}"
@@ -573,17 +576,7 @@ fn destroy_right_after_an_interrupted_apply_leaves_nothing() {
             "killed at {delay_ms} ms: {}",
             text(&destroy)
         );
-        let after: Value = serde_json::from_slice(
-            &env.irsa(&["plan", "--cluster", "demo", "--output", "json"])
-                .stdout,
-        )
-        .unwrap();
-        let left: Vec<&Value> = after["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| i["kind"] != "helm-values" && i["mark"] != "create")
-            .collect();
+        let left = left_in_the_cloud_and_cluster(&env);
         assert!(
             left.is_empty(),
             "killed at {delay_ms} ms, left after destroy: {left:#?}"
