@@ -50,9 +50,9 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
-use crate::fake_eks::new_id;
+use crate::aws_wire::query::{form_encode, parse_form, sts_error, xml_text, xml_texts};
+use crate::aws_wire::{arn_partition_account, new_id};
 use crate::forward::Forwarder;
-use crate::query_protocol::{form_encode, parse_form, xml_escape, xml_text, xml_texts};
 use crate::server::BackgroundServer;
 
 /// The `X-Amz-Target` of CloudTrail's LookupEvents as the AWS SDKs send it (aws-sdk-cloudtrail
@@ -298,12 +298,6 @@ enum Outcome {
     },
 }
 
-/// `(partition, account)` of an ARN, when it is one.
-fn arn_partition_account(arn: &str) -> Option<(&str, &str)> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    (parts.len() == 6 && parts[0] == "arn").then(|| (parts[1], parts[4]))
-}
-
 async fn assume_role_with_web_identity(
     inner: &Inner,
     parts: axum::http::request::Parts,
@@ -420,22 +414,6 @@ async fn sts_token_refusal(
         ));
     }
     None
-}
-
-/// An STS (query protocol) error: HTTP 400 with the XML `ErrorResponse`.
-fn sts_error(code: &str, message: &str) -> Response {
-    let xml = format!(
-        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-        xml_escape(code),
-        xml_escape(message),
-        new_id()
-    );
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "text/xml")],
-        xml,
-    )
-        .into_response()
 }
 
 fn now_ms() -> i64 {

@@ -9,20 +9,21 @@
 //!   deployments) following the real API's JSON, status codes and resourceVersion semantics;
 //! - [`latency`]: a proxy that adds a fixed delay in front of any of them, for benchmarks that
 //!   need a networked peer's shape; [`forward`] is the request forwarding they share, and
-//!   [`query_protocol`] the AWS query-protocol helpers;
+//!   [`aws_wire`] the AWS wire formats (restJson1, the query protocol) they speak;
 //! - [`server`]: how they run (a router on a free loopback port, on a thread of its own);
 //! - [`sandbox`] puts them together, with [`seed`] (the cluster's tagged node group in moto) and
 //!   [`addon_objects`] (what the EKS add-ons install in the cluster).
 //!
 //! Fakes are named as fakes: they implement only what irsa uses, faithfully.
 pub mod addon_objects;
+pub mod aws_wire;
 pub mod fake_cloudtrail;
 pub mod fake_eks;
 pub mod fake_kube;
 pub mod forward;
 pub mod latency;
 pub mod moto;
-pub mod query_protocol;
+
 pub mod sandbox;
 pub mod seed;
 pub mod server;

@@ -1,8 +1,14 @@
 //! The few pieces of the AWS query protocol (STS, IAM) that the fakes need: form values encoded
-//! and decoded as `application/x-www-form-urlencoded`, and text pulled out of the XML answers by
-//! tag. Enough for the fakes' own requests and for reading moto's answers; not an XML parser.
+//! and decoded as `application/x-www-form-urlencoded`, text pulled out of the XML answers by
+//! tag, and STS's XML error answer. Enough for the fakes' own requests and for reading moto's
+//! answers; not an XML parser.
 
 use std::collections::HashMap;
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::new_id;
 
 /// `application/x-www-form-urlencoded` value encoding.
 pub fn form_encode(value: &str) -> String {
@@ -85,6 +91,22 @@ pub fn xml_escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// An STS (query protocol) error: HTTP 400 with the XML `ErrorResponse`.
+pub fn sts_error(code: &str, message: &str) -> Response {
+    let xml = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        xml_escape(code),
+        xml_escape(message),
+        new_id()
+    );
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/xml")],
+        xml,
+    )
+        .into_response()
 }
 
 #[cfg(test)]
