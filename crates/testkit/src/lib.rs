@@ -17,13 +17,15 @@
 //! Fakes are named as fakes: they implement only what irsa uses, faithfully.
 pub mod addon_objects;
 pub mod aws_wire;
+#[cfg(test)]
+mod boto3;
 pub mod fake_cloudtrail;
 pub mod fake_eks;
 pub mod fake_kube;
 pub mod forward;
 pub mod latency;
 pub mod moto;
-
+pub mod moto_iam;
 pub mod sandbox;
 pub mod seed;
 pub mod server;

@@ -47,6 +47,11 @@ pub fn form_decode(component: &str) -> String {
 
 /// A form body (or query string) as name → value; the last of repeated names wins.
 pub fn parse_form(body: &str) -> HashMap<String, String> {
+    parse_form_all(body).into_iter().collect()
+}
+
+/// A form body (or query string) as (name, value) pairs in order, repeated names kept.
+pub fn parse_form_all(body: &str) -> Vec<(String, String)> {
     body.split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {

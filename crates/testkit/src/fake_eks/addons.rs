@@ -6,6 +6,12 @@
 //! ACTIVE, DELETING → gone, or to CREATE_FAILED / UPDATE_FAILED with a health issue for add-ons
 //! marked with [`super::FakeEks::fail_addon`]. Each change that lands is told to
 //! [`super::FakeEksOptions::on_change`].
+//!
+//! `podIdentityAssociations: [{serviceAccount, roleArn}]` on CreateAddon and UpdateAddon makes
+//! the add-on's own associations, in its namespace (`kube-system`), with `ownerArn` the add-on's
+//! ARN: on update a list replaces them, `[]` removes them, an omitted member changes nothing;
+//! they go away with the add-on; DescribeAddon lists their ARNs. A service account that already
+//! has an association answers 409 ResourceInUseException, and nothing changes.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,7 +24,10 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::{Body400, Inner, Page, QueryMap, cluster_arn, in_use, invalid, not_found};
+use super::pod_identity::{Association, Associations, check_role_exists};
+use super::{
+    Body400, Inner, Page, QueryMap, check_role_arn, cluster_arn, in_use, invalid, not_found,
+};
 use crate::aws_wire::{epoch_now, new_id, rest_json};
 
 /// An add-on that became ACTIVE (`installed`) or was deleted.
@@ -74,8 +83,11 @@ pub(super) struct AddonRecord {
     modified_at: f64,
 }
 
+/// The namespace EKS installs the add-ons irsa knows in.
+pub const ADDON_NAMESPACE: &str = "kube-system";
+
 impl AddonRecord {
-    fn to_json(&self) -> Value {
+    fn to_json(&self, associations: &Associations) -> Value {
         let mut addon = json!({
             "addonName": self.name,
             "clusterName": self.cluster,
@@ -88,7 +100,7 @@ impl AddonRecord {
             "tags": self.tags,
             "publisher": "eks",
             "owner": "aws",
-            "podIdentityAssociations": [],
+            "podIdentityAssociations": associations.owned_by(&self.arn),
         });
         if let Some(role) = &self.role_arn {
             addon["serviceAccountRoleArn"] = json!(role);
@@ -101,8 +113,8 @@ impl AddonRecord {
 
     /// The add-on as answered while a transition is pending: issues appear with the final
     /// status only.
-    fn to_json_now(&self) -> Value {
-        let mut value = self.to_json();
+    fn to_json_now(&self, associations: &Associations) -> Value {
+        let mut value = self.to_json(associations);
         if self.pending.is_some() {
             value["health"] = json!({ "issues": [] });
         }
@@ -138,6 +150,7 @@ impl Inner {
                         true
                     }
                     None => {
+                        self.associations.remove_owned_by(&addon.arn);
                         changes.push(change);
                         false
                     }
@@ -186,14 +199,74 @@ fn not_found_addon(cluster: &str, addon: &str) -> Response {
     )
 }
 
-fn default_version(addon: &str) -> &'static str {
-    match addon {
-        "aws-ebs-csi-driver" => "v1.37.0-eksbuild.1",
-        "aws-efs-csi-driver" => "v2.1.0-eksbuild.1",
-        "vpc-cni" => "v1.19.0-eksbuild.1",
-        _ => "v1.0.0-eksbuild.1",
+/// The `podIdentityAssociations` member: `None` when omitted, else (serviceAccount, roleArn)s,
+/// each role checked to be an IAM role ARN that exists.
+async fn requested_associations(
+    inner: &Inner,
+    request: &Body400<'_>,
+) -> Result<Option<Vec<(String, String)>>, Response> {
+    let Some(list) = request.get("podIdentityAssociations") else {
+        return Ok(None);
+    };
+    let Some(items) = list.as_array() else {
+        return Err(invalid(
+            "podIdentityAssociations must be a list.",
+            request.members,
+        ));
+    };
+    let mut pairs = Vec::new();
+    for item in items {
+        let (Some(sa), Some(role)) = (item["serviceAccount"].as_str(), item["roleArn"].as_str())
+        else {
+            return Err(invalid(
+                "Each podIdentityAssociations entry needs serviceAccount and roleArn.",
+                request.members,
+            ));
+        };
+        check_role_arn("roleArn", role, request.members)?;
+        check_role_exists(inner, role, request.members).await?;
+        pairs.push((sa.to_string(), role.to_string()));
     }
+    Ok(Some(pairs))
 }
+
+/// Makes the add-on's associations `pairs`, replacing those it owns; on a conflict with an
+/// association of someone else nothing changes.
+fn replace_owned_associations(
+    associations: &Associations,
+    cluster_arn: &str,
+    owner_arn: &str,
+    pairs: &[(String, String)],
+    members: &[(&str, &str)],
+) -> Result<(), Response> {
+    let previous = associations.remove_owned_by(owner_arn);
+    let mut added = Vec::new();
+    for (sa, role) in pairs {
+        let mut association = Association::new(cluster_arn, ADDON_NAMESPACE, sa, role);
+        association.owner_arn = Some(owner_arn.to_string());
+        match associations.insert(association) {
+            Ok(a) => added.push(a),
+            Err(existing) => {
+                for a in &added {
+                    associations.remove(&a.cluster, &a.id);
+                }
+                for a in previous {
+                    let _ = associations.insert(a);
+                }
+                return Err(in_use(
+                    format!(
+                        "Service account {sa} in namespace {ADDON_NAMESPACE} already has the Pod Identity association {}",
+                        existing.arn
+                    ),
+                    members,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+use super::catalog::default_version;
 
 fn health_issue(code: &str, message: &str) -> Value {
     json!({ "code": code, "message": message, "resourceIds": [] })
@@ -225,6 +298,7 @@ async fn create_addon(
     }
     let tags = request.tags()?;
     let cluster_arn = cluster_arn(&inner, &headers, &cluster).await?;
+    let pod_identity = requested_associations(&inner, &request).await?;
     inner.with_addons(|addons, now| {
         let key = (cluster.clone(), name.clone());
         if addons.contains_key(&key) {
@@ -251,7 +325,16 @@ async fn create_addon(
             modified_at: created,
             name: name.clone(),
         };
-        let response = record.to_json_now();
+        if let Some(pairs) = &pod_identity {
+            replace_owned_associations(
+                &inner.associations,
+                &cluster_arn,
+                &record.arn,
+                pairs,
+                &members,
+            )?;
+        }
+        let response = record.to_json_now(&inner.associations);
         addons.insert(key, record);
         Ok(rest_json::ok(json!({ "addon": response })))
     })
@@ -265,7 +348,7 @@ async fn describe_addon(
     cluster_arn(&inner, &headers, &cluster).await?;
     inner
         .with_addon(&cluster, &addon, |record| {
-            rest_json::ok(json!({ "addon": record.to_json_now() }))
+            rest_json::ok(json!({ "addon": record.to_json_now(&inner.associations) }))
         })
         .ok_or_else(|| not_found_addon(&cluster, &addon))
 }
@@ -285,7 +368,8 @@ async fn update_addon(
     let version = request.string("addonVersion")?;
     let values = request.string("configurationValues")?;
     let resolve = request.string("resolveConflicts")?;
-    cluster_arn(&inner, &headers, &cluster).await?;
+    let cluster_arn = cluster_arn(&inner, &headers, &cluster).await?;
+    let pod_identity = requested_associations(&inner, &request).await?;
     inner.with_addons(|addons, now| {
         let Some(record) = addons.get_mut(&(cluster.clone(), addon.clone())) else {
             return Err(not_found_addon(&cluster, &addon));
@@ -300,6 +384,14 @@ async fn update_addon(
             ));
         }
         let mut params = Vec::new();
+        if let Some(pairs) = &pod_identity {
+            replace_owned_associations(&inner.associations, &cluster_arn, &record.arn, pairs, &members)?;
+            let value: Vec<Value> = pairs
+                .iter()
+                .map(|(sa, role)| json!({"serviceAccount": sa, "roleArn": role}))
+                .collect();
+            params.push(json!({ "type": "PodIdentityAssociations", "value": Value::Array(value).to_string() }));
+        }
         if let Some(version) = version {
             params.push(json!({ "type": "AddonVersion", "value": version }));
             record.version = version;
@@ -349,7 +441,9 @@ async fn delete_addon(
             record.pending = Some((now + inner.options.transition_delay, None));
             record.modified_at = epoch_now();
         }
-        Ok(rest_json::ok(json!({ "addon": record.to_json() })))
+        Ok(rest_json::ok(
+            json!({ "addon": record.to_json(&inner.associations) }),
+        ))
     })
 }
 

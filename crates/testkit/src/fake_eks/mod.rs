@@ -3,7 +3,13 @@
 //! `AWS_ENDPOINT_URL_EKS` serves both:
 //!
 //! - [`addons`]: CreateAddon, DescribeAddon, UpdateAddon, DeleteAddon, ListAddons, with the
-//!   add-on status moving like the real service's after a configurable delay;
+//!   add-on status moving like the real service's after a configurable delay, and the add-ons'
+//!   own Pod Identity associations (`podIdentityAssociations`);
+//! - [`pod_identity`]: the EKS Pod Identity association API (Create/Describe/Update/Delete/List,
+//!   tags), over the [`Associations`] port that the fake cluster's webhook and the fake EKS
+//!   Auth read;
+//! - [`catalog`]: DescribeAddonVersions and DescribeAddonConfiguration (with
+//!   `podIdentityConfiguration`) for the add-ons irsa knows.
 //!
 //! Every operation follows the real restJson1 wire format (see [`crate::aws_wire::rest_json`]):
 //! the same paths, JSON member names, `createdAt` as epoch seconds, and errors as EKS sends them
@@ -16,6 +22,8 @@
 #![allow(clippy::result_large_err)]
 
 pub mod addons;
+pub mod catalog;
+pub mod pod_identity;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -34,6 +42,7 @@ use crate::forward::Forwarder;
 use crate::server::BackgroundServer;
 
 pub use addons::{AddonChange, AddonHook};
+pub use pod_identity::{Association, Associations};
 
 /// Options of the fake.
 #[derive(Debug, Clone)]
@@ -82,6 +91,7 @@ impl FakeEks {
             options,
             addons: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
+            associations: Associations::default(),
         });
         let app = router(inner.clone());
         let server = BackgroundServer::start("fake-eks", app, 1)?;
@@ -108,6 +118,13 @@ impl FakeEks {
             .unwrap_or_default()
     }
 
+    /// The Pod Identity associations of every cluster: the port the fake cluster's webhook and
+    /// the fake EKS Auth read, and through which tests plant associations EKS would refuse to
+    /// create for them (another owner's, an add-on's, one naming a role that is gone).
+    pub fn associations(&self) -> Associations {
+        self.inner.associations.clone()
+    }
+
     /// Makes later creates (and updates) of add-ons named `addon` end in CREATE_FAILED
     /// (UPDATE_FAILED) with this health issue, as when the driver's pods cannot start.
     pub fn fail_addon(&self, addon: &str, code: &str, message: &str) {
@@ -126,10 +143,15 @@ struct Inner {
     addons: Mutex<HashMap<(String, String), addons::AddonRecord>>,
     /// Add-on name → health issue (code, message) to fail with.
     failures: Mutex<HashMap<String, (String, String)>>,
+    associations: Associations,
 }
 
 fn router(inner: Arc<Inner>) -> Router {
-    addons::routes().fallback(forward).with_state(inner)
+    addons::routes()
+        .merge(pod_identity::routes())
+        .merge(catalog::routes())
+        .fallback(forward)
+        .with_state(inner)
 }
 
 /// The query string of a request as name → value.
@@ -204,6 +226,18 @@ impl<'a> Body400<'a> {
         self.string(key)?
             .filter(|s| !s.is_empty())
             .ok_or_else(|| invalid(format!("{key} is required."), self.members))
+    }
+
+    fn bool(&self, key: &str) -> Result<Option<bool>, Response> {
+        rest_json::optional_bool(&self.body, key).map_err(|m| invalid(m, self.members))
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.body.get(key).is_some_and(|v| !v.is_null())
+    }
+
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.body.get(key).filter(|v| !v.is_null())
     }
 
     fn tags(&self) -> Result<Map<String, Value>, Response> {
@@ -343,3 +377,6 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod pod_identity_tests;
