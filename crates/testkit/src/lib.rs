@@ -3,6 +3,10 @@
 //!   from a Python virtual environment of its own, installing moto into it on first use;
 //! - [`fake_eks`]: a FAKE of the EKS add-on API (moto lacks it) that forwards every other EKS
 //!   request to moto;
+//! - [`fake_eks_auth`]: a FAKE of the EKS Auth API (AssumeRoleForPodIdentity: the token checked
+//!   against the cluster issuer, the association, the role's trust, then moto's STS AssumeRole
+//!   with EKS Pod Identity's session tags), its calls recorded in the fake CloudTrail;
+//! - [`moto_iam`]: what the fakes ask moto's IAM and STS (GetRole, AssumeRole);
 //! - [`fake_cloudtrail`]: a FAKE CloudTrail event history: STS in front of moto, recording every
 //!   AssumeRoleWithWebIdentity, and LookupEvents over the recorded events (moto lacks it);
 //! - [`fake_kube`]: a FAKE Kubernetes API server (namespaces, service accounts, pods,
@@ -21,6 +25,7 @@ pub mod aws_wire;
 mod boto3;
 pub mod fake_cloudtrail;
 pub mod fake_eks;
+pub mod fake_eks_auth;
 pub mod fake_kube;
 pub mod forward;
 pub mod latency;

@@ -306,6 +306,15 @@ async fn cluster_arn(
     headers: &HeaderMap,
     cluster: &str,
 ) -> Result<String, Response> {
+    moto_cluster_arn(&inner.moto, headers, cluster).await
+}
+
+/// [`cluster_arn`] for any fake in front of moto (the fake EKS Auth too).
+pub(crate) async fn moto_cluster_arn(
+    moto: &Forwarder,
+    headers: &HeaderMap,
+    cluster: &str,
+) -> Result<String, Response> {
     let mut request = Request::builder().method(Method::GET).uri(format!(
         "/clusters/{}",
         rest_json::encode_path_segment(cluster)
@@ -326,8 +335,7 @@ async fn cluster_arn(
     let request = request
         .body(Body::empty())
         .map_err(|e| server_error(format!("cannot build DescribeCluster: {e}")))?;
-    let response = inner
-        .moto
+    let response = moto
         .forward(request)
         .await
         .map_err(|e| server_error(format!("DescribeCluster: {e}")))?;
