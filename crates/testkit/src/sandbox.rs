@@ -166,6 +166,33 @@ impl Sandbox {
         self.eks.associations()
     }
 
+    /// The ARN of the sandbox's cluster.
+    pub fn cluster_arn(&self) -> String {
+        format!(
+            "arn:aws:eks:{}:{SANDBOX_ACCOUNT}:cluster/{}",
+            self.options.region, self.options.cluster
+        )
+    }
+
+    /// Plants a Pod Identity association in the cluster (see [`Associations::plant`]).
+    pub fn plant_association(
+        &self,
+        namespace: &str,
+        service_account: &str,
+        role_arn: &str,
+        tags: &[(&str, &str)],
+        owner_arn: Option<&str>,
+    ) -> crate::fake_eks::Association {
+        self.associations().plant(
+            &self.cluster_arn(),
+            namespace,
+            service_account,
+            role_arn,
+            tags,
+            owner_arn,
+        )
+    }
+
     /// The environment that points AWS tools and kubectl-style clients at the sandbox.
     pub fn env(&self) -> Vec<(String, String)> {
         let moto = self.moto.endpoint();
