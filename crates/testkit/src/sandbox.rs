@@ -438,6 +438,27 @@ print(json.dumps(ids))
             "{log}"
         );
 
+        // EKS Auth's refusal (another owner's association naming a role that is gone) comes back
+        // through the agent.
+        sandbox.plant_association(
+            "default",
+            "denied",
+            &format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/no-such-role"),
+            &[("owner", "someone-else")],
+            None,
+        );
+        sandbox
+            .kube
+            .insert_service_account("default", "denied", &[]);
+        aws_cli_pod(&sandbox, "denied", "denied");
+        let (phase, log) = finished(&sandbox, "denied").await;
+        assert_eq!(phase, "Failed");
+        assert!(
+            log.contains("Received non 200 response (400) from container metadata")
+                && log.contains("AccessDeniedException"),
+            "{log}"
+        );
+
         // Without the agent the container credentials endpoint does not answer.
         sandbox
             .kube

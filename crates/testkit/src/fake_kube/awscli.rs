@@ -344,16 +344,23 @@ async fn container_credentials(
         Some(target) if agent_ready && is_agent_uri(uri) => target,
         _ => return Err(unreachable()),
     };
-    let (status, body) = post_json(
+    let answer = post_json(
         &format!("{endpoint}/clusters/{cluster}/assume-role-for-pod-identity"),
         json!({ "token": token }),
     )
     .await
     .map_err(|_| unreachable())?;
-    if status != 200 {
-        // The agent relays EKS Auth's refusal.
+    let body = String::from_utf8_lossy(&answer.body).into_owned();
+    if answer.status != 200 {
+        // The agent answers EKS Auth's status with its error as text (eks-pod-identity-agent
+        // `HandleCredentialFetchingError`: `[request id]: (Code): message, fault: client`).
+        let message: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         return Err(container_failure(format!(
-            "Received non 200 response ({status}) from container metadata: {body}"
+            "Received non 200 response ({}) from container metadata: [{}]: ({}): {}, fault: client",
+            answer.status,
+            answer.request_id,
+            answer.error_type,
+            message["message"].as_str().unwrap_or_default()
         )));
     }
     let answer: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -376,8 +383,16 @@ fn is_agent_uri(uri: &str) -> bool {
         .any(|prefix| uri.starts_with(prefix))
 }
 
-/// POSTs JSON; (status, body).
-async fn post_json(url: &str, body: Value) -> Result<(u16, String), String> {
+/// What EKS Auth answered the agent.
+struct AgentAnswer {
+    status: u16,
+    error_type: String,
+    request_id: String,
+    body: Bytes,
+}
+
+/// POSTs JSON as the agent's SDK does.
+async fn post_json(url: &str, body: Value) -> Result<AgentAnswer, String> {
     let request = hyper::Request::post(url)
         .header("content-type", "application/json")
         .header(
@@ -391,14 +406,31 @@ async fn post_json(url: &str, body: Value) -> Result<(u16, String), String> {
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let bytes = response
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (status, error_type, request_id) = (
+        response.status().as_u16(),
+        header("x-amzn-errortype"),
+        header("x-amzn-requestid"),
+    );
+    let body = response
         .into_body()
         .collect()
         .await
         .map_err(|e| e.to_string())?
         .to_bytes();
-    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(AgentAnswer {
+        status,
+        error_type,
+        request_id,
+        body,
+    })
 }
 
 /// The job: (what the CLI prints, its exit code).
