@@ -695,6 +695,52 @@ mod tests {
         }
     }
 
+    // Editors on Windows start UTF-8 files with a byte-order mark; IAM's console accepts such a
+    // paste, and so does the parser, raw or URL-encoded.
+    #[test]
+    fn accepts_a_leading_byte_order_mark() {
+        let raw = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+        let expected = PolicyDocument::parse(raw).unwrap();
+        assert_eq!(
+            PolicyDocument::parse(&format!("\u{feff}{raw}")).unwrap(),
+            expected
+        );
+        assert_eq!(
+            PolicyDocument::parse(&format!("\u{feff}  \n{raw}")).unwrap(),
+            expected
+        );
+        assert_eq!(strip_bom("\u{feff}x"), "x");
+        assert_eq!(strip_bom("x\u{feff}"), "x\u{feff}");
+    }
+
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+    // ("You cannot use the Principal element in an identity-based policy"; IAM answers
+    // "Has prohibited field Principal").
+    #[test]
+    fn identity_based_documents_refuse_principals_with_the_place() {
+        let ok = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        assert!(PolicyDocument::parse_identity_based(ok).is_ok());
+        for (text, path) in [
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#,
+                "Statement[1].Principal",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"123456789012"},"Action":"s3:*","Resource":"*"}}"#,
+                "Statement[0].NotPrincipal",
+            ),
+        ] {
+            let e = PolicyDocument::parse_identity_based(text).unwrap_err();
+            assert_eq!(e.path, path);
+            assert!(e.message.contains("prohibited field"), "{e}");
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                PolicyDocument::from_value_identity_based(&value).unwrap_err(),
+                e
+            );
+        }
+    }
+
     #[test]
     fn never_panics_on_odd_input() {
         let deep = "[".repeat(100_000);
