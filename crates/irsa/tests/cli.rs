@@ -2,8 +2,6 @@
 
 mod offline;
 
-use std::path::PathBuf;
-
 use offline::{core_fixture, fixture, irsa, json, stderr, tempdir};
 use serde_json::Value;
 

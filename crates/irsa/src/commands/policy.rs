@@ -80,8 +80,16 @@ impl LayerFiles {
             identity: many(&self.identity)?,
             boundary: one(&self.boundary)?,
             session: one(&self.session)?,
-            scp_levels: self.scp_levels.iter().map(|l| many(l)).collect::<Result<_, _>>()?,
-            rcp_levels: self.rcp_levels.iter().map(|l| many(l)).collect::<Result<_, _>>()?,
+            scp_levels: self
+                .scp_levels
+                .iter()
+                .map(|l| many(l))
+                .collect::<Result<_, _>>()?,
+            rcp_levels: self
+                .rcp_levels
+                .iter()
+                .map(|l| many(l))
+                .collect::<Result<_, _>>()?,
             resource: one(&self.resource)?,
         })
     }
@@ -127,7 +135,9 @@ fn request_context(args: &PolicyEvalArgs, caller: Option<&Caller>) -> Result<Con
         let (key, value) = tag
             .split_once('=')
             .filter(|(k, _)| !k.trim().is_empty())
-            .ok_or_else(|| CliError::input(format!("--principal-tag `{tag}`: expected KEY=VALUE")))?;
+            .ok_or_else(|| {
+                CliError::input(format!("--principal-tag `{tag}`: expected KEY=VALUE"))
+            })?;
         context.insert(&format!("aws:PrincipalTag/{}", key.trim()), value);
     }
     if let Some(caller) = caller {
@@ -205,8 +215,7 @@ pub fn eval(args: PolicyEvalArgs) -> Result<Code, CliError> {
         )));
     }
     let files = LayerFiles::from_args(&args)?;
-    let authorizer =
-        Authorizer::new(files.load()?).map_err(|e| authorization_error(&files, e))?;
+    let authorizer = Authorizer::new(files.load()?).map_err(|e| authorization_error(&files, e))?;
     let caller = args
         .principal
         .as_deref()

@@ -7,7 +7,6 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-
 pub fn fixture(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -36,7 +35,6 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-
 pub fn tempdir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "irsa-cli-test-{}-{}",
@@ -57,4 +55,3 @@ pub fn core_fixture(name: &str) -> String {
         .display()
         .to_string()
 }
-
