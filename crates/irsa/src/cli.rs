@@ -141,7 +141,7 @@ pub struct RenderArgs {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Decide a request through every policy layer given: exit 0 allowed, 1 denied, 2 bad input.
-    Eval(PolicyEvalArgs),
+    Eval(Box<PolicyEvalArgs>),
     /// Lint policy documents: exit 1 when a finding is high severity or worse.
     Lint(PolicyLintArgs),
     /// List the lint rules.

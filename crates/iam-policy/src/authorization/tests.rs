@@ -74,7 +74,8 @@ fn explicit_deny_in_any_layer_wins() {
         rcp_levels: vec![vec![resource_allow(r#""*""#, "*")]],
         resource: Some(resource_allow(&format!(r#"{{"AWS":"{SESSION}"}}"#), "s3:*")),
     };
-    let cases: [(LayerKind, fn(&mut Policies)); 6] = [
+    type AddDeny = fn(&mut Policies);
+    let cases: [(LayerKind, AddDeny); 6] = [
         (LayerKind::Identity, |p| {
             p.identity.push(deny("s3:GetObject"))
         }),
