@@ -253,10 +253,20 @@ fn authorization_benches(c: &mut Criterion) {
     group.bench_function("irsa_role_boundary_key_policy_mix_of_4", |b| {
         b.iter(|| {
             for (action, context, _, _) in requests {
-                let _ = black_box(black_box(&authorizer).authorize(&request(action, context)));
+                let _ = black_box(black_box(&authorizer).decide(&request(action, context)));
             }
         })
     });
+    group.bench_function(
+        "irsa_role_boundary_key_policy_mix_of_4_with_statements",
+        |b| {
+            b.iter(|| {
+                for (action, context, _, _) in requests {
+                    let _ = black_box(black_box(&authorizer).authorize(&request(action, context)));
+                }
+            })
+        },
+    );
     group.finish();
 }
 

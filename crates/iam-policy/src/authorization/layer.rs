@@ -93,16 +93,19 @@ impl LayerOutcome {
 /// Evaluates `documents` as one layer. Statements that name a principal are matched against
 /// `caller`; the caller is known whenever a layer names principals (checked by
 /// [`super::Authorizer::authorize`]), and a statement naming a principal with no caller to match
-/// would fail closed as [`eval::statement_applies`] does.
+/// would fail closed as [`eval::statement_applies`] does. With `record` false the deciding
+/// statements are not collected (the decision is the same).
 pub(crate) fn evaluate(
     kind: LayerKind,
     level: Option<usize>,
     documents: &[PolicyDocument],
     caller: Option<&Caller>,
     request: &Request<'_>,
+    record: bool,
 ) -> LayerOutcome {
-    let mut allows = Vec::new();
-    let mut denies = Vec::new();
+    // The applying Deny statements once there is one, the applying Allow statements until then.
+    let mut deciding = Vec::new();
+    let mut denied = false;
     let mut grant = None;
     for (p, document) in documents.iter().enumerate() {
         let variables = document.variables_enabled();
@@ -116,7 +119,9 @@ pub(crate) fn evaluate(
             let Some(named) = named else {
                 continue;
             };
-            if eval::target_applies(statement, request, variables) != Applies::Yes {
+            if (denied && statement.effect == Effect::Allow)
+                || eval::target_applies(statement, request, variables) != Applies::Yes
+            {
                 continue;
             }
             let at = StatementRef {
@@ -124,20 +129,25 @@ pub(crate) fn evaluate(
                 statement: s,
             };
             match statement.effect {
-                Effect::Deny => denies.push(at),
-                Effect::Allow => {
-                    allows.push(at);
-                    grant = grant.max(Some(named));
+                Effect::Deny if !denied => {
+                    denied = true;
+                    deciding.clear();
                 }
+                Effect::Deny => {}
+                Effect::Allow => grant = grant.max(Some(named)),
+            }
+            if record {
+                deciding.push(at);
             }
         }
     }
-    let (decision, deciding, grant) = if !denies.is_empty() {
-        (Decision::ExplicitDeny, denies, None)
-    } else if !allows.is_empty() {
-        (Decision::Allow, allows, grant)
+    let decision = if denied {
+        grant = None;
+        Decision::ExplicitDeny
+    } else if grant.is_some() {
+        Decision::Allow
     } else {
-        (Decision::ImplicitDeny, Vec::new(), None)
+        Decision::ImplicitDeny
     };
     LayerOutcome {
         kind,

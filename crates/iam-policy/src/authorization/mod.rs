@@ -172,10 +172,24 @@ impl Authorizer {
         &self.policies
     }
 
-    /// Decides `request` through every layer.
+    /// Decides `request` through every layer, with each layer's deciding statements.
     pub fn authorize(
         &self,
         request: &AuthzRequest<'_>,
+    ) -> Result<Authorization, AuthorizationError> {
+        self.run(request, true)
+    }
+
+    /// [`Authorizer::authorize`] without collecting the deciding statements (every `deciding`
+    /// list is empty): the same decision and deciding layer, for bulk checks.
+    pub fn decide(&self, request: &AuthzRequest<'_>) -> Result<Authorization, AuthorizationError> {
+        self.run(request, false)
+    }
+
+    fn run(
+        &self,
+        request: &AuthzRequest<'_>,
+        record: bool,
     ) -> Result<Authorization, AuthorizationError> {
         let p = &self.policies;
         if request.caller.is_none() {
@@ -198,7 +212,7 @@ impl Authorizer {
         };
         let caller = request.caller;
         let layer = |kind, level, documents: &[PolicyDocument]| {
-            layer::evaluate(kind, level, documents, caller, &eval_request)
+            layer::evaluate(kind, level, documents, caller, &eval_request, record)
         };
         let mut layers = Vec::with_capacity(4 + p.scp_levels.len() + p.rcp_levels.len());
         for (level, documents) in p.rcp_levels.iter().enumerate() {

@@ -42,19 +42,26 @@ fn resource_allow(principal: &str, action: &str) -> PolicyDocument {
     ))
 }
 
+/// Decides as `caller`; `decide` (no statements collected) must agree with `authorize`.
 fn decide_as(caller: &str, policies: Policies, action: &str, resource: &str) -> Authorization {
     let caller = Caller::parse(caller).unwrap();
     let mut context = Context::new();
     caller.fill_context(&mut context);
-    Authorizer::new(policies)
-        .unwrap()
-        .authorize(&AuthzRequest {
-            caller: Some(&caller),
-            action,
-            resource,
-            context: &context,
-        })
-        .unwrap()
+    let authorizer = Authorizer::new(policies).unwrap();
+    let request = AuthzRequest {
+        caller: Some(&caller),
+        action,
+        resource,
+        context: &context,
+    };
+    let full = authorizer.authorize(&request).unwrap();
+    let quick = authorizer.decide(&request).unwrap();
+    assert_eq!(
+        (quick.decision, quick.decided_by, quick.reason),
+        (full.decision, full.decided_by, full.reason)
+    );
+    assert!(quick.layers.iter().all(|l| l.deciding.is_empty()));
+    full
 }
 
 fn decided(a: &Authorization) -> (Decision, LayerKind, Option<usize>) {
