@@ -302,6 +302,69 @@ fn print_decision(
     }
 }
 
+/// A role's own layers (its attached policies and permissions boundary, as a snapshot holds
+/// them: `(ARN, document)`, `None` for a document that was not read) decided on one request,
+/// with a sentence on the layer that decided. A document that is missing or invalid for its
+/// layer is an error naming it, never left out of the decision.
+pub(crate) fn role_decision(
+    attached: &[(&str, Option<&serde_json::Value>)],
+    boundary: Option<(&str, Option<&serde_json::Value>)>,
+    action: &str,
+    resource: &str,
+) -> Result<(Decision, String), String> {
+    let parse = |(arn, document): (&str, Option<&serde_json::Value>)| {
+        let document = document.ok_or_else(|| format!("{arn}: its document was not read"))?;
+        PolicyDocument::from_value(document).map_err(|e| format!("{arn}: {e}"))
+    };
+    let policies = Policies {
+        identity: attached
+            .iter()
+            .map(|a| parse(*a))
+            .collect::<Result<_, _>>()?,
+        boundary: boundary.map(parse).transpose()?,
+        ..Policies::default()
+    };
+    let names: Vec<&str> = attached
+        .iter()
+        .map(|(arn, _)| *arn)
+        .chain(boundary.map(|b| b.0))
+        .collect();
+    let authorization = Authorizer::new(policies)
+        .and_then(|a| {
+            a.authorize(&AuthzRequest {
+                caller: None,
+                action,
+                resource,
+                context: &Context::new(),
+            })
+        })
+        .map_err(|e| match &e {
+            AuthorizationError::InvalidDocument { at, source } => {
+                let index = if at.layer == LayerKind::Boundary {
+                    names.len() - 1
+                } else {
+                    at.index
+                };
+                format!("{}: {source}", names.get(index).unwrap_or(&"?"))
+            }
+            AuthorizationError::NoCaller { .. } => e.to_string(),
+        })?;
+    let sentence = match authorization.decision {
+        Decision::Allow => "allowed by the attached policies".to_string(),
+        decision => format!(
+            "{} by the role's {} layer: {}",
+            if decision == Decision::ExplicitDeny {
+                "explicitly denied"
+            } else {
+                "denied"
+            },
+            authorization.deciding_layer().kind,
+            authorization.explain()
+        ),
+    };
+    Ok((authorization.decision, sentence))
+}
+
 #[derive(Serialize)]
 struct FileFinding<'a> {
     file: &'a Path,
@@ -389,4 +452,68 @@ pub fn rules(args: RulesArgs) -> Result<Code, CliError> {
         }
     }
     Ok(Code::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const READ: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    const BOUNDARY: &str = "arn:aws:iam::111122223333:policy/boundary";
+
+    fn allow(action: &str) -> serde_json::Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+    }
+
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html: verify
+    // says which of the role's layers denies.
+    #[test]
+    fn role_decision_names_the_denying_layer() {
+        let (read, ec2) = (allow("s3:Get*"), allow("ec2:*"));
+        let decide = |boundary| {
+            role_decision(
+                &[(READ, Some(&read))],
+                boundary,
+                "s3:GetObject",
+                "arn:aws:s3:::b/k",
+            )
+        };
+        assert_eq!(
+            decide(None).unwrap(),
+            (
+                Decision::Allow,
+                "allowed by the attached policies".to_string()
+            )
+        );
+        let (decision, sentence) = decide(Some((BOUNDARY, Some(&ec2)))).unwrap();
+        assert_eq!(decision, Decision::ImplicitDeny);
+        assert!(
+            sentence
+                .starts_with("denied by the role's boundary layer: the permissions boundary caps"),
+            "{sentence}"
+        );
+    }
+
+    // A document that was not read, or that names a principal, is an error naming it.
+    #[test]
+    fn role_decision_fails_closed_on_documents_it_cannot_use() {
+        let with_principal = json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]});
+        let read = allow("s3:Get*");
+        let e = role_decision(
+            &[(READ, Some(&read)), (BOUNDARY, None)],
+            None,
+            "s3:GetObject",
+            "*",
+        )
+        .unwrap_err();
+        assert_eq!(e, format!("{BOUNDARY}: its document was not read"));
+        let e = role_decision(
+            &[(READ, Some(&read))],
+            Some((BOUNDARY, Some(&with_principal))),
+            "s3:GetObject",
+            "*",
+        )
+        .unwrap_err();
+        assert!(e.starts_with(&format!("{BOUNDARY}: Statement[0].Principal: an identity-based policy cannot name a principal")), "{e}");
+    }
 }
