@@ -168,92 +168,98 @@ impl Caller {
 
     /// How `block` names this caller: `None` when the statement does not apply to it.
     pub fn named_by(&self, block: &PrincipalBlock) -> Option<Grant> {
+        let listed = self.listed(&block.principals);
         if block.negated {
             // NotPrincipal applies unless every identity of the caller is listed.
-            let all_listed = self
-                .identities()
-                .all(|(_, identity)| lists(&block.principals, identity));
-            return (!all_listed).then_some(Grant::Direct);
+            return (listed != self.identities()).then_some(Grant::Direct);
         }
-        self.identities()
-            .filter(|(_, identity)| lists(&block.principals, *identity))
-            .map(|(grant, _)| grant)
-            .max()
+        [
+            (OWN, Grant::Direct),
+            (ROLE, Grant::Role),
+            (ACCOUNT, Grant::Account),
+        ]
+        .into_iter()
+        .find(|(bit, _)| listed & bit != 0)
+        .map(|(_, grant)| grant)
     }
 
-    /// Every identity the caller is known by, with the grant a listing of it gives.
-    fn identities(&self) -> impl Iterator<Item = (Grant, Identity<'_>)> {
-        let account = self
-            .account
-            .as_deref()
-            .map(|a| (Grant::Account, Identity::Account(a)));
-        let own = match &self.kind {
-            CallerKind::Account => None,
-            CallerKind::Role { name } => Some((
-                Grant::Role,
-                Identity::Role {
-                    account: self.account.as_deref().unwrap_or_default(),
-                    name,
-                },
-            )),
-            CallerKind::Service => Some((Grant::Direct, Identity::Service(&self.id))),
-            _ => Some((Grant::Direct, Identity::Arn(&self.id))),
-        };
-        let role = match &self.kind {
-            CallerKind::RoleSession { role_name } => Some((
-                Grant::Role,
-                Identity::Role {
-                    account: self.account.as_deref().unwrap_or_default(),
-                    name: role_name,
-                },
-            )),
+    /// The identities the caller is known by, as bits: [`OWN`] (a session, user, federated user
+    /// or service: the exact ARN or name), [`ROLE`] (a role, or the role of a role session, matched
+    /// by account and name whatever its path) and [`ACCOUNT`].
+    fn identities(&self) -> u8 {
+        match self.kind {
+            CallerKind::Account => ACCOUNT,
+            CallerKind::Role { .. } => ROLE | ACCOUNT,
+            CallerKind::RoleSession { .. } => OWN | ROLE | ACCOUNT,
+            CallerKind::User | CallerKind::FederatedUser => OWN | ACCOUNT,
+            CallerKind::Service => OWN,
+        }
+    }
+
+    /// The identities of the caller that `principals` lists.
+    fn listed(&self, principals: &Principals) -> u8 {
+        match principals {
+            Principals::Any => self.identities(),
+            Principals::Map(entries) => entries
+                .iter()
+                .flat_map(|(ty, ids)| ids.iter().map(move |id| self.entry_lists(*ty, id)))
+                .fold(0, |all, bits| all | bits),
+        }
+    }
+
+    /// The identities of the caller that one policy entry lists. `"*"` lists every identity of
+    /// its type (`"AWS": "*"` every AWS principal).
+    fn entry_lists(&self, ty: PrincipalType, entry: &str) -> u8 {
+        let is_service = self.kind == CallerKind::Service;
+        match ty {
+            PrincipalType::Service
+                if is_service && (entry == "*" || entry.eq_ignore_ascii_case(&self.id)) =>
+            {
+                OWN
+            }
+            PrincipalType::Aws if !is_service => self.aws_entry_lists(entry),
+            _ => 0,
+        }
+    }
+
+    fn aws_entry_lists(&self, entry: &str) -> u8 {
+        if entry == "*" {
+            return self.identities();
+        }
+        let account = self.account.as_deref().unwrap_or_default();
+        if is_account_id(entry) || entry.ends_with(":root") {
+            let named = if is_account_id(entry) {
+                Some(entry)
+            } else {
+                root_account(entry)
+            };
+            return if named == Some(account) { ACCOUNT } else { 0 };
+        }
+        let role_name = match &self.kind {
+            CallerKind::Role { name } => Some(name),
+            CallerKind::RoleSession { role_name } => Some(role_name),
             _ => None,
         };
-        [own, role, account].into_iter().flatten()
+        if let Some(name) = role_name
+            && role_of(entry) == Some((account, name.as_str()))
+        {
+            return ROLE;
+        }
+        if entry == self.id && self.identities() & OWN != 0 {
+            return OWN;
+        }
+        0
     }
 }
+
+/// Identity bits of a caller (see [`Caller::identities`]).
+const OWN: u8 = 1;
+const ROLE: u8 = 2;
+const ACCOUNT: u8 = 4;
 
 impl fmt::Display for Caller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.id)
-    }
-}
-
-/// One identity of a caller.
-#[derive(Debug, Clone, Copy)]
-enum Identity<'a> {
-    /// An exact principal ARN (session, user, federated user).
-    Arn(&'a str),
-    /// An IAM role, matched by account and name whatever its path.
-    Role {
-        account: &'a str,
-        name: &'a str,
-    },
-    Account(&'a str),
-    Service(&'a str),
-}
-
-fn lists(principals: &Principals, identity: Identity<'_>) -> bool {
-    match principals {
-        Principals::Any => true,
-        Principals::Map(entries) => entries
-            .iter()
-            .any(|(ty, ids)| ids.iter().any(|entry| entry_lists(*ty, entry, identity))),
-    }
-}
-
-/// Does the policy entry `entry` of type `ty` list `identity`? `"*"` lists every identity of its
-/// type (`"AWS": "*"` every AWS principal).
-fn entry_lists(ty: PrincipalType, entry: &str, identity: Identity<'_>) -> bool {
-    match identity {
-        Identity::Service(name) => {
-            ty == PrincipalType::Service && (entry == "*" || entry.eq_ignore_ascii_case(name))
-        }
-        _ if ty != PrincipalType::Aws => false,
-        _ if entry == "*" => true,
-        Identity::Arn(arn) => entry == arn,
-        Identity::Account(account) => entry == account || root_account(entry) == Some(account),
-        Identity::Role { account, name } => role_of(entry) == Some((account, name)),
     }
 }
 
