@@ -6,6 +6,9 @@
 //! its principal (if any), action, resource (if any) and every condition match; an applying `Deny`
 //! wins over everything; otherwise an applying `Allow` allows; otherwise the request is implicitly
 //! denied. Evaluation allocates only for policy variables and for the list of deciding statements.
+//! No statement is dropped because it cannot be checked: one naming a principal, evaluated for a
+//! request without one, still denies (see [`statement_applies`]). The decision through every
+//! layer (SCPs, RCPs, boundary, session and resource-based policies) is [`crate::authorization`].
 
 use crate::arn::arn_matches_elems;
 use crate::context::Context;
