@@ -589,3 +589,41 @@ fn identity_only_matches_the_plain_evaluation() {
         assert_eq!(a.deciding_layer().kind, LayerKind::Identity);
     }
 }
+
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html ("Within an
+// account, an implicit deny in a permissions boundary does not limit the permissions granted to
+// an IAM user by a resource-based policy"): naming the user's ARN allows by itself.
+#[test]
+fn a_resource_policy_naming_an_iam_user_is_not_capped_by_its_boundary() {
+    let user = "arn:aws:iam::111122223333:user/ops/bob";
+    let policies = Policies {
+        identity: vec![allow("ec2:*")],
+        boundary: Some(allow("ec2:*")),
+        resource: Some(resource_allow(&format!(r#"{{"AWS":"{user}"}}"#), "sqs:*")),
+        ..Policies::default()
+    };
+    let a = decide_as(user, policies, "sqs:SendMessage", QUEUE);
+    assert_eq!(decided(&a), (Decision::Allow, LayerKind::Resource, None));
+    assert_eq!(a.reason, Reason::ResourceNamesCaller);
+}
+
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+// ("AWS service principals"): a resource-based policy naming the service admits it.
+#[test]
+fn a_service_principal_is_admitted_by_the_resource_policy() {
+    let policies = || Policies {
+        identity: vec![],
+        resource: Some(resource_allow(
+            r#"{"Service":"sns.amazonaws.com"}"#,
+            "sqs:SendMessage",
+        )),
+        ..Policies::default()
+    };
+    let a = decide_as("sns.amazonaws.com", policies(), "sqs:SendMessage", QUEUE);
+    assert_eq!(decided(&a), (Decision::Allow, LayerKind::Resource, None));
+    let a = decide_as("events.amazonaws.com", policies(), "sqs:SendMessage", QUEUE);
+    assert_eq!(
+        decided(&a),
+        (Decision::ImplicitDeny, LayerKind::Identity, None)
+    );
+}
