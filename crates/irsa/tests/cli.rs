@@ -1,39 +1,11 @@
 //! End-to-end tests of the offline commands: the real binary, real files, exit codes and JSON.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod offline;
 
+use offline::{core_fixture, fixture, irsa, json, stderr, tempdir};
 use serde_json::Value;
 
 const PROVIDER: &str = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
-
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn irsa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irsa"))
-        .args(args)
-        .output()
-        .expect("irsa runs")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn trust_check_allows_exact_service_account() {
@@ -405,27 +377,6 @@ fn policy_rules_lists_every_rule() {
 fn iam_policy_parses(text: &str) -> bool {
     let v: Value = serde_json::from_str(text).unwrap();
     v["Statement"].as_array().is_some_and(|s| !s.is_empty())
-}
-
-fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "irsa-cli-test-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn core_fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../irsa-core/tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
 }
 
 const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";

@@ -9,9 +9,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use iam_policy::context::Context;
 use iam_policy::document::PolicyDocument;
-use iam_policy::eval::{self, Decision, Request};
+use iam_policy::eval::Decision;
 use iam_policy::trust::{self, TokenClaims};
 use irsa_core::identity::Kind;
 use irsa_core::identity::pod_identity;
@@ -603,31 +602,22 @@ async fn check_action(
     credentials: &irsa_aws::TemporaryCredentials,
 ) -> Check {
     let role = verify::role_name_of(role_arn).and_then(|n| snapshot.role(&n));
-    let documents: Vec<PolicyDocument> = role
-        .map(|r| {
-            r.attached_policy_arns
-                .iter()
-                .filter_map(|arn| snapshot.policy(arn))
-                .filter_map(|p| PolicyDocument::from_value(&p.document).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let refs: Vec<&PolicyDocument> = documents.iter().collect();
-    let ctx = Context::new();
-    let decision = eval::decide(
-        &refs,
-        &Request {
-            principal: None,
-            action,
-            resource: Some(resource),
-            context: &ctx,
-        },
-    );
-    let local = match decision {
-        Decision::Allow => "allowed by the attached policies",
-        Decision::ExplicitDeny => "explicitly denied by an attached policy",
-        Decision::ImplicitDeny => "not allowed by any attached policy",
-    };
+    let document = |arn: &str| snapshot.policy(arn).map(|p| &p.document);
+    let attached: Vec<_> = role
+        .iter()
+        .flat_map(|r| &r.attached_policy_arns)
+        .map(|a| (a.as_str(), document(a)))
+        .collect();
+    let boundary = role
+        .and_then(|r| r.permissions_boundary.as_deref())
+        .map(|b| (b, document(b)));
+    let (decision, local) = super::policy::role_decision(&attached, boundary, action, resource)
+        .unwrap_or_else(|e| {
+            (
+                Decision::ImplicitDeny,
+                format!("the role's policies cannot be evaluated: {e}"),
+            )
+        });
     let live = irsa_aws::try_read_action(&conn.aws, credentials, action, resource).await;
     let (ok, live_text) = match live {
         Ok(Some(true)) => (
