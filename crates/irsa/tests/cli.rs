@@ -531,7 +531,7 @@ fn render_reports_every_spec_error_with_position() {
         "{err}"
     );
     assert!(
-        err.contains("errors.irsa.yaml:17:13: bindings[2].preset: unknown preset `karpenter`"),
+        err.contains("errors.irsa.yaml:17:13: bindings[2].preset: unknown preset `kube-proxy`"),
         "{err}"
     );
     assert!(

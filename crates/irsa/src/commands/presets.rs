@@ -22,6 +22,7 @@ fn install_text(install: Install) -> String {
     match install {
         Install::Helm { repo, chart } => format!("helm {chart} ({repo})"),
         Install::EksAddon { name } => format!("EKS add-on {name}"),
+        Install::Manual => "your own workload".to_string(),
     }
 }
 
