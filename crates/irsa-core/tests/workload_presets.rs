@@ -662,3 +662,57 @@ iam:
         ]
     );
 }
+
+/// What doctor requires of each preset's role holds for the preset's own customer documents, in
+/// every variant that renders one: doctor cannot report a role irsa made as broken.
+#[test]
+fn doctor_requirements_hold_for_every_rendered_variant() {
+    use irsa_core::presets::requirements::{RequirementParams, requirements};
+    let variants: &[(&str, &[(&str, &[&str])])] = &[
+        ("aws-load-balancer-controller", &[]),
+        ("karpenter", &[]),
+        (
+            "karpenter",
+            &[(
+                "interruptionQueueArn",
+                &["arn:aws:sqs:us-east-1:123456789012:demo"],
+            )],
+        ),
+        ("vpc-cni", &[("ipFamily", &["ipv6"])]),
+        ("fsx-lustre-csi", &[]),
+        (
+            "image-builder",
+            &[(
+                "repositoryArns",
+                &["arn:aws:ecr:us-east-1:123456789012:repository/app"],
+            )],
+        ),
+        (
+            "aws-node-termination-handler",
+            &[("queueArn", &["arn:aws:sqs:us-east-1:123456789012:q"])],
+        ),
+    ];
+    let where_ = RequirementParams {
+        partition: "aws",
+        region: REGION,
+        account: ACCOUNT,
+        cluster: "demo",
+        auto_scaling_groups: None,
+    };
+    for (name, options) in variants {
+        let docs = documents(name, &params(options));
+        let needed = requirements(name, &where_);
+        assert!(!needed.is_empty(), "{name} has no requirements");
+        let cases: Vec<Case<'_>> = needed
+            .iter()
+            .map(|r| {
+                r.context
+                    .iter()
+                    .fold(allow(&r.action, &r.resource), |case, (key, value)| {
+                        case.with(key, value)
+                    })
+            })
+            .collect();
+        check(&docs, &cases);
+    }
+}
