@@ -12,7 +12,10 @@ use irsa_core::presets::{self, PresetParams};
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
 
-fn params(options: &[(&str, &[&str])]) -> PresetParams {
+/// Preset options as written in a spec: name and values.
+type Options<'a> = &'a [(&'a str, &'a [&'a str])];
+
+fn params(options: Options<'_>) -> PresetParams {
     PresetParams {
         cluster: Some("demo".into()),
         region: Some(REGION.into()),
@@ -668,7 +671,7 @@ iam:
 #[test]
 fn doctor_requirements_hold_for_every_rendered_variant() {
     use irsa_core::presets::requirements::{RequirementParams, requirements};
-    let variants: &[(&str, &[(&str, &[&str])])] = &[
+    let variants: &[(&str, Options<'_>)] = &[
         ("aws-load-balancer-controller", &[]),
         ("karpenter", &[]),
         (
