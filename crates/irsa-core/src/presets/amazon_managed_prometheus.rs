@@ -49,6 +49,7 @@ const WORKSPACE: ArnKind = ArnKind {
     service: "aps",
     resource_prefix: "workspace/",
     example: "arn:aws:aps:us-east-1:123456789012:workspace/ws-0123abcd-4567-89ef-0123-456789abcdef",
+    wildcards: true,
 };
 
 fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {

@@ -254,11 +254,14 @@ pub(crate) struct ArnKind {
     pub resource_prefix: &'static str,
     /// A well-formed example, for the error message.
     pub example: &'static str,
+    /// Whether `*` and `?` may appear in the resource name (a set of secrets, say); `false` for
+    /// options that name exactly one resource, such as a queue.
+    pub wildcards: bool,
 }
 
 /// Checks one ARN option value against `kind` and the cluster's partition. Wildcards are allowed
-/// in the resource name (the user chose that scope) but the resource type, service, partition
-/// and account must be concrete.
+/// in the resource name where `kind` says so (the user chose that scope), but the resource type,
+/// service, partition and account must be concrete.
 pub(crate) fn resource_arn(
     preset: &'static str,
     option: &str,
@@ -276,6 +279,12 @@ pub(crate) fn resource_arn(
     let name = arn.resource.strip_prefix(kind.resource_prefix);
     if arn.service != kind.service || arn.account.is_empty() || name.is_none_or(str::is_empty) {
         return Err(bad(shape()));
+    }
+    if !kind.wildcards && arn.resource.contains(['*', '?']) {
+        return Err(bad(format!(
+            "has a wildcard; name exactly one {} resource (e.g. {})",
+            kind.service, kind.example
+        )));
     }
     if arn.partition != partition {
         return Err(bad(format!(
@@ -323,6 +332,7 @@ pub(crate) const SQS_QUEUE: ArnKind = ArnKind {
     service: "sqs",
     resource_prefix: "",
     example: "arn:aws:sqs:us-east-1:123456789012:my-queue",
+    wildcards: false,
 };
 
 /// Checks S3 bucket names (3-63 lower-case letters, digits, `.` and `-`, starting and ending
@@ -524,6 +534,43 @@ mod tests {
         );
         assert!(list_option("x", &params_with(None, &[("ids", &[""])]), "ids").is_err());
         assert!(list_option("x", &params_with(None, &[("ids", &[])]), "ids").is_err());
+    }
+
+    #[test]
+    fn resource_arns_check_service_type_account_partition_and_wildcards() {
+        const SECRET: ArnKind = ArnKind {
+            service: "secretsmanager",
+            resource_prefix: "secret:",
+            example: "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
+            wildcards: true,
+        };
+        let ok = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/*";
+        assert_eq!(resource_arn("x", "o", "aws", ok, &SECRET).unwrap(), ok);
+        for bad in [
+            "*",
+            "secret:prod",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/p",
+            "arn:aws:secretsmanager:us-east-1::secret:p",
+            "arn:aws:secretsmanager:us-east-1:*:secret:p",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:",
+            "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:p",
+        ] {
+            assert!(
+                resource_arn("x", "o", "aws", bad, &SECRET).is_err(),
+                "{bad}"
+            );
+        }
+        let queue = "arn:aws:sqs:us-east-1:123456789012:q-*";
+        let err = resource_arn("x", "queueArn", "aws", queue, &SQS_QUEUE).unwrap_err();
+        assert!(err.to_string().contains("wildcard"), "{err}");
+    }
+
+    #[test]
+    fn bucket_names_are_plain_names() {
+        assert!(bucket_names("x", "b", vec!["my-bucket.v2".into()]).is_ok());
+        for bad in ["*", "ab", "-lead", "Upper", "arn:aws:s3:::b", "b/prefix"] {
+            assert!(bucket_names("x", "b", vec![bad.into()]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -64,18 +64,21 @@ const SECRET: ArnKind = ArnKind {
     service: "secretsmanager",
     resource_prefix: "secret:",
     example: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+    wildcards: true,
 };
 
 const PARAMETER: ArnKind = ArnKind {
     service: "ssm",
     resource_prefix: "parameter/",
     example: "arn:aws:ssm:us-east-1:123456789012:parameter/prod/db-password",
+    wildcards: true,
 };
 
 const KMS_KEY: ArnKind = ArnKind {
     service: "kms",
     resource_prefix: "key/",
     example: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    wildcards: false,
 };
 
 fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {

@@ -64,6 +64,7 @@ const REPOSITORY: ArnKind = ArnKind {
     service: "ecr",
     resource_prefix: "repository/",
     example: "arn:aws:ecr:us-east-1:123456789012:repository/team/app",
+    wildcards: true,
 };
 
 fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {
