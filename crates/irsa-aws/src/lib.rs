@@ -8,6 +8,7 @@
 //!   call-counting interceptor;
 //! - [`stats`]: counts of API calls (all, and mutating) for `irsa apply --stats`;
 //! - [`observe`]: the concurrent read of everything a plan needs;
+//! - [`pod_identity`]: the cluster's EKS Pod Identity associations (list, then describe);
 //! - [`role_trusts`]: every role's trust policy (ListRoles), for `irsa destroy`;
 //! - [`doctor_reads`]: inline policy documents and the autoscaler's Auto Scaling groups, for
 //!   `irsa doctor`;
@@ -31,6 +32,7 @@ pub mod doctor_reads;
 pub mod error;
 pub mod execute;
 pub mod observe;
+pub mod pod_identity;
 pub mod role_trusts;
 pub mod stats;
 mod trails;

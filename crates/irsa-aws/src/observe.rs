@@ -5,7 +5,8 @@
 //! tags and the URL-encoded trust policy, then ListAttachedRolePolicies and ListRolePolicies for a
 //! role that exists), the named customer-managed policies (GetPolicy, which carries the tags and the
 //! default version id, then GetPolicyVersion of the default and ListPolicyVersions for a policy
-//! that exists) and the named EKS add-ons (DescribeAddon). Absent roles, policies and add-ons
+//! that exists), the named EKS add-ons (DescribeAddon) and the cluster's EKS Pod Identity
+//! associations in scope ([`crate::pod_identity`]). Absent roles, policies and add-ons
 //! (NoSuchEntity, ResourceNotFoundException) are left out of the snapshot, not errors.
 //!
 //! Critical path: two sequential rounds. Round 1 issues every independent call at once (STS,
@@ -45,6 +46,8 @@ pub struct ObserveRequest {
     /// for it (one round later), not the whole observation.
     pub own_policies: Vec<(String, String)>,
     pub addon_names: Vec<String>,
+    /// Which EKS Pod Identity associations to read.
+    pub associations: crate::pod_identity::AssociationScope,
 }
 
 /// Reads the snapshot (see the module doc for the calls and their order).
@@ -60,29 +63,36 @@ pub async fn observe(clients: &Clients, request: &ObserveRequest) -> Result<Snap
         .await?;
         Ok::<_, AwsError>(((account, partition), own))
     };
-    let ((identity, own_policies), cluster, oidc_providers, roles, policies, addons) = tokio::try_join!(
-        identity_then_own_policies,
-        limited(limit, observe_cluster(clients, &request.cluster)),
-        observe_providers(clients, limit),
-        try_join_all(
-            request
-                .role_names
-                .iter()
-                .map(|name| observe_role(clients, limit, name))
-        ),
-        try_join_all(
-            request
-                .policy_arns
-                .iter()
-                .map(|arn| observe_policy(clients, limit, arn))
-        ),
-        try_join_all(
-            request
-                .addon_names
-                .iter()
-                .map(|name| limited(limit, observe_addon(clients, &request.cluster, name)))
-        ),
-    )?;
+    let ((identity, own_policies), cluster, oidc_providers, roles, policies, addons, associations) =
+        tokio::try_join!(
+            identity_then_own_policies,
+            limited(limit, observe_cluster(clients, &request.cluster)),
+            observe_providers(clients, limit),
+            try_join_all(
+                request
+                    .role_names
+                    .iter()
+                    .map(|name| observe_role(clients, limit, name))
+            ),
+            try_join_all(
+                request
+                    .policy_arns
+                    .iter()
+                    .map(|arn| observe_policy(clients, limit, arn))
+            ),
+            try_join_all(
+                request
+                    .addon_names
+                    .iter()
+                    .map(|name| limited(limit, observe_addon(clients, &request.cluster, name)))
+            ),
+            crate::pod_identity::observe_associations(
+                clients,
+                limit,
+                &request.cluster,
+                &request.associations
+            ),
+        )?;
     let (account, partition) = identity;
     Ok(Snapshot {
         account,
@@ -93,6 +103,7 @@ pub async fn observe(clients: &Clients, request: &ObserveRequest) -> Result<Snap
         roles: roles.into_iter().flatten().collect(),
         policies: policies.into_iter().chain(own_policies).flatten().collect(),
         addons: addons.into_iter().flatten().collect(),
+        pod_identity_associations: associations,
         namespaces: Vec::new(),
         service_accounts: Vec::new(),
         files: Default::default(),
@@ -470,6 +481,7 @@ async fn observe_addon(
             .unwrap_or_default(),
         service_account_role_arn: addon.service_account_role_arn().map(str::to_string),
         version: addon.addon_version().map(str::to_string),
+        arn: addon.addon_arn().unwrap_or_default().to_string(),
         tags: addon
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use irsa_aws::{CallStats, Clients, ErrorKind, ObserveRequest, Options, execute, observe};
 use irsa_core::snapshot::{Snapshot, Tags};
-use irsa_core::steps::Step;
+use irsa_core::steps::{AddonIdentity, Step};
 use serde_json::json;
 use testkit::fake_eks::FakeEks;
 use testkit::moto::MotoServer;
@@ -437,7 +437,9 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
         Step::CreateAddon {
             cluster: "demo".into(),
             name: "aws-ebs-csi-driver".into(),
-            role_arn: role_arn.clone(),
+            identity: AddonIdentity::ServiceAccountRole {
+                role_arn: role_arn.clone(),
+            },
             tags: owner.clone(),
         },
     )
@@ -471,7 +473,9 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
         Step::CreateAddon {
             cluster: "demo".into(),
             name: "aws-ebs-csi-driver".into(),
-            role_arn: role_arn.clone(),
+            identity: AddonIdentity::ServiceAccountRole {
+                role_arn: role_arn.clone(),
+            },
             tags: Tags::new(),
         },
     )
@@ -484,7 +488,9 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
         Step::UpdateAddon {
             cluster: "demo".into(),
             name: "aws-ebs-csi-driver".into(),
-            role_arn: role2_arn.clone(),
+            identity: AddonIdentity::ServiceAccountRole {
+                role_arn: role2_arn.clone(),
+            },
         },
     )
     .await;
@@ -517,7 +523,9 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
         Step::CreateAddon {
             cluster: "demo".into(),
             name: "aws-efs-csi-driver".into(),
-            role_arn: role_arn.clone(),
+            identity: AddonIdentity::ServiceAccountRole {
+                role_arn: role_arn.clone(),
+            },
             tags: Tags::new(),
         },
     )

@@ -6,6 +6,8 @@
 //!   file:line:col for every error.
 //! - [`desired`]: the resolved desired state (presets expanded, names, ARNs and trust policies
 //!   decided) that plan and render work from.
+//! - [`identity`]: the identity mechanisms (IRSA, EKS Pod Identity) behind one seam: trust
+//!   policies, service-account metadata, association options.
 //! - [`render`]: the files `irsa render` writes for each binding.
 //! - [`plan`], [`verify`], [`doctor`]: what apply changes, whether a binding works, and what is
 //!   wrong with one and how to fix it, decided over an observed [`snapshot`].
@@ -18,6 +20,7 @@
 pub mod audit;
 pub mod desired;
 pub mod doctor;
+pub mod identity;
 pub mod plan;
 pub mod presets;
 pub mod render;

@@ -29,6 +29,9 @@ pub struct Snapshot {
     pub policies: Vec<ManagedPolicy>,
     /// EKS add-ons of the cluster.
     pub addons: Vec<Addon>,
+    /// EKS Pod Identity associations of the cluster that irsa looked at (described).
+    #[serde(default)]
+    pub pod_identity_associations: Vec<PodIdentityAssociation>,
     /// Kubernetes namespaces that exist.
     pub namespaces: Vec<String>,
     /// Kubernetes service accounts irsa looked at.
@@ -130,6 +133,33 @@ pub struct Addon {
     pub service_account_role_arn: Option<String>,
     pub version: Option<String>,
     pub tags: Tags,
+    /// The add-on's ARN (owner of the associations it made).
+    #[serde(default)]
+    pub arn: String,
+}
+
+/// An EKS Pod Identity association, as DescribePodIdentityAssociation shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodIdentityAssociation {
+    pub association_id: String,
+    pub association_arn: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: String,
+    #[serde(default)]
+    pub target_role_arn: Option<String>,
+    #[serde(default)]
+    pub disable_session_tags: bool,
+    /// The session policy, as the JSON text EKS keeps.
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub tags: Tags,
+    /// The EKS add-on that made it (then only the add-on may change it).
+    #[serde(default)]
+    pub owner_arn: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +181,21 @@ impl Snapshot {
 
     pub fn addon(&self, name: &str) -> Option<&Addon> {
         self.addons.iter().find(|a| a.name == name)
+    }
+
+    /// The association of `namespace/name` (EKS allows one per service account).
+    pub fn association(&self, namespace: &str, name: &str) -> Option<&PodIdentityAssociation> {
+        self.pod_identity_associations
+            .iter()
+            .find(|a| a.namespace == namespace && a.service_account == name)
+    }
+
+    /// The associations an add-on owns.
+    pub fn addon_associations(&self, addon: &Addon) -> Vec<&PodIdentityAssociation> {
+        self.pod_identity_associations
+            .iter()
+            .filter(|a| !addon.arn.is_empty() && a.owner_arn.as_deref() == Some(&addon.arn))
+            .collect()
     }
 
     pub fn service_account(&self, namespace: &str, name: &str) -> Option<&ServiceAccount> {

@@ -102,23 +102,93 @@ pub enum Step {
     },
     /// Kubernetes: delete a service account irsa created.
     DeleteServiceAccount { namespace: String, name: String },
-    /// eks:CreateAddon with serviceAccountRoleArn, then wait for ACTIVE.
+    /// eks:CreateAddon with its identity, then wait for ACTIVE.
     CreateAddon {
         cluster: String,
         name: String,
-        role_arn: String,
+        identity: AddonIdentity,
         tags: Tags,
     },
-    /// eks:UpdateAddon with serviceAccountRoleArn, then wait for ACTIVE.
+    /// eks:UpdateAddon with its identity, then wait for ACTIVE.
     UpdateAddon {
         cluster: String,
         name: String,
+        identity: AddonIdentity,
+    },
+    /// eks:DescribeAddon until ACTIVE: an add-on an earlier (interrupted) run created.
+    WaitForAddon { cluster: String, name: String },
+    /// eks:CreatePodIdentityAssociation. A 409 (one exists already, e.g. made by a run that
+    /// was killed before it could record it) is converged: the adapter reads it and, when it
+    /// carries irsa's tags, updates it to this step's values.
+    CreatePodIdentityAssociation {
+        cluster: String,
+        namespace: String,
+        service_account: String,
         role_arn: String,
+        target_role_arn: Option<String>,
+        disable_session_tags: bool,
+        policy: Option<String>,
+        tags: Tags,
+    },
+    /// eks:UpdatePodIdentityAssociation (role, target role, session tags, session policy).
+    UpdatePodIdentityAssociation {
+        cluster: String,
+        association_id: String,
+        role_arn: String,
+        target_role_arn: Option<String>,
+        disable_session_tags: bool,
+        policy: Option<String>,
+    },
+    /// eks:TagResource on an association (adopting it, or repairing irsa's tags).
+    TagPodIdentityAssociation { association_arn: String, tags: Tags },
+    /// eks:DeletePodIdentityAssociation.
+    DeletePodIdentityAssociation {
+        cluster: String,
+        association_id: String,
     },
     /// eks:DeleteAddon (destroy, only for add-ons irsa created).
     DeleteAddon { cluster: String, name: String },
     /// Write a Helm values file (local, not an API call).
     WriteFile { path: String, contents: String },
+}
+
+/// How an EKS add-on gets its role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "identity", rename_all = "kebab-case")]
+pub enum AddonIdentity {
+    /// No role (the Pod Identity agent itself).
+    None,
+    /// IRSA: `serviceAccountRoleArn`.
+    ServiceAccountRole { role_arn: String },
+    /// EKS Pod Identity: `podIdentityAssociations` (a list replaces the add-on's own).
+    PodIdentity { associations: Vec<AddonAssociation> },
+}
+
+/// One entry of an add-on's `podIdentityAssociations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddonAssociation {
+    pub service_account: String,
+    pub role_arn: String,
+}
+
+impl AddonIdentity {
+    /// One line for the plan.
+    pub fn describe(&self) -> String {
+        match self {
+            AddonIdentity::None => "no role".to_string(),
+            AddonIdentity::ServiceAccountRole { role_arn } => {
+                format!("serviceAccountRoleArn: {role_arn}")
+            }
+            AddonIdentity::PodIdentity { associations } => format!(
+                "podIdentityAssociations: {}",
+                associations
+                    .iter()
+                    .map(|a| format!("{} → {}", a.service_account, a.role_arn))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
 }
 
 impl Step {

@@ -128,9 +128,10 @@ pub struct RenderArgs {
     /// AWS account id (12 digits).
     #[arg(long)]
     pub account: Option<String>,
-    /// The cluster's OIDC issuer URL (`aws eks describe-cluster … cluster.identity.oidc.issuer`).
+    /// The cluster's OIDC issuer URL (`aws eks describe-cluster … cluster.identity.oidc.issuer`);
+    /// needed by IRSA bindings, not by EKS Pod Identity ones.
     #[arg(long)]
-    pub issuer: String,
+    pub issuer: Option<String>,
     /// Directory to write into (created if missing).
     #[arg(long)]
     pub out: PathBuf,

@@ -192,8 +192,10 @@ fn detached_policy_and_addon_on_another_role() {
     env.step(Step::UpdateAddon {
         cluster: "demo".into(),
         name: "aws-efs-csi-driver".into(),
-        role_arn: "arn:aws:iam::123456789012:role/irsa-demo-kube-system-ebs-csi-controller-sa"
-            .into(),
+        identity: irsa_core::steps::AddonIdentity::ServiceAccountRole {
+            role_arn: "arn:aws:iam::123456789012:role/irsa-demo-kube-system-ebs-csi-controller-sa"
+                .into(),
+        },
     });
     let out = doctor(&env, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

@@ -11,8 +11,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::identity::{self, Irsa, Kind, Mechanism, PodIdentity};
 use crate::presets::{self, PresetError, PresetParams};
 use crate::spec::{At, BindingSpec, ClusterSpec, InstallSpec, Spec, SpecError, SpecFormat, rules};
 
@@ -67,8 +68,8 @@ pub struct Binding {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub install: Option<Install>,
-    /// Token audience the trust policy requires.
-    pub audience: String,
+    /// How the pods get the role (IRSA with its audience, or EKS Pod Identity with its options).
+    pub mechanism: Mechanism,
 }
 
 /// The IAM role of a binding.
@@ -579,7 +580,11 @@ fn resolve_binding(
             document,
         });
     }
-    if managed.is_empty() && policies.is_empty() && errors.len() == errors_before {
+    if managed.is_empty()
+        && policies.is_empty()
+        && b.pod_identity.target_role_arn.is_none()
+        && errors.len() == errors_before
+    {
         errors.push(err_at(
             b.pos,
             &b.path,
@@ -602,10 +607,18 @@ fn resolve_binding(
         Some(r) => !r.value,
         None => !is_addon,
     };
-    let audience = b
-        .audience
+    let mechanism = resolve_mechanism(spec, b, install.as_ref(), errors);
+    if let Some(assume_target) = mechanism
         .as_ref()
-        .map_or_else(|| DEFAULT_AUDIENCE.to_string(), |a| a.value.clone());
+        .and_then(|m| m.as_pod_identity())
+        .and_then(PodIdentity::assume_target_policy)
+    {
+        policies.push(CustomerPolicy {
+            name: format!("{role_name}-assume-target"),
+            suffix: "assume-target".to_string(),
+            document: assume_target,
+        });
+    }
 
     if errors.len() != errors_before {
         return None;
@@ -634,7 +647,90 @@ fn resolve_binding(
             .map(|t| (t.key.value.clone(), t.value.value.clone()))
             .collect(),
         install,
-        audience,
+        mechanism: mechanism?,
+    })
+}
+
+/// The binding's identity mechanism: its own `identity`, else `defaults.identity`, else IRSA;
+/// each mechanism's options are refused on the other, and IAM's rules on Pod Identity options
+/// (a session policy needs session tags off, and fits in 2,048 characters; an EKS add-on's
+/// associations carry a role only) are checked here, at the option's place in the file.
+fn resolve_mechanism(
+    spec: &Spec,
+    b: &BindingSpec,
+    install: Option<&Install>,
+    errors: &mut Vec<SpecError>,
+) -> Option<Mechanism> {
+    let kind = b
+        .identity
+        .as_ref()
+        .or(spec.defaults.identity.as_ref())
+        .map_or(Kind::Irsa, |k| k.value);
+    match kind {
+        Kind::Irsa => {
+            let before = errors.len();
+            for (option, pos, path) in b.pod_identity.written() {
+                errors.push(SpecError::new(
+                    &spec.source,
+                    Some(pos),
+                    path,
+                    format!("`{option}` is an EKS Pod Identity option: set `identity: pod-identity` on this binding (or in `defaults`), or remove it"),
+                ));
+            }
+            let audience = b
+                .audience
+                .as_ref()
+                .map_or_else(|| DEFAULT_AUDIENCE.to_string(), |a| a.value.clone());
+            (errors.len() == before).then_some(Mechanism::Irsa(Irsa { audience }))
+        }
+        Kind::PodIdentity => resolve_pod_identity(spec, b, install, errors),
+    }
+}
+
+fn resolve_pod_identity(
+    spec: &Spec,
+    b: &BindingSpec,
+    install: Option<&Install>,
+    errors: &mut Vec<SpecError>,
+) -> Option<Mechanism> {
+    let before = errors.len();
+    let options = &b.pod_identity;
+    if let Some(audience) = &b.audience {
+        errors.push(SpecError::at(spec, audience, format!(
+            "`audience` is an IRSA option; EKS Pod Identity tokens always have the audience {}: remove it",
+            identity::pod_identity::AUDIENCE
+        )));
+    }
+    let disable_session_tags = options
+        .disable_session_tags
+        .as_ref()
+        .is_some_and(|d| d.value);
+    let session_policy = options.session_policy.as_ref().map(|p| p.value.to_string());
+    if let (Some(at), Some(text)) = (&options.session_policy, &session_policy) {
+        if !disable_session_tags {
+            errors.push(SpecError::at(spec, at, "IAM accepts a session policy only with session tags off: add `disableSessionTags: true` to this binding, or remove `sessionPolicy`"));
+        }
+        if text.chars().count() > rules::MAX_SESSION_POLICY_CHARS {
+            errors.push(SpecError::at(spec, at, format!(
+                "the session policy is {} characters; IAM allows at most {}: shorten it or move permissions into the role's policies",
+                text.chars().count(),
+                rules::MAX_SESSION_POLICY_CHARS
+            )));
+        }
+    }
+    if let Some(Install::EksAddon { name }) = install {
+        for (option, pos, path) in options.written() {
+            errors.push(SpecError::new(&spec.source, Some(pos), path, format!(
+                "EKS add-on {name} takes Pod Identity associations with a role only (podIdentityAssociations: serviceAccount, roleArn): remove `{option}`, or install with Helm"
+            )));
+        }
+    }
+    (errors.len() == before).then(|| {
+        Mechanism::PodIdentity(PodIdentity {
+            target_role_arn: options.target_role_arn.as_ref().map(|a| a.value.clone()),
+            disable_session_tags,
+            session_policy,
+        })
     })
 }
 
@@ -797,35 +893,8 @@ pub fn oidc_provider_arn(
     ))
 }
 
-/// The web-identity trust policy of a binding's role: only `system:serviceaccount:<ns>:<name>`
-/// with tokens for `audience`, from the cluster's OIDC provider, may assume it.
-pub fn trust_policy(
-    partition: &str,
-    account: &str,
-    issuer_url: &str,
-    namespace: &str,
-    service_account: &str,
-    audience: &str,
-) -> Result<Value, IssuerError> {
-    let issuer = issuer_host_path(issuer_url)?;
-    let mut equals = serde_json::Map::new();
-    equals.insert(
-        format!("{issuer}:sub"),
-        Value::String(format!(
-            "system:serviceaccount:{namespace}:{service_account}"
-        )),
-    );
-    equals.insert(format!("{issuer}:aud"), Value::String(audience.to_string()));
-    Ok(json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Federated": format!("arn:{partition}:iam::{account}:oidc-provider/{issuer}") },
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": { "StringEquals": equals }
-        }]
-    }))
-}
+/// The web-identity trust policy of an IRSA role (see [`identity::irsa`]).
+pub use crate::identity::irsa::web_identity_trust_policy as trust_policy;
 
 #[cfg(test)]
 mod tests;

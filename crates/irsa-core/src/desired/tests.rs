@@ -77,7 +77,7 @@ fn resolves_the_full_spec() {
         ]
     );
     assert!(ca.create_service_account);
-    assert_eq!(ca.audience, "sts.amazonaws.com");
+    assert_eq!(ca.mechanism.audience(), "sts.amazonaws.com");
     assert_eq!(
         ca.install,
         Some(Install::Helm {
@@ -141,7 +141,7 @@ fn resolves_the_full_spec() {
         rep.policies[1].document["Statement"][0]["Action"],
         "s3:PutObject"
     );
-    assert_eq!(rep.audience, "reporter.example.com");
+    assert_eq!(rep.mechanism.audience(), "reporter.example.com");
     assert_eq!(
         rep.install,
         Some(Install::Helm {
@@ -452,5 +452,93 @@ fn role_arns() {
     assert_eq!(
         role_arn("aws", "123456789012", "/irsa/", "r"),
         "arn:aws:iam::123456789012:role/irsa/r"
+    );
+}
+
+const PI_CLUSTER: &str = "cluster: {name: demo, region: us-east-1}\n";
+
+#[test]
+fn identity_comes_from_the_binding_then_the_defaults() {
+    let text = format!(
+        "{PI_CLUSTER}defaults: {{identity: pod-identity}}\nbindings:\n  - preset: cluster-autoscaler\n  - preset: ebs-csi\n    identity: irsa\n"
+    );
+    let state = resolve_text("i.yaml", &text, &ResolveInput::default()).unwrap();
+    assert_eq!(state.bindings[0].mechanism.kind(), Kind::PodIdentity);
+    assert_eq!(state.bindings[1].mechanism.kind(), Kind::Irsa);
+    // Without either, IRSA: existing specs mean what they meant.
+    let state = resolve_text(
+        "i.yaml",
+        &format!("{PI_CLUSTER}bindings:\n  - preset: cluster-autoscaler\n"),
+        &ResolveInput::default(),
+    )
+    .unwrap();
+    assert_eq!(state.bindings[0].mechanism.kind(), Kind::Irsa);
+}
+
+#[test]
+fn a_session_policy_needs_session_tags_off() {
+    // CreatePodIdentityAssociation: `policy` requires disableSessionTags=true (EKS API model).
+    let text = format!(
+        "{PI_CLUSTER}bindings:\n  - serviceAccount: apps/web\n    identity: pod-identity\n    policies: {{managed: [arn:aws:iam::aws:policy/ReadOnlyAccess]}}\n    sessionPolicy: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Action: 's3:*', Resource: '*'}}]}}\n"
+    );
+    let errors = resolve_text("s.yaml", &text, &ResolveInput::default()).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("s.yaml:6:20: bindings[0].sessionPolicy:"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[0].contains("disableSessionTags: true"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn each_mechanism_refuses_the_others_options() {
+    let text = format!(
+        "{PI_CLUSTER}bindings:\n  - preset: cluster-autoscaler\n    targetRoleArn: arn:aws:iam::210987654321:role/data\n  - preset: efs-csi\n    identity: pod-identity\n    audience: vault\n  - preset: ebs-csi\n    identity: pod-identity\n    disableSessionTags: true\n"
+    );
+    let errors = resolve_text("o.yaml", &text, &ResolveInput::default()).unwrap_err();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors[0].starts_with("o.yaml:4:20: bindings[0].targetRoleArn:")
+            && errors[0].contains("identity: pod-identity"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].starts_with("o.yaml:7:15: bindings[1].audience:"),
+        "{}",
+        errors[1]
+    );
+    assert!(
+        errors[2].contains(
+            "EKS add-on aws-ebs-csi-driver takes Pod Identity associations with a role only"
+        ),
+        "{}",
+        errors[2]
+    );
+}
+
+#[test]
+fn bad_identity_and_target_role_are_located() {
+    let text = format!(
+        "{PI_CLUSTER}bindings:\n  - preset: cluster-autoscaler\n    identity: podidentity\n  - serviceAccount: a/b\n    identity: pod-identity\n    targetRoleArn: arn:aws:iam::11111:role/x\n"
+    );
+    let errors = resolve_text("t.yaml", &text, &ResolveInput::default()).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("t.yaml:4:15: bindings[0].identity: unknown identity")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("t.yaml:7:20: bindings[1].targetRoleArn:")
+                && e.contains("12 digits")),
+        "{errors:?}"
     );
 }

@@ -6,7 +6,7 @@
 
 use super::rules::*;
 use super::{DoctorInput, Finding, FixAction, RoleFacts, Subject};
-use crate::steps::Step;
+use crate::steps::{AddonIdentity, Step};
 
 pub(crate) fn check_pods(input: &DoctorInput<'_>, subject: &Subject, out: &mut Vec<Finding>) {
     let key = (subject.namespace.clone(), subject.name.clone());
@@ -105,7 +105,7 @@ fn check_addon_state(
                 .evidence(format!("service account's role: {}", role.arn))
                 .fix("update the add-on's role")
                 .command(format!("aws eks update-addon --cluster-name {cluster} --addon-name {addon_name} --service-account-role-arn {}", role.arn))
-                .step(Step::UpdateAddon { cluster: cluster.to_string(), name: addon_name.to_string(), role_arn: role.arn.clone() }),
+                .step(Step::UpdateAddon { cluster: cluster.to_string(), name: addon_name.to_string(), identity: AddonIdentity::ServiceAccountRole { role_arn: role.arn.clone() } }),
         );
     }
 }

@@ -632,7 +632,7 @@ fn addon_missing_failed_or_with_another_role() {
     assert_eq!(rules_of(&findings), ["DOC062"]);
     assert!(matches!(
         &findings[0].fix.action,
-        Some(FixAction::Step { step: Step::UpdateAddon { role_arn: arn, .. } }) if *arn == role_arn("ebs")
+        Some(FixAction::Step { step: Step::UpdateAddon { identity: crate::steps::AddonIdentity::ServiceAccountRole { role_arn: arn }, .. } }) if *arn == role_arn("ebs")
     ));
 }
 

@@ -6,16 +6,20 @@
 //! With each role go its attachments, its inline policies (IAM refuses to delete a role that
 //! still has one), irsa's customer-managed policies attached to it unless a role, user or group
 //! that stays still uses them, irsa's service account for it and irsa's EKS add-on that runs as
-//! it. The spec's own policies go even when no role holds them (an interrupted apply). The OIDC provider goes last, only when irsa created it for this cluster and no role that
-//! stays still trusts it: deleting it would break every workload behind such a role. Everything
-//! kept is listed with the reason.
+//! it, and irsa's EKS Pod Identity associations for it (before the role, so no association is
+//! left naming a missing role). The spec's own policies go even when no role holds them (an
+//! interrupted apply). The OIDC provider goes last, only when irsa created it for this cluster and
+//! no role that stays still trusts it: deleting it would break every workload behind such a role.
+//! Likewise the Pod Identity agent add-on goes only when irsa installed it and no association
+//! remains. Everything kept is listed with the reason.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Item, Mark, Plan, owned};
 use crate::desired::{self, DesiredState, Install, TAG_CLUSTER, TAG_SERVICE_ACCOUNT};
+use crate::identity::pod_identity::AGENT_ADDON;
 use crate::render::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, ROLE_ARN_ANNOTATION};
-use crate::snapshot::{Addon, Role, ServiceAccount, Snapshot};
+use crate::snapshot::{Addon, PodIdentityAssociation, Role, ServiceAccount, Snapshot};
 use crate::steps::Step;
 
 const KEPT_FOREIGN: &str = "not created by irsa: kept";
@@ -34,6 +38,19 @@ pub fn destroy(state: &DesiredState, snapshot: &Snapshot) -> Plan {
     let mut addons_deleted: BTreeMap<&str, usize> = BTreeMap::new();
     let mut detaches_of_policy: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let mut role_deletions = Vec::new();
+    let mut association_deletions: BTreeMap<&str, usize> = BTreeMap::new();
+    for b in &state.bindings {
+        // irsa's association goes even when the role is not irsa's (or is gone).
+        if let Some(a) = snapshot
+            .association(&b.namespace, &b.service_account)
+            .filter(|a| is_irsas_association(a))
+        {
+            association_deletions.insert(
+                &a.association_id,
+                delete_association(&mut plan, &state.cluster.name, a),
+            );
+        }
+    }
     for d in &doomed {
         if let Some(sa) = d.service_account {
             delete_service_account(&mut plan, sa);
@@ -46,6 +63,16 @@ pub fn destroy(state: &DesiredState, snapshot: &Snapshot) -> Plan {
             addon_steps.push(id);
         }
         let mut before_role = addon_steps.clone();
+        for a in snapshot
+            .pod_identity_associations
+            .iter()
+            .filter(|a| a.role_arn == d.role.arn && is_irsas_association(a))
+        {
+            let id = *association_deletions
+                .entry(&a.association_id)
+                .or_insert_with(|| delete_association(&mut plan, &state.cluster.name, a));
+            before_role.push(id);
+        }
         for arn in &d.role.attached_policy_arns {
             let id = plan.push(
                 Step::DetachRolePolicy {
@@ -102,7 +129,95 @@ pub fn destroy(state: &DesiredState, snapshot: &Snapshot) -> Plan {
     }
     plan_policies(snapshot, &detaches_of_policy, &mut plan);
     plan_provider(state, snapshot, &doomed, role_deletions, &mut plan);
+    plan_agent(
+        state,
+        snapshot,
+        &association_deletions,
+        &addons_deleted,
+        &mut plan,
+    );
     plan
+}
+
+/// An association irsa created (its tag) and no add-on owns (those go with their add-on).
+fn is_irsas_association(a: &PodIdentityAssociation) -> bool {
+    owned(&a.tags) && a.owner_arn.is_none()
+}
+
+fn delete_association(plan: &mut Plan, cluster: &str, a: &PodIdentityAssociation) -> usize {
+    plan.items.push(
+        Item::new(
+            Mark::Delete,
+            "pod-identity-association",
+            &format!("{}/{}", a.namespace, a.service_account),
+        )
+        .detail(format!("{} (role {})", a.association_id, a.role_arn)),
+    );
+    plan.push(
+        Step::DeletePodIdentityAssociation {
+            cluster: cluster.to_string(),
+            association_id: a.association_id.clone(),
+        },
+        vec![],
+    )
+}
+
+/// Deletes the Pod Identity agent add-on last, when irsa installed it for this cluster and no
+/// association remains once the plan's deletions (and the deleted add-ons' own) are done.
+fn plan_agent(
+    state: &DesiredState,
+    snapshot: &Snapshot,
+    association_deletions: &BTreeMap<&str, usize>,
+    addons_deleted: &BTreeMap<&str, usize>,
+    plan: &mut Plan,
+) {
+    let Some(agent) = snapshot.addon(AGENT_ADDON) else {
+        return;
+    };
+    let keep = |why: String| Item::new(Mark::Unchanged, "eks-addon", AGENT_ADDON).detail(why);
+    if !owned(&agent.tags) || agent.tags.get(TAG_CLUSTER) != Some(&state.cluster.name) {
+        plan.items.push(keep(KEPT_FOREIGN.to_string()));
+        return;
+    }
+    let deleted_addon_arns: BTreeSet<&str> = snapshot
+        .addons
+        .iter()
+        .filter(|a| addons_deleted.contains_key(a.name.as_str()))
+        .map(|a| a.arn.as_str())
+        .collect();
+    let remaining: Vec<String> = snapshot
+        .pod_identity_associations
+        .iter()
+        .filter(|a| !association_deletions.contains_key(a.association_id.as_str()))
+        .filter(|a| {
+            a.owner_arn
+                .as_deref()
+                .is_none_or(|owner| !deleted_addon_arns.contains(owner))
+        })
+        .map(|a| format!("{}/{}", a.namespace, a.service_account))
+        .collect();
+    if !remaining.is_empty() {
+        plan.items.push(keep(format!(
+            "{} association(s) remain ({}): kept",
+            remaining.len(),
+            remaining.join(", ")
+        )));
+        return;
+    }
+    let after = association_deletions
+        .values()
+        .chain(addons_deleted.values())
+        .copied()
+        .collect();
+    plan.items
+        .push(Item::new(Mark::Delete, "eks-addon", AGENT_ADDON));
+    plan.push(
+        Step::DeleteAddon {
+            cluster: state.cluster.name.clone(),
+            name: AGENT_ADDON.to_string(),
+        },
+        after,
+    );
 }
 
 /// The roles to delete: the spec's (when irsa's) and every other role irsa tagged for this
@@ -181,18 +296,31 @@ fn doomed_roles<'a>(
             addon: snapshot
                 .addons
                 .iter()
-                .find(|a| owned(&a.tags) && a.service_account_role_arn.as_ref() == Some(&role.arn)),
+                .find(|a| owned(&a.tags) && addon_runs_as(snapshot, a, &role.arn)),
         });
     }
     doomed
+}
+
+/// Whether an add-on gets `role_arn`, as `serviceAccountRoleArn` or through an association.
+fn addon_runs_as(snapshot: &Snapshot, addon: &Addon, role_arn: &str) -> bool {
+    addon.service_account_role_arn.as_deref() == Some(role_arn)
+        || snapshot
+            .addon_associations(addon)
+            .iter()
+            .any(|a| a.role_arn == role_arn)
 }
 
 /// The service account irsa made for a role no longer in the spec: named by the role's
 /// `irsa.dev/service-account` tag, labelled by irsa and still annotated with this role.
 fn leftover_service_account<'a>(snapshot: &'a Snapshot, role: &Role) -> Option<&'a ServiceAccount> {
     let (namespace, name) = role.tags.get(TAG_SERVICE_ACCOUNT)?.split_once('/')?;
+    let associated = snapshot
+        .association(namespace, name)
+        .is_some_and(|a| a.role_arn == role.arn);
     snapshot.service_account(namespace, name).filter(|sa| {
-        labelled_by_irsa(sa) && sa.annotations.get(ROLE_ARN_ANNOTATION) == Some(&role.arn)
+        labelled_by_irsa(sa)
+            && (associated || sa.annotations.get(ROLE_ARN_ANNOTATION) == Some(&role.arn))
     })
 }
 

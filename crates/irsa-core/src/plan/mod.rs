@@ -13,6 +13,7 @@
 mod destroy;
 mod diff;
 mod items;
+mod pod_identity;
 
 pub use destroy::destroy;
 pub use diff::line_diff;
@@ -24,9 +25,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::desired::{self, Binding, DesiredState, Install};
-use crate::render::{self, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ROLE_ARN_ANNOTATION};
+use crate::identity::{Kind, Mechanism, TrustError, TrustTarget};
+use crate::render::{self, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use crate::snapshot::{Snapshot, Tags};
-use crate::steps::Step;
+use crate::steps::{AddonAssociation, AddonIdentity, Step};
 
 /// IAM keeps at most five versions of a managed policy.
 pub const MAX_POLICY_VERSIONS: usize = 5;
@@ -96,13 +98,22 @@ pub enum PlanError {
     #[error("EKS cluster `{0}` was not found in this account and region")]
     ClusterNotFound(String),
     #[error(
-        "EKS cluster `{0}` has no OIDC issuer; IRSA needs one (every EKS cluster since 1.13 has it)"
+        "EKS cluster `{0}` has no OIDC issuer; IRSA needs one (every EKS cluster since 1.13 has it): check `aws eks describe-cluster --name {0} --query cluster.identity`, or use `identity: pod-identity`"
     )]
     NoIssuer(String),
     #[error("the spec is for account {spec}, but the credentials are for account {actual}")]
     AccountMismatch { spec: String, actual: String },
     #[error(transparent)]
     Issuer(#[from] desired::IssuerError),
+}
+
+impl From<TrustError> for PlanError {
+    fn from(e: TrustError) -> Self {
+        match e {
+            TrustError::Issuer(e) => PlanError::Issuer(e),
+            TrustError::NoIssuer(cluster) => PlanError::NoIssuer(cluster),
+        }
+    }
 }
 
 fn owned(tags: &Tags) -> bool {
@@ -132,10 +143,10 @@ pub fn plan(
         .cluster
         .as_ref()
         .ok_or_else(|| PlanError::ClusterNotFound(state.cluster.name.clone()))?;
-    let issuer_url = cluster
-        .issuer_url
-        .clone()
-        .ok_or_else(|| PlanError::NoIssuer(cluster.name.clone()))?;
+    let uses = |kind: Kind| state.bindings.iter().any(|b| b.mechanism.kind() == kind);
+    if uses(Kind::Irsa) && cluster.issuer_url.is_none() {
+        return Err(PlanError::NoIssuer(cluster.name.clone()));
+    }
     if let Some(spec_account) = &state.cluster.account
         && *spec_account != snapshot.account
     {
@@ -150,14 +161,48 @@ pub fn plan(
         options,
         partition: &snapshot.partition,
         account: &snapshot.account,
-        issuer_url: &issuer_url,
+        issuer_url: cluster.issuer_url.as_deref(),
     };
     let mut plan = Plan::default();
-    let provider_step = ctx.plan_provider(&mut plan)?;
+    let prerequisites = Prerequisites {
+        provider: match uses(Kind::Irsa) {
+            true => ctx.plan_provider(&mut plan)?,
+            false => None,
+        },
+        agent: match uses(Kind::PodIdentity) {
+            true => ctx.plan_agent(&mut plan),
+            false => None,
+        },
+    };
     for binding in &state.bindings {
-        ctx.plan_binding(&mut plan, binding, provider_step)?;
+        ctx.plan_binding(&mut plan, binding, &prerequisites)?;
     }
     Ok(plan)
+}
+
+/// The steps that set up a mechanism for the whole cluster, which a binding's steps wait for:
+/// the IAM OIDC provider (IRSA) and the Pod Identity agent add-on.
+struct Prerequisites {
+    provider: Option<usize>,
+    agent: Option<usize>,
+}
+
+impl Prerequisites {
+    /// What the role of a binding must wait for (IAM refuses a trust naming a missing provider).
+    fn before_role(&self, mechanism: &Mechanism) -> Vec<usize> {
+        match mechanism.kind() {
+            Kind::Irsa => self.provider.into_iter().collect(),
+            Kind::PodIdentity => Vec::new(),
+        }
+    }
+
+    /// What the binding's link (association, add-on identity) must wait for besides its role.
+    fn before_link(&self, mechanism: &Mechanism) -> Vec<usize> {
+        match mechanism.kind() {
+            Kind::Irsa => Vec::new(),
+            Kind::PodIdentity => self.agent.into_iter().collect(),
+        }
+    }
 }
 
 struct Ctx<'a> {
@@ -166,7 +211,7 @@ struct Ctx<'a> {
     options: &'a PlanOptions,
     partition: &'a str,
     account: &'a str,
-    issuer_url: &'a str,
+    issuer_url: Option<&'a str>,
 }
 
 impl Ctx<'_> {
@@ -174,26 +219,40 @@ impl Ctx<'_> {
         desired::ownership_tags(&self.state.cluster.name)
     }
 
+    fn trust_target(&self) -> TrustTarget<'_> {
+        TrustTarget {
+            partition: self.partition,
+            account: self.account,
+            region: &self.state.cluster.region,
+            cluster_name: &self.state.cluster.name,
+            issuer_url: self.issuer_url,
+        }
+    }
+
     /// The OIDC provider with every audience the bindings use; returns the step that creates or
     /// changes it, for the roles to wait on.
     fn plan_provider(&self, plan: &mut Plan) -> Result<Option<usize>, PlanError> {
-        let arn = desired::oidc_provider_arn(self.partition, self.account, self.issuer_url)?;
+        let issuer_url = self
+            .issuer_url
+            .ok_or_else(|| PlanError::NoIssuer(self.state.cluster.name.clone()))?;
+        let arn = desired::oidc_provider_arn(self.partition, self.account, issuer_url)?;
         let mut audiences: Vec<String> = self
             .state
             .bindings
             .iter()
-            .map(|b| b.audience.clone())
+            .filter_map(|b| b.mechanism.as_irsa())
+            .map(|irsa| irsa.audience.clone())
             .collect();
         audiences.sort();
         audiences.dedup();
         if audiences.is_empty() {
             audiences.push(desired::DEFAULT_AUDIENCE.to_string());
         }
-        match self.snapshot.provider_for_issuer(self.issuer_url) {
+        match self.snapshot.provider_for_issuer(issuer_url) {
             None => {
                 let id = plan.push(
                     Step::CreateOidcProvider {
-                        url: self.issuer_url.to_string(),
+                        url: issuer_url.to_string(),
                         client_ids: audiences.clone(),
                         thumbprints: self.options.thumbprints.clone(),
                         tags: self.ownership_tags(),
@@ -238,18 +297,19 @@ impl Ctx<'_> {
         &self,
         plan: &mut Plan,
         b: &Binding,
-        provider_step: Option<usize>,
+        prerequisites: &Prerequisites,
     ) -> Result<(), PlanError> {
         let role_arn = b.role_arn(self.partition, self.account);
-        let trust = desired::trust_policy(
-            self.partition,
-            self.account,
-            self.issuer_url,
-            &b.namespace,
-            &b.service_account,
-            &b.audience,
-        )?;
-        let Some(role_step) = self.plan_role(plan, b, &role_arn, &trust, provider_step) else {
+        let trust =
+            b.mechanism
+                .trust_policy(&self.trust_target(), &b.namespace, &b.service_account)?;
+        if let Some(conflict) = self.identity_change(b) {
+            // Switching a live binding's mechanism is a migration, not an in-place update.
+            plan.items.push(conflict);
+            return Ok(());
+        }
+        let before_role = prerequisites.before_role(&b.mechanism);
+        let Some(role_step) = self.plan_role(plan, b, &role_arn, &trust, &before_role) else {
             // The role is someone else's: touch nothing that depends on it.
             return Ok(());
         };
@@ -267,21 +327,26 @@ impl Ctx<'_> {
             }
         }
         self.plan_attachments(plan, b, &wanted_arns, &attach_after);
-        // The add-on only needs its role to exist: EKS takes far longer to start the add-on's
-        // pods than IAM takes to attach the policies, which run at the same time.
+        // The link (service account, association, add-on) only needs its role to exist: EKS
+        // takes far longer to start the add-on's pods than IAM takes to attach the policies,
+        // which run at the same time.
         let role_ready: Vec<usize> = role_step.into_iter().collect();
         if b.create_service_account {
-            self.plan_service_account(
-                plan,
-                b,
-                &role_arn,
-                &role_step.into_iter().collect::<Vec<_>>(),
-            );
+            self.plan_service_account(plan, b, &role_arn, &role_ready);
         }
+        let mut link_after = role_ready.clone();
+        link_after.extend(prerequisites.before_link(&b.mechanism));
         match &b.install {
-            Some(Install::EksAddon { name }) => self.plan_addon(plan, name, &role_arn, &role_ready),
+            Some(Install::EksAddon { name }) => {
+                let identity = addon_identity(b, &role_arn);
+                self.plan_addon(plan, name, &identity, &link_after);
+            }
             Some(Install::Helm { .. }) => self.plan_helm_values(plan, b, &role_arn),
             None => {}
+        }
+        let is_addon = matches!(b.install, Some(Install::EksAddon { .. }));
+        if let (Some(options), false) = (b.mechanism.as_pod_identity(), is_addon) {
+            self.plan_association(plan, b, options, &role_arn, &link_after);
         }
         Ok(())
     }
@@ -293,7 +358,7 @@ impl Ctx<'_> {
         b: &Binding,
         role_arn: &str,
         trust: &Value,
-        provider_step: Option<usize>,
+        before: &[usize],
     ) -> Option<Option<usize>> {
         let Some(existing) = self.snapshot.role(&b.role.name) else {
             let id = plan.push(
@@ -304,13 +369,12 @@ impl Ctx<'_> {
                     permissions_boundary: b.role.permissions_boundary.clone(),
                     tags: b.role.tags.clone(),
                 },
-                provider_step.into_iter().collect(),
+                before.to_vec(),
             );
-            plan.items
-                .push(Item::new(Mark::Create, "role", role_arn).detail(format!(
-                    "trusts {}/{} (aud {})",
-                    b.namespace, b.service_account, b.audience
-                )));
+            plan.items.push(
+                Item::new(Mark::Create, "role", role_arn)
+                    .detail(b.mechanism.trust_summary(&b.namespace, &b.service_account)),
+            );
             return Some(Some(id));
         };
         if !owned(&existing.tags) && !self.options.adopt {
@@ -323,7 +387,7 @@ impl Ctx<'_> {
         }
         let mut item = Item::new(Mark::Update, "role", &existing.arn);
         let mut last = None;
-        let after: Vec<usize> = provider_step.into_iter().collect();
+        let after: Vec<usize> = before.to_vec();
         if existing.trust_policy != *trust {
             item = item
                 .detail("trust policy:".to_string())
@@ -530,10 +594,11 @@ impl Ctx<'_> {
                 },
                 after,
             );
-            plan.items.push(
-                Item::new(Mark::Create, "service-account", &name)
-                    .detail(format!("{ROLE_ARN_ANNOTATION}: {role_arn}")),
-            );
+            let mut item = Item::new(Mark::Create, "service-account", &name);
+            for (k, v) in b.mechanism.service_account_annotations(role_arn) {
+                item = item.detail(format!("{k}: {v}"));
+            }
+            plan.items.push(item);
             return;
         };
         let is_owned =
@@ -583,49 +648,73 @@ impl Ctx<'_> {
         );
     }
 
-    fn plan_addon(&self, plan: &mut Plan, name: &str, role_arn: &str, after: &[usize]) {
+    fn plan_addon(&self, plan: &mut Plan, name: &str, identity: &AddonIdentity, after: &[usize]) {
         let cluster = self.state.cluster.name.clone();
-        match self.snapshot.addon(name) {
-            None => {
-                plan.push(
-                    Step::CreateAddon {
-                        cluster,
-                        name: name.to_string(),
-                        role_arn: role_arn.to_string(),
-                        tags: self.ownership_tags(),
-                    },
-                    after.to_vec(),
-                );
-                plan.items.push(
-                    Item::new(Mark::Create, "eks-addon", name)
-                        .detail(format!("serviceAccountRoleArn: {role_arn}")),
-                );
-            }
-            Some(existing) if existing.service_account_role_arn.as_deref() == Some(role_arn) => {
-                plan.items
-                    .push(Item::new(Mark::Unchanged, "eks-addon", name));
-            }
-            Some(existing) if !owned(&existing.tags) && !self.options.adopt => {
-                plan.items.push(Item::new(Mark::Conflict, "eks-addon", name).detail(format!(
-                    "installed outside irsa with serviceAccountRoleArn {}; rerun with --adopt to point it at {role_arn}",
-                    existing.service_account_role_arn.as_deref().unwrap_or("(none)")
+        let Some(existing) = self.snapshot.addon(name) else {
+            plan.push(
+                Step::CreateAddon {
+                    cluster,
+                    name: name.to_string(),
+                    identity: identity.clone(),
+                    tags: self.ownership_tags(),
+                },
+                after.to_vec(),
+            );
+            plan.items
+                .push(Item::new(Mark::Create, "eks-addon", name).detail(identity.describe()));
+            return;
+        };
+        let current = self.addon_identity_of(existing, identity);
+        if current == *identity {
+            plan.items
+                .push(Item::new(Mark::Unchanged, "eks-addon", name));
+        } else if !owned(&existing.tags) && !self.options.adopt {
+            plan.items
+                .push(Item::new(Mark::Conflict, "eks-addon", name).detail(format!(
+                    "installed outside irsa with {}; rerun with --adopt to set {}",
+                    current.describe(),
+                    identity.describe()
                 )));
-            }
-            Some(existing) => {
-                plan.push(
-                    Step::UpdateAddon {
-                        cluster,
-                        name: name.to_string(),
-                        role_arn: role_arn.to_string(),
-                    },
-                    after.to_vec(),
-                );
-                plan.items
-                    .push(Item::new(Mark::Update, "eks-addon", name).detail(format!(
-                    "serviceAccountRoleArn: {} → {role_arn}",
-                    existing.service_account_role_arn.as_deref().unwrap_or("(none)")
+        } else {
+            plan.push(
+                Step::UpdateAddon {
+                    cluster,
+                    name: name.to_string(),
+                    identity: identity.clone(),
+                },
+                after.to_vec(),
+            );
+            plan.items
+                .push(Item::new(Mark::Update, "eks-addon", name).detail(format!(
+                    "{} → {}",
+                    current.describe(),
+                    identity.describe()
                 )));
-            }
+        }
+    }
+
+    /// What an existing add-on has, in the shape of `wanted` (so the two compare).
+    fn addon_identity_of(
+        &self,
+        addon: &crate::snapshot::Addon,
+        wanted: &AddonIdentity,
+    ) -> AddonIdentity {
+        match wanted {
+            AddonIdentity::None => AddonIdentity::None,
+            AddonIdentity::ServiceAccountRole { .. } => AddonIdentity::ServiceAccountRole {
+                role_arn: addon.service_account_role_arn.clone().unwrap_or_default(),
+            },
+            AddonIdentity::PodIdentity { .. } => AddonIdentity::PodIdentity {
+                associations: self
+                    .snapshot
+                    .addon_associations(addon)
+                    .into_iter()
+                    .map(|a| AddonAssociation {
+                        service_account: a.service_account.clone(),
+                        role_arn: a.role_arn.clone(),
+                    })
+                    .collect(),
+            },
         }
     }
 
@@ -663,6 +752,21 @@ impl Ctx<'_> {
                 );
             }
         }
+    }
+}
+
+/// The identity an add-on binding gives its add-on.
+fn addon_identity(b: &Binding, role_arn: &str) -> AddonIdentity {
+    match b.mechanism.kind() {
+        Kind::Irsa => AddonIdentity::ServiceAccountRole {
+            role_arn: role_arn.to_string(),
+        },
+        Kind::PodIdentity => AddonIdentity::PodIdentity {
+            associations: vec![AddonAssociation {
+                service_account: b.service_account.clone(),
+                role_arn: role_arn.to_string(),
+            }],
+        },
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::desired::{self, ResolveInput, TAG_MANAGED_BY};
+use crate::render::ROLE_ARN_ANNOTATION;
 use crate::snapshot::{
     Addon, Cluster, ManagedPolicy, OidcProvider, PolicyVersion, Role, ServiceAccount,
 };
@@ -27,6 +28,45 @@ fn empty_snapshot() -> Snapshot {
         namespaces: vec!["default".into(), "kube-system".into()],
         ..Default::default()
     }
+}
+
+/// An add-on as EKS shows it once created with `identity` (its associations owned by it).
+fn add_addon(
+    snapshot: &mut Snapshot,
+    name: &str,
+    identity: &crate::steps::AddonIdentity,
+    tags: &Tags,
+) {
+    let arn = format!("arn:aws:eks:us-east-1:{ACCOUNT}:addon/demo/{name}/1");
+    let mut role = None;
+    match identity {
+        crate::steps::AddonIdentity::None => {}
+        crate::steps::AddonIdentity::ServiceAccountRole { role_arn } => {
+            role = Some(role_arn.clone())
+        }
+        crate::steps::AddonIdentity::PodIdentity { associations } => {
+            for a in associations {
+                snapshot
+                    .pod_identity_associations
+                    .push(crate::snapshot::PodIdentityAssociation {
+                        association_id: format!("a-{name}"),
+                        namespace: "kube-system".into(),
+                        service_account: a.service_account.clone(),
+                        role_arn: a.role_arn.clone(),
+                        owner_arn: Some(arn.clone()),
+                        ..Default::default()
+                    });
+            }
+        }
+    }
+    snapshot.addons.push(Addon {
+        name: name.to_string(),
+        status: "ACTIVE".into(),
+        service_account_role_arn: role,
+        version: None,
+        tags: tags.clone(),
+        arn,
+    });
 }
 
 /// The snapshot an apply of `plan` would leave behind (what the adapters would observe).
@@ -112,16 +152,38 @@ fn applied(mut snapshot: Snapshot, plan: &Plan) -> Snapshot {
             }),
             Step::CreateAddon {
                 name,
-                role_arn,
+                identity,
                 tags,
                 ..
-            } => snapshot.addons.push(Addon {
-                name: name.clone(),
-                status: "ACTIVE".into(),
-                service_account_role_arn: Some(role_arn.clone()),
-                version: None,
-                tags: tags.clone(),
-            }),
+            } => add_addon(&mut snapshot, name, identity, tags),
+            Step::CreatePodIdentityAssociation {
+                namespace,
+                service_account,
+                role_arn,
+                target_role_arn,
+                disable_session_tags,
+                policy,
+                tags,
+                ..
+            } => {
+                let id = format!("a-{}", snapshot.pod_identity_associations.len());
+                snapshot
+                    .pod_identity_associations
+                    .push(crate::snapshot::PodIdentityAssociation {
+                        association_arn: format!(
+                            "arn:aws:eks:us-east-1:{ACCOUNT}:podidentityassociation/demo/{id}"
+                        ),
+                        association_id: id,
+                        namespace: namespace.clone(),
+                        service_account: service_account.clone(),
+                        role_arn: role_arn.clone(),
+                        target_role_arn: target_role_arn.clone(),
+                        disable_session_tags: *disable_session_tags,
+                        policy: policy.clone(),
+                        tags: tags.clone(),
+                        ..Default::default()
+                    });
+            }
             other => panic!("unexpected step in a first apply: {other:?}"),
         }
     }
@@ -699,4 +761,316 @@ fn destroy_removes_a_spec_policy_no_role_holds() {
         .expect("the orphaned policy is deleted");
     assert!(step.after.is_empty());
     assert!(deletes_provider(&d), "nothing trusts the provider any more");
+}
+
+// --- EKS Pod Identity -------------------------------------------------------------------
+
+/// The default bundle with `defaults.identity: pod-identity`.
+fn pod_identity_state() -> DesiredState {
+    pod_identity_state_from(
+        "cluster: {name: demo, region: us-east-1, account: '123456789012'}\ndefaults: {identity: pod-identity}\nbindings:\n  - preset: cluster-autoscaler\n  - preset: efs-csi\n  - preset: ebs-csi\n",
+    )
+}
+
+fn pod_identity_state_from(text: &str) -> DesiredState {
+    let spec = crate::spec::parse(std::path::Path::new("irsa.yaml"), text).unwrap();
+    desired::resolve(&spec, &ResolveInput::default(), &|_| unreachable!()).unwrap()
+}
+
+fn steps_named<'p>(plan: &'p Plan, pick: fn(&Step) -> bool) -> Vec<&'p PlannedStep> {
+    plan.steps.iter().filter(|s| pick(&s.step)).collect()
+}
+
+#[test]
+fn pod_identity_bundle_installs_the_agent_then_associations() {
+    let plan = plan(
+        &pod_identity_state(),
+        &empty_snapshot(),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    // No OIDC provider: no binding uses IRSA.
+    assert!(steps_named(&plan, |s| matches!(s, Step::CreateOidcProvider { .. })).is_empty());
+    let agent = steps_named(
+        &plan,
+        |s| matches!(s, Step::CreateAddon { name, .. } if name == "eks-pod-identity-agent"),
+    );
+    assert_eq!(agent.len(), 1);
+    let agent_id = agent[0].id;
+    // The autoscaler gets an association; EBS and EFS get their add-on's podIdentityAssociations.
+    let associations = steps_named(&plan, |s| {
+        matches!(s, Step::CreatePodIdentityAssociation { .. })
+    });
+    assert_eq!(associations.len(), 1, "{:#?}", plan.steps);
+    assert!(associations[0].after.contains(&agent_id));
+    for addon in ["aws-ebs-csi-driver", "aws-efs-csi-driver"] {
+        let step = plan
+            .steps
+            .iter()
+            .find(|s| matches!(&s.step, Step::CreateAddon { name, .. } if name == addon))
+            .unwrap();
+        assert!(
+            step.after.contains(&agent_id),
+            "{addon} waits for the agent"
+        );
+        let Step::CreateAddon {
+            identity: crate::steps::AddonIdentity::PodIdentity { associations },
+            ..
+        } = &step.step
+        else {
+            panic!("{addon}: {:?}", step.step);
+        };
+        assert_eq!(associations.len(), 1);
+    }
+    // Roles trust the Pod Identity service, scoped to this cluster and service account.
+    for role in steps_named(&plan, |s| matches!(s, Step::CreateRole { .. })) {
+        let Step::CreateRole { trust_policy, .. } = &role.step else {
+            unreachable!()
+        };
+        let statement = &trust_policy["Statement"][0];
+        assert_eq!(statement["Principal"]["Service"], "pods.eks.amazonaws.com");
+        assert_eq!(
+            statement["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-arn"],
+            "arn:aws:eks:us-east-1:123456789012:cluster/demo"
+        );
+    }
+    // The autoscaler's service account is created without a role annotation.
+    let sa = steps_named(&plan, |s| matches!(s, Step::ApplyServiceAccount { .. }));
+    let Step::ApplyServiceAccount { annotations, .. } = &sa[0].step else {
+        unreachable!()
+    };
+    assert!(
+        annotations.iter().all(|(k, _)| k != ROLE_ARN_ANNOTATION),
+        "{annotations:?}"
+    );
+    // role → association (the agent runs beside the role): 2 calls, the add-on's wait aside.
+    assert!(plan.critical_path() <= 3, "{}", plan.critical_path());
+}
+
+#[test]
+fn pod_identity_second_apply_changes_nothing() {
+    let state = pod_identity_state();
+    let first = plan(&state, &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let after = applied(empty_snapshot(), &first);
+    let second = plan(&state, &after, &PlanOptions::default()).unwrap();
+    assert!(second.steps.is_empty(), "{:#?}", second.steps);
+    assert!(!second.has_conflicts());
+}
+
+#[test]
+fn pod_identity_association_drift_is_repaired() {
+    let state = pod_identity_state();
+    let first = plan(&state, &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let mut after = applied(empty_snapshot(), &first);
+    let association = after
+        .pod_identity_associations
+        .iter_mut()
+        .find(|a| a.service_account == "cluster-autoscaler")
+        .unwrap();
+    association.role_arn = "arn:aws:iam::123456789012:role/other".into();
+    association.tags.remove(TAG_MANAGED_BY);
+    // Still irsa's by its cluster tag? No: without managed-by it is foreign, so a conflict…
+    let second = plan(&state, &after, &PlanOptions::default()).unwrap();
+    assert!(second.has_conflicts());
+    assert!(second.steps.is_empty());
+    // …that --adopt takes over: the role is put back and irsa's tags added.
+    let adopted = plan(
+        &state,
+        &after,
+        &PlanOptions {
+            adopt: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(steps_named(&adopted, |s| matches!(s, Step::UpdatePodIdentityAssociation { role_arn, .. } if role_arn.ends_with("irsa-demo-kube-system-cluster-autoscaler"))).len() == 1);
+    assert!(
+        steps_named(&adopted, |s| matches!(
+            s,
+            Step::TagPodIdentityAssociation { .. }
+        ))
+        .len()
+            == 1
+    );
+}
+
+#[test]
+fn an_add_on_owned_association_is_a_conflict() {
+    let state = pod_identity_state();
+    let mut snapshot = empty_snapshot();
+    snapshot
+        .pod_identity_associations
+        .push(crate::snapshot::PodIdentityAssociation {
+            association_id: "a-1".into(),
+            namespace: "kube-system".into(),
+            service_account: "cluster-autoscaler".into(),
+            role_arn: "arn:aws:iam::123456789012:role/x".into(),
+            owner_arn: Some("arn:aws:eks:us-east-1:123456789012:addon/demo/other/1".into()),
+            ..Default::default()
+        });
+    let p = plan(
+        &state,
+        &snapshot,
+        &PlanOptions {
+            adopt: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let item = p
+        .items
+        .iter()
+        .find(|i| i.kind == "pod-identity-association")
+        .unwrap();
+    assert_eq!(item.mark, Mark::Conflict);
+    assert!(
+        item.details[0].contains("owned by the EKS add-on"),
+        "{item:?}"
+    );
+}
+
+#[test]
+fn switching_a_live_binding_is_a_conflict_naming_migrate() {
+    // Applied with IRSA, then the spec says pod-identity.
+    let irsa = state();
+    let after = applied(
+        empty_snapshot(),
+        &plan(&irsa, &empty_snapshot(), &PlanOptions::default()).unwrap(),
+    );
+    let p = plan(&pod_identity_state(), &after, &PlanOptions::default()).unwrap();
+    let conflicts: Vec<&Item> = p
+        .items
+        .iter()
+        .filter(|i| i.mark == Mark::Conflict)
+        .collect();
+    assert_eq!(conflicts.len(), 3, "{conflicts:#?}");
+    assert!(
+        conflicts
+            .iter()
+            .all(|i| i.details[0].contains("irsa migrate --to pod-identity"))
+    );
+    // And back: applied with Pod Identity, then the spec says irsa.
+    let pi = pod_identity_state();
+    let after = applied(
+        empty_snapshot(),
+        &plan(&pi, &empty_snapshot(), &PlanOptions::default()).unwrap(),
+    );
+    let p = plan(&irsa, &after, &PlanOptions::default()).unwrap();
+    let conflicts = p.items.iter().filter(|i| i.mark == Mark::Conflict).count();
+    assert_eq!(conflicts, 3, "{:#?}", p.items);
+}
+
+#[test]
+fn an_agent_still_starting_is_waited_for() {
+    let state = pod_identity_state();
+    let mut snapshot = empty_snapshot();
+    snapshot.addons.push(Addon {
+        name: "eks-pod-identity-agent".into(),
+        status: "CREATING".into(),
+        ..Default::default()
+    });
+    let p = plan(&state, &snapshot, &PlanOptions::default()).unwrap();
+    let wait = steps_named(&p, |s| matches!(s, Step::WaitForAddon { .. }));
+    assert_eq!(wait.len(), 1);
+    let association = steps_named(&p, |s| {
+        matches!(s, Step::CreatePodIdentityAssociation { .. })
+    });
+    assert!(association[0].after.contains(&wait[0].id));
+    snapshot.addons[0].status = "CREATE_FAILED".into();
+    assert!(
+        plan(&state, &snapshot, &PlanOptions::default())
+            .unwrap()
+            .has_conflicts()
+    );
+}
+
+#[test]
+fn pod_identity_options_reach_the_association() {
+    let state = pod_identity_state_from(
+        "cluster: {name: demo, region: us-east-1, account: '123456789012'}\nbindings:\n  - serviceAccount: apps/reporter\n    identity: pod-identity\n    targetRoleArn: arn:aws:iam::210987654321:role/data\n    disableSessionTags: true\n    sessionPolicy: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: 's3:GetObject', Resource: '*'}]}\n",
+    );
+    let p = plan(&state, &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let a = steps_named(&p, |s| {
+        matches!(s, Step::CreatePodIdentityAssociation { .. })
+    });
+    let Step::CreatePodIdentityAssociation {
+        target_role_arn,
+        disable_session_tags,
+        policy,
+        ..
+    } = &a[0].step
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        target_role_arn.as_deref(),
+        Some("arn:aws:iam::210987654321:role/data")
+    );
+    assert!(*disable_session_tags);
+    assert!(policy.as_deref().unwrap().contains("s3:GetObject"));
+    // The role may assume the target; its trust cannot be scoped, and the plan says so.
+    let role = p.items.iter().find(|i| i.kind == "role").unwrap();
+    assert!(role.details[0].contains("cannot be scoped"), "{role:?}");
+    assert!(
+        steps_named(
+            &p,
+            |s| matches!(s, Step::CreatePolicy { name, .. } if name.ends_with("assume-target"))
+        )
+        .len()
+            == 1
+    );
+}
+
+#[test]
+fn destroy_removes_associations_then_the_agent_irsa_installed() {
+    let state = pod_identity_state();
+    let after = applied(
+        empty_snapshot(),
+        &plan(&state, &empty_snapshot(), &PlanOptions::default()).unwrap(),
+    );
+    let p = destroy(&state, &after);
+    let association = steps_named(&p, |s| {
+        matches!(s, Step::DeletePodIdentityAssociation { .. })
+    });
+    assert_eq!(association.len(), 1);
+    let role = p
+        .steps
+        .iter()
+        .find(|s| matches!(&s.step, Step::DeleteRole { role_name } if role_name.ends_with("cluster-autoscaler")))
+        .unwrap();
+    assert!(
+        role.after.contains(&association[0].id),
+        "association before role"
+    );
+    let agent = steps_named(
+        &p,
+        |s| matches!(s, Step::DeleteAddon { name, .. } if name == "eks-pod-identity-agent"),
+    );
+    assert_eq!(agent.len(), 1);
+    assert!(agent[0].after.contains(&association[0].id));
+    // With another association left in the cluster, the agent stays.
+    let mut shared = after.clone();
+    shared
+        .pod_identity_associations
+        .push(crate::snapshot::PodIdentityAssociation {
+            association_id: "theirs".into(),
+            namespace: "team".into(),
+            service_account: "app".into(),
+            role_arn: "arn:aws:iam::123456789012:role/team".into(),
+            ..Default::default()
+        });
+    let p = destroy(&state, &shared);
+    assert!(
+        steps_named(
+            &p,
+            |s| matches!(s, Step::DeleteAddon { name, .. } if name == "eks-pod-identity-agent")
+        )
+        .is_empty()
+    );
+    let kept = p
+        .items
+        .iter()
+        .find(|i| i.name == "eks-pod-identity-agent")
+        .unwrap();
+    assert!(kept.details[0].contains("team/app"), "{kept:?}");
 }

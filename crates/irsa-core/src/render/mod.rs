@@ -13,9 +13,8 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
-use crate::desired::{
-    Binding, DEFAULT_AUDIENCE, DesiredState, Install, IssuerError, oidc_provider_arn, trust_policy,
-};
+use crate::desired::{Binding, DesiredState, Install, IssuerError, oidc_provider_arn};
+use crate::identity::{Kind, Mechanism, TrustError, TrustTarget};
 use crate::spec::rules;
 
 /// `summary.json`, at the top of the output directory.
@@ -30,11 +29,11 @@ pub const SERVICE_ACCOUNT_FILE: &str = "service-account.yaml";
 pub const HELM_VALUES_FILE: &str = "helm-values.yaml";
 /// Per binding installed as an EKS add-on: input for `aws eks create-addon --cli-input-json`.
 pub const EKS_ADDON_FILE: &str = "eks-addon.json";
+/// Per Pod Identity binding (not an add-on): input for
+/// `aws eks create-pod-identity-association --cli-input-json`.
+pub const POD_IDENTITY_ASSOCIATION_FILE: &str = "pod-identity-association.json";
 
-/// The ServiceAccount annotation EKS's pod-identity webhook reads.
-pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
-/// The ServiceAccount annotation for a non-default token audience.
-pub const AUDIENCE_ANNOTATION: &str = "eks.amazonaws.com/audience";
+pub use crate::identity::irsa::{AUDIENCE_ANNOTATION, ROLE_ARN_ANNOTATION};
 
 /// `permission-policy-<suffix>.json`.
 pub fn permission_policy_file(suffix: &str) -> String {
@@ -51,8 +50,9 @@ pub fn binding_dir(b: &Binding) -> String {
 pub struct RenderTarget {
     /// The AWS account (12 digits).
     pub account: String,
-    /// The cluster's OIDC issuer URL (`https://oidc.eks.<region>.amazonaws.com/id/<ID>`).
-    pub issuer_url: String,
+    /// The cluster's OIDC issuer URL (`https://oidc.eks.<region>.amazonaws.com/id/<ID>`); IRSA
+    /// bindings need it, Pod Identity bindings do not.
+    pub issuer_url: Option<String>,
 }
 
 /// One file to write, relative to the output directory.
@@ -67,7 +67,11 @@ pub struct RenderedFile {
 pub enum RenderError {
     #[error(transparent)]
     Issuer(#[from] IssuerError),
-    #[error("--account: {0}")]
+    #[error(
+        "IRSA bindings need the cluster's OIDC issuer URL (aws eks describe-cluster --name {0} --query cluster.identity.oidc.issuer)"
+    )]
+    NoIssuer(String),
+    #[error("account: {0}")]
     Account(String),
     #[error(
         "the spec names account {spec} but rendering was asked for account {target}: pass the spec's account or change the spec"
@@ -93,7 +97,22 @@ pub fn render(
     }
     let partition = state.cluster.partition.as_str();
     let account = target.account.as_str();
-    let provider = oidc_provider_arn(partition, account, &target.issuer_url)?;
+    let uses_irsa = state
+        .bindings
+        .iter()
+        .any(|b| b.mechanism.kind() == Kind::Irsa);
+    let provider = match (&target.issuer_url, uses_irsa) {
+        (Some(issuer), _) => Some(oidc_provider_arn(partition, account, issuer)?),
+        (None, true) => return Err(RenderError::NoIssuer(state.cluster.name.clone())),
+        (None, false) => None,
+    };
+    let trust_target = TrustTarget {
+        partition,
+        account,
+        region: &state.cluster.region,
+        cluster_name: &state.cluster.name,
+        issuer_url: target.issuer_url.as_deref(),
+    };
 
     let mut files = Vec::new();
     let mut summary = Vec::new();
@@ -121,14 +140,13 @@ pub fn render(
             text.push('\n');
             add(&mut files, MANAGED_POLICIES_FILE.to_string(), text);
         }
-        let trust = trust_policy(
-            partition,
-            account,
-            &target.issuer_url,
-            &b.namespace,
-            &b.service_account,
-            &b.audience,
-        )?;
+        let trust = b
+            .mechanism
+            .trust_policy(&trust_target, &b.namespace, &b.service_account)
+            .map_err(|e| match e {
+                TrustError::Issuer(e) => RenderError::Issuer(e),
+                TrustError::NoIssuer(cluster) => RenderError::NoIssuer(cluster),
+            })?;
         add(
             &mut files,
             TRUST_POLICY_FILE.to_string(),
@@ -149,14 +167,21 @@ pub fn render(
                 }
             }
             Some(Install::EksAddon { name }) => {
-                let addon = json!({
-                    "clusterName": state.cluster.name,
-                    "addonName": name,
-                    "serviceAccountRoleArn": role_arn,
-                });
+                let addon = eks_addon_input(state, b, name, &role_arn);
                 add(&mut files, EKS_ADDON_FILE.to_string(), pretty_json(&addon));
             }
             None => {}
+        }
+        if let (Mechanism::PodIdentity(_), false) = (
+            &b.mechanism,
+            matches!(b.install, Some(Install::EksAddon { .. })),
+        ) {
+            let input = association_input(state, b, &role_arn);
+            add(
+                &mut files,
+                POD_IDENTITY_ASSOCIATION_FILE.to_string(),
+                pretty_json(&input),
+            );
         }
 
         let install = match &b.install {
@@ -173,7 +198,8 @@ pub fn render(
             "roleName": b.role.name,
             "roleArn": role_arn,
             "createServiceAccount": b.create_service_account,
-            "audience": b.audience,
+            "identity": b.mechanism.kind(),
+            "audience": b.mechanism.audience(),
             "managedPolicyArns": b.managed_policy_arns,
             "policies": b.policies.iter().map(|p| json!({
                 "name": p.name,
@@ -201,6 +227,44 @@ pub fn render(
     Ok(files)
 }
 
+/// The `aws eks create-addon --cli-input-json` input: the role as `serviceAccountRoleArn`
+/// (IRSA) or as the add-on's `podIdentityAssociations` (Pod Identity).
+fn eks_addon_input(state: &DesiredState, b: &Binding, addon: &str, role_arn: &str) -> Value {
+    let mut input = json!({ "clusterName": state.cluster.name, "addonName": addon });
+    match b.mechanism.kind() {
+        Kind::Irsa => input["serviceAccountRoleArn"] = json!(role_arn),
+        Kind::PodIdentity => {
+            input["podIdentityAssociations"] =
+                json!([{ "serviceAccount": b.service_account, "roleArn": role_arn }]);
+        }
+    }
+    input
+}
+
+/// The `aws eks create-pod-identity-association --cli-input-json` input of a Pod Identity
+/// binding, with irsa's ownership tags (members as the EKS API names them).
+fn association_input(state: &DesiredState, b: &Binding, role_arn: &str) -> Value {
+    let mut input = json!({
+        "clusterName": state.cluster.name,
+        "namespace": b.namespace,
+        "serviceAccount": b.service_account,
+        "roleArn": role_arn,
+        "tags": b.role.tags,
+    });
+    if let Some(options) = b.mechanism.as_pod_identity() {
+        if let Some(target) = &options.target_role_arn {
+            input["targetRoleArn"] = json!(target);
+        }
+        if options.disable_session_tags {
+            input["disableSessionTags"] = json!(true);
+        }
+        if let Some(policy) = &options.session_policy {
+            input["policy"] = json!(policy);
+        }
+    }
+    input
+}
+
 fn pretty_json(v: &Value) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
     s.push('\n');
@@ -221,7 +285,8 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "irsa";
 
 /// The labels and annotations irsa sets on a binding's ServiceAccount: its ownership label, the
-/// user's labels and annotations, the role ARN, and the audience when not the default.
+/// user's labels and annotations, and what the binding's mechanism needs (for IRSA the role ARN
+/// and a non-default audience; for Pod Identity nothing: the association carries the role).
 pub fn service_account_metadata(
     b: &Binding,
     role_arn: &str,
@@ -229,10 +294,7 @@ pub fn service_account_metadata(
     let mut labels = b.labels.clone();
     labels.insert(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string());
     let mut annotations = b.annotations.clone();
-    annotations.insert(ROLE_ARN_ANNOTATION.to_string(), role_arn.to_string());
-    if b.audience != DEFAULT_AUDIENCE {
-        annotations.insert(AUDIENCE_ANNOTATION.to_string(), b.audience.clone());
-    }
+    annotations.extend(b.mechanism.service_account_annotations(role_arn));
     (labels, annotations)
 }
 
@@ -291,17 +353,12 @@ fn helm_values(state: &DesiredState, b: &Binding, sa_path: &str, role_arn: &str)
             Value::String(state.cluster.region.clone()),
         );
     }
-    let mut annotations = Map::new();
-    annotations.insert(
-        ROLE_ARN_ANNOTATION.to_string(),
-        Value::String(role_arn.to_string()),
-    );
-    if b.audience != DEFAULT_AUDIENCE {
-        annotations.insert(
-            AUDIENCE_ANNOTATION.to_string(),
-            Value::String(b.audience.clone()),
-        );
-    }
+    let annotations: Map<String, Value> = b
+        .mechanism
+        .service_account_annotations(role_arn)
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
     let block = json!({
         "create": !b.create_service_account,
         "name": b.service_account,

@@ -13,7 +13,7 @@ const ACCOUNT: &str = "111122223333";
 fn target() -> RenderTarget {
     RenderTarget {
         account: ACCOUNT.into(),
-        issuer_url: ISSUER.into(),
+        issuer_url: Some(ISSUER.into()),
     }
 }
 
@@ -192,7 +192,7 @@ fn full_spec_renders_audience_paths_and_custom_helm_values() {
     .unwrap();
     let t = RenderTarget {
         account: "123456789012".into(),
-        issuer_url: ISSUER.into(),
+        issuer_url: Some(ISSUER.into()),
     };
     let files: HashMap<String, String> = render(&state, &t)
         .unwrap()
@@ -290,7 +290,7 @@ fn render_errors() {
     );
     let bad = RenderTarget {
         account: "123456789012".into(),
-        issuer_url: "http://oidc.example/id/1".into(),
+        issuer_url: Some("http://oidc.example/id/1".into()),
     };
     assert!(matches!(
         render(&state, &bad),
@@ -298,7 +298,7 @@ fn render_errors() {
     ));
     let bad = RenderTarget {
         account: "12".into(),
-        issuer_url: ISSUER.into(),
+        issuer_url: Some(ISSUER.into()),
     };
     assert!(matches!(render(&state, &bad), Err(RenderError::Account(_))));
 }

@@ -6,7 +6,7 @@ use super::{At, BindingSpec, Ctx, InstallSpec, Spec, join, rules};
 
 const TOP: &[&str] = &["apiVersion", "kind", "cluster", "defaults", "bindings"];
 const CLUSTER: &[&str] = &["name", "region", "account"];
-const DEFAULTS: &[&str] = &["rolePath", "permissionsBoundary", "tags"];
+const DEFAULTS: &[&str] = &["rolePath", "permissionsBoundary", "tags", "identity"];
 const BINDING: &[&str] = &[
     "serviceAccount",
     "preset",
@@ -15,6 +15,10 @@ const BINDING: &[&str] = &[
     "policies",
     "roleOnly",
     "audience",
+    "identity",
+    "targetRoleArn",
+    "disableSessionTags",
+    "sessionPolicy",
     "install",
 ];
 const ROLE: &[&str] = &["name", "path", "permissionsBoundary", "tags"];
@@ -85,6 +89,7 @@ pub(super) fn read(cx: &mut Ctx, root: &Node, spec: &mut Spec) {
         if let Some(t) = d.get("tags") {
             spec.defaults.tags = cx.tags(t, "defaults.tags");
         }
+        spec.defaults.identity = cx.identity(&d, "defaults");
     }
 
     match top.get("bindings") {
@@ -264,6 +269,8 @@ fn binding(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpec> {
     if let Some(a) = &b.audience {
         cx.check(a, rules::audience(&a.value));
     }
+    b.identity = cx.identity(&f, &path);
+    pod_identity_options(cx, &f, &path, &mut b);
     if let Some(n) = f.get("install") {
         b.install = install(cx, n, &join(&path, "install"));
     }
@@ -276,6 +283,7 @@ fn binding(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpec> {
         );
     }
     if b.preset.is_none()
+        && b.pod_identity.target_role_arn.is_none()
         && b.managed_policies.is_empty()
         && b.inline_policies.is_empty()
         && b.policy_files.is_empty()
@@ -288,6 +296,21 @@ fn binding(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpec> {
         );
     }
     Some(b)
+}
+
+/// `targetRoleArn`, `disableSessionTags` and `sessionPolicy`, each checked on its own (whether
+/// they fit the binding's identity is decided with the defaults, in `desired`).
+fn pod_identity_options(cx: &mut Ctx, f: &super::Fields, path: &str, b: &mut BindingSpec) {
+    b.pod_identity.target_role_arn = cx.opt_string(f, "targetRoleArn", path);
+    if let Some(arn) = &b.pod_identity.target_role_arn {
+        cx.role_arn(arn);
+    }
+    if let Some(n) = f.get("disableSessionTags") {
+        b.pod_identity.disable_session_tags = cx.bool(n, &join(path, "disableSessionTags"));
+    }
+    if let Some(n) = f.get("sessionPolicy") {
+        b.pod_identity.session_policy = cx.policy_document(n, &join(path, "sessionPolicy"));
+    }
 }
 
 fn install(cx: &mut Ctx, node: &Node, path: &str) -> Option<At<InstallSpec>> {

@@ -140,6 +140,8 @@ pub struct DefaultsSpec {
     pub role_path: Option<At<String>>,
     pub permissions_boundary: Option<At<String>>,
     pub tags: Vec<Tag>,
+    /// `defaults.identity`: the mechanism of every binding that names none (IRSA when unset).
+    pub identity: Option<At<crate::identity::Kind>>,
 }
 
 /// A tag as written.
@@ -168,6 +170,10 @@ pub struct BindingSpec {
     pub policy_files: Vec<At<String>>,
     pub role_only: Option<At<bool>>,
     pub audience: Option<At<String>>,
+    /// `identity: irsa | pod-identity`; `None` means the defaults' (or IRSA).
+    pub identity: Option<At<crate::identity::Kind>>,
+    /// Pod Identity options as written.
+    pub pod_identity: PodIdentitySpec,
     pub install: Option<At<InstallSpec>>,
     /// Extra labels and annotations for the ServiceAccount manifest (eksctl `metadata`).
     pub labels: Vec<Tag>,
@@ -189,10 +195,40 @@ impl BindingSpec {
             policy_files: Vec::new(),
             role_only: None,
             audience: None,
+            identity: None,
+            pod_identity: PodIdentitySpec::default(),
             install: None,
             labels: Vec::new(),
             annotations: Vec::new(),
         }
+    }
+}
+
+/// A binding's EKS Pod Identity options as written (valid only with `identity: pod-identity`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PodIdentitySpec {
+    /// `targetRoleArn`: a role (usually in another account) EKS assumes after the binding's.
+    pub target_role_arn: Option<At<String>>,
+    /// `disableSessionTags`.
+    pub disable_session_tags: Option<At<bool>>,
+    /// `sessionPolicy`: an inline policy document.
+    pub session_policy: Option<At<serde_json::Value>>,
+}
+
+impl PodIdentitySpec {
+    /// Where each option that is written stands (for "only with pod-identity" errors).
+    pub fn written(&self) -> Vec<(&'static str, Pos, &str)> {
+        let mut out = Vec::new();
+        if let Some(a) = &self.target_role_arn {
+            out.push(("targetRoleArn", a.pos, a.path.as_str()));
+        }
+        if let Some(a) = &self.disable_session_tags {
+            out.push(("disableSessionTags", a.pos, a.path.as_str()));
+        }
+        if let Some(a) = &self.session_policy {
+            out.push(("sessionPolicy", a.pos, a.path.as_str()));
+        }
+        out
     }
 }
 
@@ -469,6 +505,25 @@ impl Ctx {
     /// A policy ARN (managed policy or permissions boundary), checked.
     pub fn policy_arn(&mut self, at: &At<String>) {
         if let Err(m) = rules::policy_arn(&at.value) {
+            self.err(at.pos, &at.path, m);
+        }
+    }
+
+    /// `irsa` or `pod-identity`.
+    pub fn identity(&mut self, f: &Fields, path: &str) -> Option<At<crate::identity::Kind>> {
+        let written = self.opt_string(f, "identity", path)?;
+        match crate::identity::Kind::parse(&written.value) {
+            Ok(kind) => Some(At::new(kind, written.pos, written.path)),
+            Err(m) => {
+                self.err(written.pos, &written.path, m);
+                None
+            }
+        }
+    }
+
+    /// An IAM role ARN (`arn:<partition>:iam::<account>:role/<path><name>`), checked.
+    pub fn role_arn(&mut self, at: &At<String>) {
+        if let Err(m) = rules::role_arn(&at.value) {
             self.err(at.pos, &at.path, m);
         }
     }

@@ -212,6 +212,25 @@ pub fn policy_arn(arn: &str) -> Result<Arn, String> {
     Ok(parsed)
 }
 
+/// An IAM role ARN with a 12-digit account (`arn:<partition>:iam::<account>:role/<path><name>`).
+pub fn role_arn(arn: &str) -> Result<Arn, String> {
+    let parsed = Arn::parse(arn).map_err(|e| {
+        format!("{e}; write an IAM role ARN like arn:aws:iam::111122223333:role/name")
+    })?;
+    if parsed.service != "iam" || !parsed.resource.starts_with("role/") {
+        return Err(format!(
+            "\"{arn}\" is not an IAM role ARN: expected arn:<partition>:iam::<account>:role/<name>"
+        ));
+    }
+    account(&parsed.account).map_err(|m| format!("\"{arn}\": {m}"))?;
+    let name = parsed.resource.rsplit('/').next().unwrap_or_default();
+    role_name(name).map_err(|m| format!("\"{arn}\": {m}"))?;
+    Ok(parsed)
+}
+
+/// IAM's limit on an inline session policy, in characters.
+pub const MAX_SESSION_POLICY_CHARS: usize = 2048;
+
 /// An audience for the projected token.
 pub fn audience(aud: &str) -> Result<(), String> {
     if aud.is_empty() || aud.chars().any(char::is_whitespace) {

@@ -169,7 +169,7 @@ fn reports_every_error_with_file_line_and_column() {
             "errors.irsa.yaml:3:11: cluster.region: \"us-east1\" is not an AWS region code: write it like `us-east-1`, `cn-north-1` or `us-gov-west-1`",
             "errors.irsa.yaml:4:12: cluster.account: \"12345\" is not an AWS account id: it must be exactly 12 digits (quote it in YAML to keep leading zeros)",
             "errors.irsa.yaml:6:10: defaults.tags.aws:owner: tag key \"aws:owner\" starts with `aws:`, which AWS reserves: choose another key",
-            "errors.irsa.yaml:9:5: bindings[0].rol: unknown field `rol`; did you mean `role`? expected one of: serviceAccount, preset, options, role, policies, roleOnly, audience, install",
+            "errors.irsa.yaml:9:5: bindings[0].rol: unknown field `rol`; did you mean `role`? expected one of: serviceAccount, preset, options, role, policies, roleOnly, audience, identity, targetRoleArn, disableSessionTags, sessionPolicy, install",
             "errors.irsa.yaml:10:21: bindings[1].serviceAccount: namespace \"Apps\" is not a DNS-1123 label: use lowercase letters, digits and `-`, starting and ending with a letter or digit",
             "errors.irsa.yaml:12:13: bindings[1].role.name: \"a-role-name-that-is-far-too-long-for-iam-because-it-has-seventy-chars0\" is 70 characters; IAM role names are at most 64: shorten it (or leave `role.name` out to use irsa's generated name)",
             "errors.irsa.yaml:13:13: bindings[1].role.path: \"irsa/\" must start and end with `/` (for example `/` or `/irsa/`)",

@@ -383,8 +383,8 @@ fn fix_label(fix: &FixAction) -> String {
             Step::UpdateTrustPolicy { role_name, .. } => {
                 format!("update the trust policy of role {role_name}")
             }
-            Step::UpdateAddon { name, role_arn, .. } => {
-                format!("set add-on {name}'s role to {role_arn}")
+            Step::UpdateAddon { name, identity, .. } => {
+                format!("set add-on {name}'s {}", identity.describe())
             }
             other => format!("{other:?}"),
         },

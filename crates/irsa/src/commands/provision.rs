@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use irsa_core::desired::DesiredState;
+use irsa_core::identity::Kind;
+use irsa_core::identity::pod_identity::AGENT_ADDON;
 use irsa_core::plan::{self, Mark, Plan, PlanOptions};
 use irsa_core::render::ROLE_ARN_ANNOTATION;
 use irsa_core::snapshot::Snapshot;
@@ -81,6 +83,26 @@ async fn connect(args: &ProvisionArgs) -> Result<Session, CliError> {
 }
 
 impl Session {
+    /// Whether any binding uses `kind`.
+    fn uses(&self, kind: Kind) -> bool {
+        self.state
+            .bindings
+            .iter()
+            .any(|b| b.mechanism.kind() == kind)
+    }
+
+    /// The associations a plan needs: those of the bindings' service accounts (an IRSA binding
+    /// too: an association there means its live mechanism is Pod Identity).
+    fn association_scope(&self) -> irsa_aws::pod_identity::AssociationScope {
+        irsa_aws::pod_identity::AssociationScope::Subjects(
+            self.state
+                .bindings
+                .iter()
+                .map(|b| (b.namespace.clone(), b.service_account.clone()))
+                .collect(),
+        )
+    }
+
     /// One observation of everything the plan needs, AWS and Kubernetes side by side.
     async fn observe(&mut self) -> Result<Snapshot, CliError> {
         self.observe_with_addons(Vec::new()).await
@@ -138,9 +160,14 @@ impl Session {
                     _ => None,
                 })
                 .chain(extra_addons)
+                .chain(
+                    self.uses(Kind::PodIdentity)
+                        .then(|| AGENT_ADDON.to_string()),
+                )
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect(),
+            associations: self.association_scope(),
         };
         let mut namespaces: Vec<String> = self
             .state
@@ -447,6 +474,21 @@ fn describe(step: &Step) -> String {
         Step::CreateAddon { name, .. } => format!("install EKS add-on {name}"),
         Step::UpdateAddon { name, .. } => format!("update EKS add-on {name}"),
         Step::DeleteAddon { name, .. } => format!("delete EKS add-on {name}"),
+        Step::WaitForAddon { name, .. } => format!("wait for EKS add-on {name}"),
+        Step::CreatePodIdentityAssociation {
+            namespace,
+            service_account,
+            ..
+        } => format!("associate {namespace}/{service_account} with its role (Pod Identity)"),
+        Step::UpdatePodIdentityAssociation { association_id, .. } => {
+            format!("update Pod Identity association {association_id}")
+        }
+        Step::TagPodIdentityAssociation {
+            association_arn, ..
+        } => format!("tag {association_arn}"),
+        Step::DeletePodIdentityAssociation { association_id, .. } => {
+            format!("delete Pod Identity association {association_id}")
+        }
         Step::WriteFile { path, .. } => format!("write {path}"),
     }
 }

@@ -32,7 +32,11 @@ pub fn run(args: RenderArgs) -> Result<Code, CliError> {
             issuer_url: args.issuer.clone(),
         },
     )
-    .map_err(|e| CliError::input(e.to_string()))?;
+    .map_err(|e| match e {
+        render::RenderError::Account(m) => CliError::input(format!("--account: {m}")),
+        render::RenderError::NoIssuer(_) => CliError::input(format!("{e}: pass it as --issuer")),
+        other => CliError::input(other.to_string()),
+    })?;
     write_all(&args.out, &files)?;
     match args.output {
         Format::Json => print_json(&json!({
