@@ -7,6 +7,7 @@
 use iam_policy::context::Context;
 use iam_policy::document::PolicyDocument;
 use iam_policy::eval::{Decision, Request, decide};
+use irsa_core::presets::requirements::{Requirement, RequirementParams, requirements};
 use irsa_core::presets::{self, PresetParams};
 
 const ACCOUNT: &str = "123456789012";
@@ -666,11 +667,35 @@ iam:
     );
 }
 
+/// The cluster the requirement tests place the workloads in.
+fn sample_place() -> RequirementParams<'static> {
+    RequirementParams {
+        partition: "aws",
+        region: REGION,
+        account: ACCOUNT,
+        cluster: "demo",
+        auto_scaling_groups: None,
+    }
+}
+
+/// Doctor's requirements as cases that must be allowed, with their request context.
+fn allowed_cases(needed: &[Requirement]) -> Vec<Case<'_>> {
+    needed
+        .iter()
+        .map(|r| {
+            r.context
+                .iter()
+                .fold(allow(&r.action, &r.resource), |case, (key, value)| {
+                    case.with(key, value)
+                })
+        })
+        .collect()
+}
+
 /// What doctor requires of each preset's role holds for the preset's own customer documents, in
 /// every variant that renders one: doctor cannot report a role irsa made as broken.
 #[test]
 fn doctor_requirements_hold_for_every_rendered_variant() {
-    use irsa_core::presets::requirements::{RequirementParams, requirements};
     let variants: &[(&str, Options<'_>)] = &[
         ("aws-load-balancer-controller", &[]),
         ("karpenter", &[]),
@@ -695,27 +720,59 @@ fn doctor_requirements_hold_for_every_rendered_variant() {
             &[("queueArn", &["arn:aws:sqs:us-east-1:123456789012:q"])],
         ),
     ];
-    let where_ = RequirementParams {
-        partition: "aws",
-        region: REGION,
-        account: ACCOUNT,
-        cluster: "demo",
-        auto_scaling_groups: None,
-    };
     for (name, options) in variants {
         let docs = documents(name, &params(options));
-        let needed = requirements(name, &where_);
+        let needed = requirements(name, &sample_place());
         assert!(!needed.is_empty(), "{name} has no requirements");
-        let cases: Vec<Case<'_>> = needed
+        check(&docs, &allowed_cases(&needed));
+    }
+}
+
+/// The permissions of two AWS managed policies the presets attach, as their action lists and
+/// resources (AWS Managed Policy Reference: AmazonEKS_CNI_Policy v5, CloudWatchAgentServerPolicy),
+/// so the managed variants meet doctor's requirements too.
+fn managed_policy(name: &str) -> PolicyDocument {
+    let doc = match name {
+        "AmazonEKS_CNI_Policy" => serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Resource": "*", "Action": [
+                    "ec2:AssignPrivateIpAddresses", "ec2:AttachNetworkInterface",
+                    "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+                    "ec2:DescribeInstances", "ec2:DescribeTags", "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeInstanceTypes", "ec2:DescribeSubnets", "ec2:DetachNetworkInterface",
+                    "ec2:ModifyNetworkInterfaceAttribute", "ec2:UnassignPrivateIpAddresses"]},
+                {"Effect": "Allow", "Action": ["ec2:CreateTags"],
+                 "Resource": ["arn:aws:ec2:*:*:network-interface/*"]}
+            ]
+        }),
+        "CloudWatchAgentServerPolicy" => serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Resource": "*", "Action": [
+                    "cloudwatch:PutMetricData", "ec2:DescribeVolumes", "ec2:DescribeTags",
+                    "logs:PutLogEvents", "logs:PutRetentionPolicy", "logs:DescribeLogStreams",
+                    "logs:DescribeLogGroups", "logs:CreateLogStream", "logs:CreateLogGroup",
+                    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"]},
+                {"Effect": "Allow", "Action": ["ssm:GetParameter"],
+                 "Resource": "arn:aws:ssm:*:*:parameter/AmazonCloudWatch-*"}
+            ]
+        }),
+        other => panic!("no action list for {other}"),
+    };
+    PolicyDocument::from_value(&doc).unwrap()
+}
+
+#[test]
+fn doctor_requirements_hold_for_the_managed_variants() {
+    for name in ["vpc-cni", "cloudwatch-observability"] {
+        let docs: Vec<PolicyDocument> = managed_arns(name, &params(&[]))
             .iter()
-            .map(|r| {
-                r.context
-                    .iter()
-                    .fold(allow(&r.action, &r.resource), |case, (key, value)| {
-                        case.with(key, value)
-                    })
-            })
+            .map(|arn| managed_policy(arn.rsplit('/').next().unwrap()))
             .collect();
-        check(&docs, &cases);
+        let needed = requirements(name, &sample_place());
+        assert!(!needed.is_empty(), "{name}");
+        check(&docs, &allowed_cases(&needed));
     }
 }

@@ -1,19 +1,16 @@
 //! Amazon CloudWatch Observability EKS add-on (`amazon-cloudwatch/cloudwatch-agent`): the
-//! CloudWatch agent and Fluent Bit for Container Insights metrics and logs. The add-on creates
-//! the service account: irsa creates the role only, with the AWS managed
-//! `CloudWatchAgentServerPolicy` the CloudWatch user guide names ("Install the CloudWatch agent
-//! with the Amazon CloudWatch Observability EKS add-on"). `xray: true` adds the AWS managed
-//! `AWSXrayWriteOnlyAccess` for Application Signals traces.
+//! CloudWatch agent and Fluent Bit for Container Insights metrics and logs, and Application
+//! Signals traces. The add-on creates the service account: irsa creates the role only, with the
+//! AWS managed `CloudWatchAgentServerPolicy` the CloudWatch user guide names ("Install the
+//! CloudWatch agent with the Amazon CloudWatch Observability EKS add-on"); its current version
+//! also allows the X-Ray writes traces need, so no second policy is attached.
 
-use super::common::{bool_option, managed_only, partition, reject_unknown_options};
+use super::common::{managed_only, partition, reject_unknown_options};
 use super::{Install, Preset, PresetError, PresetOption, PresetParams, PresetPolicies, Source};
 
 pub(crate) const NAME: &str = "cloudwatch-observability";
 
-const OPTIONS: &[PresetOption] = &[PresetOption {
-    name: "xray",
-    help: "`true`: also attach AWSXrayWriteOnlyAccess (Application Signals traces); default `false`",
-}];
+const OPTIONS: &[PresetOption] = &[];
 
 pub(crate) const PRESET: Preset = Preset {
     name: NAME,
@@ -32,6 +29,7 @@ pub(crate) const PRESET: Preset = Preset {
     helm_service_account_path: None,
     notes: &[
         "The add-on creates amazon-cloudwatch/cloudwatch-agent; pass the role as serviceAccountRoleArn.",
+        "Managed policy: https://docs.aws.amazon.com/aws-managed-policy/latest/reference/CloudWatchAgentServerPolicy.html",
     ],
     eksctl_well_known: None,
     example_options: &[],
@@ -39,11 +37,10 @@ pub(crate) const PRESET: Preset = Preset {
 
 fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {
     reject_unknown_options(NAME, params, OPTIONS)?;
-    let mut policies = vec!["CloudWatchAgentServerPolicy"];
-    if bool_option(NAME, params, "xray", false)? {
-        policies.push("AWSXrayWriteOnlyAccess");
-    }
-    Ok(managed_only(partition(params), &policies))
+    Ok(managed_only(
+        partition(params),
+        &["CloudWatchAgentServerPolicy"],
+    ))
 }
 
 #[cfg(test)]
@@ -52,22 +49,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn managed_policies() {
+    fn the_managed_agent_policy_only() {
+        let mut params = params_with(None, &[]);
+        params.partition = Some("aws-us-gov".into());
+        let policies = (PRESET.render)(&params).unwrap();
         assert_eq!(
-            (PRESET.render)(&params_with(None, &[]))
-                .unwrap()
-                .managed_arns,
-            ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]
+            policies.managed_arns,
+            ["arn:aws-us-gov:iam::aws:policy/CloudWatchAgentServerPolicy"]
         );
-        assert_eq!(
-            (PRESET.render)(&params_with(None, &[("xray", &["true"])]))
-                .unwrap()
-                .managed_arns,
-            [
-                "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
-                "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
-            ]
-        );
-        assert!((PRESET.render)(&params_with(None, &[("xray", &["yes"])])).is_err());
+        assert!(policies.documents.is_empty());
+        assert!((PRESET.render)(&params_with(None, &[("xray", &["true"])])).is_err());
     }
 }
