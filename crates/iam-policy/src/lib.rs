@@ -8,6 +8,8 @@
 //! - [`eval`]: identity-policy evaluation (explicit deny, allow, implicit deny) with the
 //!   statements that decided it.
 //! - [`trust`]: may this service-account token assume this role through `AssumeRoleWithWebIdentity`?
+//! - [`service_trust`]: may this AWS service (EKS Pod Identity's `pods.eks.amazonaws.com`)
+//!   assume this role, for every action it needs?
 //! - [`lint`]: findings with stable rule ids for trust and permission policies.
 
 pub mod arn;
@@ -16,6 +18,7 @@ pub mod context;
 pub mod document;
 pub mod eval;
 pub mod lint;
+pub mod service_trust;
 pub mod trust;
 pub mod variables;
 pub mod wildcard;
