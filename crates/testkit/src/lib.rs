@@ -8,7 +8,8 @@
 //!   with EKS Pod Identity's session tags), its calls recorded in the fake CloudTrail;
 //! - [`moto_iam`]: what the fakes ask moto's IAM and STS (GetRole, AssumeRole);
 //! - [`fake_cloudtrail`]: a FAKE CloudTrail event history: STS in front of moto, recording every
-//!   AssumeRoleWithWebIdentity, and LookupEvents over the recorded events (moto lacks it);
+//!   AssumeRoleWithWebIdentity (and, through its `EventLog` port, the fake EKS Auth's calls), and
+//!   LookupEvents over the recorded events (moto lacks it);
 //! - [`fake_kube`]: a FAKE Kubernetes API server (namespaces, service accounts, pods,
 //!   deployments) following the real API's JSON, status codes and resourceVersion semantics,
 //!   with EKS's pod mutation for IRSA and Pod Identity and runnable aws-cli test pods;
