@@ -58,7 +58,7 @@ fn audiences(input: &DoctorInput<'_>) -> Vec<String> {
     let irsa_subjects = input
         .subjects
         .iter()
-        .filter(|s| super::mechanism_of(input, s) == crate::identity::Kind::Irsa);
+        .filter(|s| super::mechanism_of(input.snapshot, s) == crate::identity::Kind::Irsa);
     for subject in irsa_subjects {
         if let Some(sa) = input
             .snapshot

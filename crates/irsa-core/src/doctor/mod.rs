@@ -224,7 +224,7 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Vec<Finding> {
         input
             .subjects
             .iter()
-            .any(|s| mechanism_of(input, s) == kind)
+            .any(|s| mechanism_of(input.snapshot, s) == kind)
     };
     let cluster = if uses(Kind::Irsa) {
         chain::check_cluster(input, &mut findings)
@@ -238,7 +238,7 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Vec<Finding> {
         pod_identity::check_agent(input, &mut findings);
     }
     for subject in input.subjects {
-        match mechanism_of(input, subject) {
+        match mechanism_of(input.snapshot, subject) {
             Kind::Irsa => check_irsa_subject(input, cluster.as_ref(), subject, &mut findings),
             Kind::PodIdentity => pod_identity::check_subject(input, subject, &mut findings),
         }
@@ -271,11 +271,10 @@ fn check_irsa_subject(
 /// service account with an association and no role annotation uses EKS Pod Identity; with
 /// both, a workload uses IRSA (the SDKs find web identity first) and an EKS add-on the
 /// association (EKS ignores its serviceAccountRoleArn then).
-pub fn mechanism_of(input: &DoctorInput<'_>, subject: &Subject) -> Kind {
+pub fn mechanism_of(snapshot: &Snapshot, subject: &Subject) -> Kind {
     if let Some(mechanism) = &subject.mechanism {
         return mechanism.kind();
     }
-    let snapshot = input.snapshot;
     let associated = snapshot
         .association(&subject.namespace, &subject.name)
         .is_some();

@@ -134,7 +134,7 @@ fn a_healthy_pod_identity_chain_raises_nothing_and_needs_no_oidc_provider() {
     let world = without_spec(healthy_pi());
     for subject in &world.subjects {
         assert_eq!(
-            mechanism_of(&input_of(&world), subject),
+            mechanism_of(&world.snapshot, subject),
             Kind::PodIdentity,
             "{}",
             subject.label()
@@ -142,21 +142,6 @@ fn a_healthy_pod_identity_chain_raises_nothing_and_needs_no_oidc_provider() {
     }
     let findings = run(&world);
     assert!(findings.is_empty(), "{findings:#?}");
-}
-
-fn input_of(world: &World) -> DoctorInput<'_> {
-    DoctorInput {
-        snapshot: &world.snapshot,
-        cluster: "demo",
-        subjects: &world.subjects,
-        inline_policies: &world.inline,
-        workloads: &world.workloads,
-        auto_scaling_groups: Some(&world.groups),
-        controllers: &world.controllers,
-        thumbprint: &world.thumbprint,
-        pod_identity: &world.pod_identity,
-        adopt: world.adopt,
-    }
 }
 
 #[test]
@@ -329,7 +314,7 @@ fn both_mechanisms_say_which_wins_for_whom() {
     // Without a spec the workload is followed through IRSA, what its pods use.
     let world = without_spec(world);
     let app = &world.subjects[0];
-    assert_eq!(mechanism_of(&input_of(&world), app), Kind::Irsa);
+    assert_eq!(mechanism_of(&world.snapshot, app), Kind::Irsa);
 
     // An EKS add-on: EKS uses the association and ignores serviceAccountRoleArn.
     let mut world = healthy_pi();
@@ -347,7 +332,7 @@ fn both_mechanisms_say_which_wins_for_whom() {
     assert!(!findings[0].is_failure());
     assert_eq!(
         mechanism_of(
-            &input_of(&without_spec(world)),
+            &world.snapshot,
             &subject_for("kube-system", "ebs-csi-controller-sa")
         ),
         Kind::PodIdentity
