@@ -316,3 +316,85 @@ fn the_rules_list_holds_the_pod_identity_rules_in_chain_order() {
     assert!(links.contains(&("DOC120".to_string(), "association".to_string())));
     assert!(links.contains(&("DOC151".to_string(), "pods".to_string())));
 }
+
+#[test]
+fn an_association_naming_a_missing_role_is_named_without_the_spec() {
+    let applied = applied();
+    let sandbox = &applied.env.sandbox;
+    let association = sandbox
+        .associations()
+        .find("demo", "kube-system", "cluster-autoscaler")
+        .unwrap();
+    applied.env.step(Step::DeletePodIdentityAssociation {
+        cluster: "demo".into(),
+        association_id: association.id,
+    });
+    // Someone else's association, to a role deleted since (EKS does not notice).
+    sandbox.plant_association(
+        "kube-system",
+        "cluster-autoscaler",
+        "arn:aws:iam::123456789012:role/deleted-autoscaler",
+        &[],
+        None,
+    );
+    let out = applied
+        .env
+        .irsa(&["doctor", "--cluster", "demo", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let found = findings(&out);
+    assert_eq!(found[0]["rule"], "DOC130", "{found:#?}");
+    assert_eq!(found[0]["subject"], "kube-system/cluster-autoscaler");
+    // With the spec, the association naming another role than the spec's comes first.
+    assert_eq!(applied.broken("DOC121")[1]["rule"], "DOC130");
+}
+
+#[test]
+fn an_addon_version_without_pod_identity_is_named_with_the_minimum() {
+    let applied = applied();
+    let env = &applied.env;
+    let conf = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(env.sandbox.eks.endpoint())
+        .credentials_provider(aws_sdk_eks::config::SharedCredentialsProvider::new(
+            aws_sdk_eks::config::Credentials::new("testing", "testing", None, None, "sandbox"),
+        ))
+        .build();
+    let eks = aws_sdk_eks::Client::new(&conf);
+    env.runtime.block_on(async {
+        eks.update_addon()
+            .cluster_name("demo")
+            .addon_name("aws-ebs-csi-driver")
+            .addon_version("v1.25.0-eksbuild.1")
+            .send()
+            .await
+            .expect("update-addon");
+        for _ in 0..100 {
+            let addon = eks
+                .describe_addon()
+                .cluster_name("demo")
+                .addon_name("aws-ebs-csi-driver")
+                .send()
+                .await
+                .unwrap();
+            let status = addon
+                .addon()
+                .and_then(|a| a.status())
+                .map(|s| s.as_str().to_string());
+            if status.as_deref() == Some("ACTIVE") {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the add-on did not become ACTIVE");
+    });
+    let found = applied.broken("DOC160");
+    assert_eq!(found[0]["subject"], "kube-system/ebs-csi-controller-sa");
+    assert!(
+        found[0]["fix"]["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("--addon-version v1.26.0-eksbuild.1"),
+        "{found:#?}"
+    );
+}
