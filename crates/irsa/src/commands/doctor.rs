@@ -210,7 +210,7 @@ async fn gather(
     single: Option<&(String, String)>,
     state: Option<&irsa_core::desired::DesiredState>,
 ) -> Result<Facts, CliError> {
-    let associations = associations(conn, cluster, single, state).await?;
+    let associations = associations(conn, cluster, single, state.filter(|_| !args.all)).await?;
     let (mut subjects, service_accounts) = select(conn, args, single, state, &associations).await?;
     let mut role_names = connection::annotated_role_names(&service_accounts);
     if let Some(state) = state {
@@ -349,8 +349,9 @@ async fn gather(
     })
 }
 
-/// The cluster's Pod Identity associations in scope: the spec's service accounts, the one
-/// asked for, or all of them (the default selection diagnoses every associated one).
+/// The cluster's Pod Identity associations in scope: the one asked for, the spec's service
+/// accounts (`state`, unless `--all`), or all of them (the default selection diagnoses every
+/// associated one).
 async fn associations(
     conn: &Connection,
     cluster: &str,
