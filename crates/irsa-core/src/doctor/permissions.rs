@@ -163,7 +163,7 @@ fn session_policy_of(
     out: &mut Vec<Finding>,
 ) -> Option<PolicyDocument> {
     let text = facts.session_policy.as_deref()?;
-    match PolicyDocument::parse(text) {
+    match PolicyDocument::parse_identity_based(text) {
         Ok(document) => Some(document),
         Err(e) => {
             out.push(unreadable(

@@ -353,30 +353,17 @@ fn cluster_arn(input: &DoctorInput<'_>) -> String {
         .unwrap_or_else(|| target(input).cluster_arn())
 }
 
-/// The request context EKS sends STS for a pod of `subject`: the six session tags as
-/// `aws:RequestTag/…` and their keys as `aws:TagKeys`; none with session tags off. The pod's
-/// name and uid vary per pod: placeholders stand for them.
+/// The request context EKS sends STS for a pod of `subject` (the session tags, none with them
+/// off), as verify builds it.
 fn session_context(input: &DoctorInput<'_>, subject: &Subject, tags_on: bool) -> Context {
-    let mut ctx = Context::new();
-    if !tags_on {
-        return ctx;
+    let cluster_arn = cluster_arn(input);
+    pi::Requester {
+        cluster_arn: &cluster_arn,
+        cluster_name: input.cluster,
+        namespace: &subject.namespace,
+        service_account: &subject.name,
     }
-    for tag in SESSION_TAGS {
-        let value = match tag {
-            pi::TAG_CLUSTER_ARN => cluster_arn(input),
-            "eks-cluster-name" => input.cluster.to_string(),
-            pi::TAG_NAMESPACE => subject.namespace.clone(),
-            pi::TAG_SERVICE_ACCOUNT => subject.name.clone(),
-            "kubernetes-pod-name" => format!("{}-pod", subject.name),
-            _ => "00000000-0000-0000-0000-000000000000".to_string(),
-        };
-        ctx.insert(&format!("aws:RequestTag/{tag}"), value);
-    }
-    ctx.set(
-        "aws:TagKeys",
-        SESSION_TAGS.iter().map(|t| t.to_string()).collect(),
-    );
-    ctx
+    .context(tags_on)
 }
 
 /// The actions a request asks for: AssumeRole, and TagSession with session tags on.
@@ -518,7 +505,7 @@ fn check_trust(
         actions(tags_on).join(" + "),
         if tags_on {
             format!(
-                "{} (pod name and uid: placeholders)",
+                "{} (pod name and uid vary per pod: not evaluated)",
                 SESSION_TAGS.join(", ")
             )
         } else {
