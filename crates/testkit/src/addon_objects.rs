@@ -5,11 +5,18 @@
 //! running as it; deleting the add-on removes them. The sandbox wires this between the FAKE EKS
 //! add-on API and the FAKE Kubernetes API, so `irsa doctor` sees what a real cluster shows.
 //! (EKS documents the service accounts as `ebs-csi-controller-sa` and `efs-csi-controller-sa`.)
+//!
+//! `eks-pod-identity-agent` installs its DaemonSet `kube-system/eks-pod-identity-agent` (labels
+//! `app.kubernetes.io/name` and `app.kubernetes.io/instance` `eks-pod-identity-agent`, hostNetwork,
+//! ports 80 and 2703, as the add-on's manifest shows in aws-samples/amazon-eks-security-immersion-day),
+//! with a ready status (the sandbox's nodes all run it); deleting the add-on removes it.
 
 use serde_json::json;
 
 use crate::fake_eks::AddonChange;
-use crate::fake_kube::{DEPLOYMENTS, FakeKubeHandle, SERVICE_ACCOUNTS, deployment_manifest};
+use crate::fake_kube::{
+    DAEMON_SETS, DEPLOYMENTS, FakeKubeHandle, SERVICE_ACCOUNTS, deployment_manifest,
+};
 
 const NAMESPACE: &str = "kube-system";
 
@@ -22,8 +29,74 @@ fn objects_of(addon: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// The Pod Identity agent's DaemonSet.
+pub const POD_IDENTITY_AGENT: &str = "eks-pod-identity-agent";
+
+/// How many nodes the sandbox's DaemonSets run on.
+const NODES: u32 = 2;
+
+fn agent_daemon_set() -> serde_json::Value {
+    let labels = json!({
+        "app.kubernetes.io/name": POD_IDENTITY_AGENT,
+        "app.kubernetes.io/instance": POD_IDENTITY_AGENT,
+    });
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": POD_IDENTITY_AGENT, "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "hostNetwork": true,
+                    "priorityClassName": "system-node-critical",
+                    "containers": [{
+                        "name": POD_IDENTITY_AGENT,
+                        "image": "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/eks-pod-identity-agent:0.1.29",
+                        "command": ["/go-runner", "/eks-pod-identity-agent", "server"],
+                        "ports": [
+                            {"containerPort": 80, "name": "proxy", "protocol": "TCP"},
+                            {"containerPort": 2703, "name": "probes-port", "protocol": "TCP"},
+                        ],
+                    }],
+                },
+            },
+        },
+    })
+}
+
+/// Installs (ready on every node) or removes the Pod Identity agent.
+fn apply_agent(kube: &FakeKubeHandle, installed: bool) {
+    kube.with_store(|store| {
+        if !installed {
+            let _ = store.delete(&DAEMON_SETS, Some(NAMESPACE), POD_IDENTITY_AGENT);
+            return;
+        }
+        if store
+            .get(&DAEMON_SETS, Some(NAMESPACE), POD_IDENTITY_AGENT)
+            .is_err()
+        {
+            let _ = store.create(&DAEMON_SETS, Some(NAMESPACE), agent_daemon_set());
+        }
+        let status = json!({
+            "currentNumberScheduled": NODES,
+            "desiredNumberScheduled": NODES,
+            "numberAvailable": NODES,
+            "numberMisscheduled": 0,
+            "numberReady": NODES,
+            "observedGeneration": 1,
+            "updatedNumberScheduled": NODES,
+        });
+        store.write_status(&DAEMON_SETS, Some(NAMESPACE), POD_IDENTITY_AGENT, status);
+    });
+}
+
 /// Installs or removes the add-on's objects.
 pub fn apply(kube: &FakeKubeHandle, change: &AddonChange) {
+    if change.addon == POD_IDENTITY_AGENT {
+        return apply_agent(kube, change.installed);
+    }
     let Some((service_account, deployment)) = objects_of(&change.addon) else {
         return;
     };

@@ -50,9 +50,9 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
-use crate::fake_eks::new_id;
+use crate::aws_wire::query::{form_encode, parse_form, sts_error, xml_text, xml_texts};
+use crate::aws_wire::{arn_partition_account, new_id};
 use crate::forward::Forwarder;
-use crate::query_protocol::{form_encode, parse_form, xml_escape, xml_text, xml_texts};
 use crate::server::BackgroundServer;
 
 /// The `X-Amz-Target` of CloudTrail's LookupEvents as the AWS SDKs send it (aws-sdk-cloudtrail
@@ -105,7 +105,7 @@ impl FakeCloudTrail {
         let inner = Arc::new(Inner {
             moto: Forwarder::new(moto_endpoint),
             region: region.to_string(),
-            events: Mutex::new(Vec::new()),
+            events: EventLog::default(),
             check_tokens: AtomicBool::new(false),
         });
         let app = Router::new().fallback(dispatch).with_state(inner.clone());
@@ -124,6 +124,11 @@ impl FakeCloudTrail {
         events.iter().map(|e| e.document.clone()).collect()
     }
 
+    /// The event history, for other fakes to record their calls in.
+    pub fn event_log(&self) -> EventLog {
+        self.inner.events.clone()
+    }
+
     /// Turns on (or off) STS's token checks that moto skips: an IAM OIDC provider for the
     /// token's issuer in the role's account, and the token's audience among its client IDs.
     pub fn check_web_identity_tokens(&self, on: bool) {
@@ -135,25 +140,45 @@ struct Inner {
     moto: Forwarder,
     region: String,
     /// Oldest first; `seq` increases by one per event.
-    events: Mutex<Vec<RecordedEvent>>,
+    events: EventLog,
     check_tokens: AtomicBool,
 }
 
 /// One event of the history, with the fields LookupEvents filters and answers on.
 #[derive(Debug, Clone)]
-struct RecordedEvent {
-    seq: u64,
-    event_id: String,
-    event_name: String,
-    event_source: String,
+pub struct RecordedEvent {
+    /// Assigned by the [`EventLog`] (any value given is replaced).
+    pub seq: u64,
+    pub event_id: String,
+    pub event_name: String,
+    pub event_source: String,
     /// Milliseconds since the epoch.
-    time_ms: i64,
-    username: Option<String>,
-    access_key_id: Option<String>,
-    read_only: bool,
+    pub time_ms: i64,
+    pub username: Option<String>,
+    pub access_key_id: Option<String>,
+    pub read_only: bool,
     /// (ResourceType, ResourceName)
-    resources: Vec<(String, String)>,
-    document: Value,
+    pub resources: Vec<(String, String)>,
+    /// The `CloudTrailEvent` document.
+    pub document: Value,
+}
+
+/// The event history: the port through which other fakes (the fake EKS Auth) record the calls
+/// they serve, so LookupEvents finds them beside STS's.
+#[derive(Debug, Clone, Default)]
+pub struct EventLog(Arc<Mutex<Vec<RecordedEvent>>>);
+
+impl EventLog {
+    /// Appends an event (its `seq` follows the last one).
+    pub fn record(&self, mut event: RecordedEvent) {
+        let mut events = self.lock().unwrap_or_else(|p| p.into_inner());
+        event.seq = events.last().map(|e| e.seq + 1).unwrap_or(1);
+        events.push(event);
+    }
+
+    fn lock(&self) -> std::sync::LockResult<std::sync::MutexGuard<'_, Vec<RecordedEvent>>> {
+        self.0.lock()
+    }
 }
 
 impl RecordedEvent {
@@ -298,12 +323,6 @@ enum Outcome {
     },
 }
 
-/// `(partition, account)` of an ARN, when it is one.
-fn arn_partition_account(arn: &str) -> Option<(&str, &str)> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    (parts.len() == 6 && parts[0] == "arn").then(|| (parts[1], parts[4]))
-}
-
 async fn assume_role_with_web_identity(
     inner: &Inner,
     parts: axum::http::request::Parts,
@@ -362,7 +381,7 @@ async fn assume_role_with_web_identity(
         &user_agent,
         &outcome,
     );
-    record(inner, event);
+    inner.events.record(event);
     response
 }
 
@@ -420,22 +439,6 @@ async fn sts_token_refusal(
         ));
     }
     None
-}
-
-/// An STS (query protocol) error: HTTP 400 with the XML `ErrorResponse`.
-fn sts_error(code: &str, message: &str) -> Response {
-    let xml = format!(
-        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-        xml_escape(code),
-        xml_escape(message),
-        new_id()
-    );
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "text/xml")],
-        xml,
-    )
-        .into_response()
 }
 
 fn now_ms() -> i64 {
@@ -543,12 +546,6 @@ fn web_identity_event(
         resources,
         document,
     }
-}
-
-fn record(inner: &Inner, mut event: RecordedEvent) {
-    let mut events = inner.events.lock().unwrap();
-    event.seq = events.last().map(|e| e.seq + 1).unwrap_or(1);
-    events.push(event);
 }
 
 /// A CloudTrail (JSON 1.1) error: status, `__type` and `message`.

@@ -57,7 +57,7 @@ pub use resources::{
 };
 pub use status::ApiError;
 pub use store::{CreateHook, Store};
-pub use tokens::{DEFAULT_ISSUER, ServiceAccountClaims, TokenIssuer};
+pub use tokens::{DEFAULT_ISSUER, ServiceAccountClaims, TokenError, TokenIssuer, TokenVerifier};
 
 use selector::{FieldSelector, LabelSelector};
 

@@ -3,26 +3,34 @@
 //!   from a Python virtual environment of its own, installing moto into it on first use;
 //! - [`fake_eks`]: a FAKE of the EKS add-on API (moto lacks it) that forwards every other EKS
 //!   request to moto;
+//! - [`fake_eks_auth`]: a FAKE of the EKS Auth API (AssumeRoleForPodIdentity: the token checked
+//!   against the cluster issuer, the association, the role's trust, then moto's STS AssumeRole
+//!   with EKS Pod Identity's session tags), its calls recorded in the fake CloudTrail;
+//! - [`moto_iam`]: what the fakes ask moto's IAM and STS (GetRole, AssumeRole);
 //! - [`fake_cloudtrail`]: a FAKE CloudTrail event history: STS in front of moto, recording every
 //!   AssumeRoleWithWebIdentity, and LookupEvents over the recorded events (moto lacks it);
 //! - [`fake_kube`]: a FAKE Kubernetes API server (namespaces, service accounts, pods,
 //!   deployments) following the real API's JSON, status codes and resourceVersion semantics;
 //! - [`latency`]: a proxy that adds a fixed delay in front of any of them, for benchmarks that
 //!   need a networked peer's shape; [`forward`] is the request forwarding they share, and
-//!   [`query_protocol`] the AWS query-protocol helpers;
+//!   [`aws_wire`] the AWS wire formats (restJson1, the query protocol) they speak;
 //! - [`server`]: how they run (a router on a free loopback port, on a thread of its own);
 //! - [`sandbox`] puts them together, with [`seed`] (the cluster's tagged node group in moto) and
 //!   [`addon_objects`] (what the EKS add-ons install in the cluster).
 //!
 //! Fakes are named as fakes: they implement only what irsa uses, faithfully.
 pub mod addon_objects;
+pub mod aws_wire;
+#[cfg(test)]
+mod boto3;
 pub mod fake_cloudtrail;
 pub mod fake_eks;
+pub mod fake_eks_auth;
 pub mod fake_kube;
 pub mod forward;
 pub mod latency;
 pub mod moto;
-pub mod query_protocol;
+pub mod moto_iam;
 pub mod sandbox;
 pub mod seed;
 pub mod server;

@@ -11,7 +11,7 @@ use hyper_util::rt::TokioExecutor;
 
 use serde_json::{Value, json};
 
-use crate::query_protocol::form_encode;
+use crate::aws_wire::query::form_encode;
 use crate::sandbox::SANDBOX_ACCOUNT;
 
 /// Creates the cluster and returns its OIDC issuer.

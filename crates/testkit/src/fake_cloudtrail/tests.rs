@@ -30,7 +30,7 @@ fn offline_inner() -> Inner {
     Inner {
         moto: Forwarder::new("http://127.0.0.1:9"),
         region: "us-east-1".into(),
-        events: Mutex::new(Vec::new()),
+        events: EventLog::default(),
         check_tokens: AtomicBool::new(false),
     }
 }
@@ -121,16 +121,13 @@ async fn pages_newest_first_and_stays_stable_while_events_arrive() {
     let inner = offline_inner();
     let now = now_ms();
     for (i, user) in ["a", "b", "c", "d", "e"].iter().enumerate() {
-        record(
-            &inner,
-            synthetic(
-                "AssumeRoleWithWebIdentity",
-                now - 5000 + i as i64 * 1000,
-                user,
-            ),
-        );
+        inner.events.record(synthetic(
+            "AssumeRoleWithWebIdentity",
+            now - 5000 + i as i64 * 1000,
+            user,
+        ));
     }
-    record(&inner, synthetic("AssumeRole", now, "other"));
+    inner.events.record(synthetic("AssumeRole", now, "other"));
     let by_name =
         json!([{"AttributeKey": "EventName", "AttributeValue": "AssumeRoleWithWebIdentity"}]);
     let (status, first) = lookup(
@@ -154,7 +151,9 @@ async fn pages_newest_first_and_stays_stable_while_events_arrive() {
         json!({"ResourceType": "AWS::IAM::Role", "ResourceName": ROLE})
     );
     // A new event between pages does not shift the next page.
-    record(&inner, synthetic("AssumeRoleWithWebIdentity", now, "new"));
+    inner
+        .events
+        .record(synthetic("AssumeRoleWithWebIdentity", now, "new"));
     let token = first["NextToken"].as_str().unwrap().to_string();
     let (_, second) = lookup(
         &inner,

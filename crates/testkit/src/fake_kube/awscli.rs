@@ -36,7 +36,7 @@ use super::resources::{PODS, SERVICE_ACCOUNTS};
 use super::status::ApiError;
 use super::store::{Store, now_rfc3339};
 use super::tokens::{BoundObject, DEFAULT_TOKEN_EXPIRATION_SECONDS, TokenSpec, stand_in_uid};
-use crate::query_protocol::{form_encode, xml_text};
+use crate::aws_wire::query::{form_encode, xml_text};
 
 /// What the CLI prints without credentials.
 pub const NO_CREDENTIALS: &str =

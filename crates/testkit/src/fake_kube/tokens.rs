@@ -7,11 +7,15 @@
 //! Two test-only keys are embedded (`crates/testkit/keys`): the issuer key, which signs and is
 //! published in the JWKS, and a rogue key, which signs tokens that verification must reject.
 //! A key's `kid` is its RFC 7638 thumbprint (SHA-256), so it is stable across runs.
+//!
+//! [`TokenVerifier`] is the issuer's verification as a port, for fakes that check tokens the
+//! way a relying party does (the fake EKS Auth): RS256 with a `kid` the JWKS publishes, `iss`,
+//! `aud`, `exp` and `nbf`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, ThumbprintHash};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -229,6 +233,53 @@ impl TokenIssuer {
             "claims_supported": ["sub", "iss"],
             "id_token_signing_alg_values_supported": ["RS256"],
         })
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Past its `exp`.
+    #[error("the token is expired")]
+    Expired,
+    /// Not a JWT, a signature the JWKS does not verify, another issuer or audience, not yet valid.
+    #[error("the token is invalid: {0}")]
+    Invalid(String),
+}
+
+/// Verifies service-account tokens as a relying party does, against the issuer's JWKS.
+pub trait TokenVerifier: Send + Sync {
+    /// The token's claims when it is signed by a published key of this issuer, has `audience`
+    /// among its audiences and is within its validity.
+    fn verify(&self, token: &str, audience: &str) -> Result<ServiceAccountClaims, TokenError>;
+}
+
+impl TokenVerifier for TokenIssuer {
+    fn verify(&self, token: &str, audience: &str) -> Result<ServiceAccountClaims, TokenError> {
+        let invalid = |why: &str| TokenError::Invalid(why.to_string());
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("not a JWT"))?;
+        if header.alg != Algorithm::RS256 || header.kid.as_deref() != Some(self.kid()) {
+            return Err(invalid("no published key verifies the signature"));
+        }
+        let key = DecodingKey::from_rsa_components(&self.signing.n, &self.signing.e)
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[self.issuer()]);
+        validation.set_audience(&[audience]);
+        validation.validate_nbf = true;
+        validation.leeway = 0;
+        jsonwebtoken::decode::<ServiceAccountClaims>(token, &key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                jsonwebtoken::errors::ErrorKind::InvalidIssuer => {
+                    invalid("the issuer is not the cluster's")
+                }
+                jsonwebtoken::errors::ErrorKind::InvalidAudience => {
+                    TokenError::Invalid(format!("the audience is not {audience}"))
+                }
+                _ => invalid("the signature does not verify"),
+            })
     }
 }
 

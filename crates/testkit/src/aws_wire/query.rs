@@ -1,8 +1,14 @@
 //! The few pieces of the AWS query protocol (STS, IAM) that the fakes need: form values encoded
-//! and decoded as `application/x-www-form-urlencoded`, and text pulled out of the XML answers by
-//! tag. Enough for the fakes' own requests and for reading moto's answers; not an XML parser.
+//! and decoded as `application/x-www-form-urlencoded`, text pulled out of the XML answers by
+//! tag, and STS's XML error answer. Enough for the fakes' own requests and for reading moto's
+//! answers; not an XML parser.
 
 use std::collections::HashMap;
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::new_id;
 
 /// `application/x-www-form-urlencoded` value encoding.
 pub fn form_encode(value: &str) -> String {
@@ -41,6 +47,11 @@ pub fn form_decode(component: &str) -> String {
 
 /// A form body (or query string) as name → value; the last of repeated names wins.
 pub fn parse_form(body: &str) -> HashMap<String, String> {
+    parse_form_all(body).into_iter().collect()
+}
+
+/// A form body (or query string) as (name, value) pairs in order, repeated names kept.
+pub fn parse_form_all(body: &str) -> Vec<(String, String)> {
     body.split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
@@ -85,6 +96,22 @@ pub fn xml_escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// An STS (query protocol) error: HTTP 400 with the XML `ErrorResponse`.
+pub fn sts_error(code: &str, message: &str) -> Response {
+    let xml = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        xml_escape(code),
+        xml_escape(message),
+        new_id()
+    );
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/xml")],
+        xml,
+    )
+        .into_response()
 }
 
 #[cfg(test)]
