@@ -256,11 +256,10 @@ fn snapshot_alone_says_which_checks_could_not_run() {
             .iter()
             .any(|f| f.message.contains("CloudTrail check did not run"))
     );
-    assert!(
-        not_run
-            .iter()
-            .any(|f| f.message.contains("association check did not run (4 role(s)"))
-    );
+    assert!(not_run.iter().any(|f| {
+        f.message
+            .contains("association check did not run (4 role(s)")
+    }));
     // Without providers and clusters nothing can be said about AUD005; the rest is unchanged.
     assert!(!findings.iter().any(|f| f.rule == "AUD005"));
     assert!(findings.iter().any(|f| f.rule == "AUD001"));
@@ -352,7 +351,10 @@ fn pod_identity_findings_name_the_statement_and_the_association() {
     );
     let both = find("planted-aud017-both-mechanisms");
     assert_eq!(both.severity, Severity::Info);
-    assert!(both.message.contains("oidc.eks.us-east-1.amazonaws.com/id/CLUSTERA"));
+    assert!(
+        both.message
+            .contains("oidc.eks.us-east-1.amazonaws.com/id/CLUSTERA")
+    );
     let gone = find("planted-aud018-role-deleted");
     assert_eq!(gone.severity, Severity::High);
     assert!(

@@ -53,12 +53,7 @@ pub(crate) fn check_associations(
     }
 }
 
-fn missing(
-    cluster: &str,
-    association: &PodIdentityAssociation,
-    what: &str,
-    arn: &str,
-) -> Finding {
+fn missing(cluster: &str, association: &PodIdentityAssociation, what: &str, arn: &str) -> Finding {
     Finding::new(
         rules::ASSOCIATION_ROLE_MISSING,
         &association.association_arn,
@@ -109,7 +104,11 @@ mod tests {
                     live,
                     Some("arn:aws:iam::111122223333:role/gone-target"),
                 ),
-                association("a-4", live, Some("arn:aws:iam::444455556666:role/elsewhere")),
+                association(
+                    "a-4",
+                    live,
+                    Some("arn:aws:iam::444455556666:role/elsewhere"),
+                ),
             ],
         )]);
         let mut findings = Vec::new();
@@ -121,13 +120,20 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("a-2", "association a-2 roleArn arn:aws:iam::111122223333:role/gone"),
+                (
+                    "a-2",
+                    "association a-2 roleArn arn:aws:iam::111122223333:role/gone"
+                ),
                 (
                     "a-3",
                     "association a-3 targetRoleArn arn:aws:iam::111122223333:role/gone-target"
                 ),
             ]
         );
-        assert!(findings[0].message.contains("kube-system/ebs-csi-controller-sa in cluster prod"));
+        assert!(
+            findings[0]
+                .message
+                .contains("kube-system/ebs-csi-controller-sa in cluster prod")
+        );
     }
 }

@@ -236,10 +236,7 @@ mod tests {
     fn the_guide_trust_without_conditions_is_unscoped() {
         let f = findings(&format!("{{{PODS}}}"));
         assert_eq!(f.len(), 1);
-        assert_eq!(
-            (f[0].rule, f[0].severity),
-            ("AUD016", Severity::Medium)
-        );
+        assert_eq!((f[0].rule, f[0].severity), ("AUD016", Severity::Medium));
         assert!(f[0].message.contains("any Pod Identity association"));
     }
 
@@ -281,7 +278,10 @@ mod tests {
         );
         let f = findings(&cluster_only);
         assert_eq!((f.len(), f[0].severity), (1, Severity::Low));
-        assert!(f[0].message.contains("every service account of those clusters"));
+        assert!(
+            f[0].message
+                .contains("every service account of those clusters")
+        );
         let namespace_only = format!(
             r#"{{{PODS},"Condition":{{"StringEquals":{{"aws:RequestTag/kubernetes-namespace":"a"}}}}}}"#
         );
