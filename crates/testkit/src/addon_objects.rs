@@ -134,3 +134,35 @@ pub fn apply(kube: &FakeKubeHandle, change: &AddonChange) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake_kube::FakeKube;
+
+    #[tokio::test]
+    async fn the_agent_add_on_installs_a_ready_daemon_set_and_takes_it_away() {
+        let kube = FakeKube::start().await;
+        let change = |installed| AddonChange {
+            cluster: "demo".into(),
+            addon: POD_IDENTITY_AGENT.into(),
+            role_arn: None,
+            installed,
+        };
+        apply(&kube.handle(), &change(true));
+        let ds = kube
+            .get(&DAEMON_SETS, Some(NAMESPACE), POD_IDENTITY_AGENT)
+            .unwrap();
+        assert_eq!(ds["status"]["numberReady"], NODES);
+        assert_eq!(ds["spec"]["template"]["spec"]["hostNetwork"], true);
+        assert_eq!(
+            ds["metadata"]["labels"]["app.kubernetes.io/name"],
+            POD_IDENTITY_AGENT
+        );
+        apply(&kube.handle(), &change(false));
+        assert!(
+            kube.get(&DAEMON_SETS, Some(NAMESPACE), POD_IDENTITY_AGENT)
+                .is_none()
+        );
+    }
+}

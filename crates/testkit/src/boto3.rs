@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// Runs `script` (Python, with `boto3` and `json` imported, `err(e)` turning a ClientError into
 /// `{"error": code, "status": http status}`) with `env`; answers what it printed as JSON.
-pub fn run(script: &str, env: &[(&str, String)]) -> Value {
+pub fn run<K: AsRef<str>>(script: &str, env: &[(K, String)]) -> Value {
     let python = crate::moto::default_venv().join("bin").join("python");
     let prelude = "import boto3, json, botocore\n\
         def err(e):\n    \
@@ -21,7 +21,7 @@ pub fn run(script: &str, env: &[(&str, String)]) -> Value {
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_MAX_ATTEMPTS", "1")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .envs(env.iter().map(|(k, v)| (k.as_ref(), v.as_str())))
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", python.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);

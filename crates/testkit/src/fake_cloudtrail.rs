@@ -30,6 +30,10 @@
 //!   InvalidTimeRangeException, InvalidMaxResultsException, InvalidNextTokenException). Every
 //!   other CloudTrail call (CreateTrail, DescribeTrails, GetTrailStatus, …) goes to moto.
 //!
+//! Other fakes record their calls in the same history through the [`EventLog`] port
+//! ([`FakeCloudTrail::event_log`]): the fake EKS Auth's `AssumeRoleForPodIdentity` and the STS
+//! `AssumeRole` it makes as `pods.eks.amazonaws.com` (see `fake_eks_auth::events`).
+//!
 //! It implements only what irsa uses; it is not CloudTrail (no delivery delay, no trails).
 
 // Handlers return `Result<_, Response>`: the error is the HTTP answer to send, built once.

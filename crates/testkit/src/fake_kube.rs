@@ -22,13 +22,17 @@
 //! exist at start, each with its `default` service account.
 //!
 //! Simulated on pod creation (create hooks): the EKS pod-identity webhook (see [`webhook`]; on
-//! unless [`FakeKubeOptions::pod_identity_webhook`] is false) and the aws CLI's
-//! `sts get-caller-identity` test pod, whose job the fake runs against STS (see [`awscli`]).
+//! unless [`FakeKubeOptions::pod_identity_webhook`] is false), EKS Pod Identity's container
+//! credentials for service accounts with an association (see [`pod_identity_webhook`]; with
+//! [`FakeKubeOptions::pod_identity`]) and the aws CLI's `sts get-caller-identity` test pod,
+//! whose job the fake runs against STS, through web identity or the Pod Identity agent (see
+//! [`awscli`]).
 //!
 //! Not served: watch.
 
 pub mod awscli;
 pub mod controller;
+pub mod pod_identity_webhook;
 pub mod resources;
 pub mod selector;
 pub mod status;
@@ -91,6 +95,20 @@ pub struct FakeKubeOptions {
     pub run_aws_cli_jobs: bool,
     /// How long an aws-cli job pod stays Pending, and Running around its STS calls.
     pub job_step: Duration,
+    /// EKS Pod Identity for this cluster: which service accounts have an association (the
+    /// webhook's injection) and the EKS Auth the simulated agent calls.
+    pub pod_identity: Option<PodIdentityOptions>,
+}
+
+/// See [`FakeKubeOptions::pod_identity`].
+#[derive(Debug, Clone)]
+pub struct PodIdentityOptions {
+    /// The EKS cluster this API server is.
+    pub cluster: String,
+    /// The fake EKS's associations.
+    pub associations: crate::fake_eks::Associations,
+    /// The EKS Auth endpoint (`http://127.0.0.1:PORT`) the simulated agent calls.
+    pub eks_auth_endpoint: Option<String>,
 }
 
 impl Default for FakeKubeOptions {
@@ -102,6 +120,7 @@ impl Default for FakeKubeOptions {
             pod_identity_webhook: true,
             run_aws_cli_jobs: true,
             job_step: Duration::from_millis(100),
+            pod_identity: None,
         }
     }
 }
@@ -193,6 +212,13 @@ impl FakeKube {
             let mut store = shared.store();
             if shared.options.pod_identity_webhook {
                 store.add_create_hook(&PODS, Arc::new(webhook::pod_identity_webhook));
+            }
+            if let Some(pod_identity) = &shared.options.pod_identity {
+                let hook = pod_identity_webhook::hook(
+                    pod_identity.cluster.clone(),
+                    pod_identity.associations.clone(),
+                );
+                store.add_create_hook(&PODS, Arc::new(hook));
             }
             if shared.options.run_aws_cli_jobs {
                 let hook = awscli::hook(

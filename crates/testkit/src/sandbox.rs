@@ -1,25 +1,37 @@
-//! The local sandbox: moto (IAM, STS, Auto Scaling, EKS clusters), the FAKE EKS add-on API and
-//! the FAKE CloudTrail event history in front of it, and the FAKE Kubernetes API, all on
-//! 127.0.0.1, with one EKS cluster created in moto (and an Auto Scaling group for its nodes, tagged
-//! for the Cluster Autoscaler's auto-discovery). Add-ons that become ACTIVE install their service
-//! account and controller in the fake cluster. STS goes through the fake CloudTrail, which records
-//! every AssumeRoleWithWebIdentity and serves them to LookupEvents. The fake Kubernetes API issues
-//! service-account tokens as that cluster's OIDC issuer and runs aws-cli test pods against that
-//! same STS endpoint. Used by the `irsa-sandbox` binary, by the README's demo and by the
-//! end-to-end tests.
+//! The local sandbox: moto (IAM, STS, Auto Scaling, EKS clusters), the FAKE EKS API (add-ons,
+//! Pod Identity associations, the add-on catalog), the FAKE EKS Auth, the FAKE CloudTrail event
+//! history in front of STS, and the FAKE Kubernetes API, all on 127.0.0.1, with one EKS cluster
+//! created in moto (and an Auto Scaling group for its nodes, tagged for the Cluster Autoscaler's
+//! auto-discovery). Add-ons that become ACTIVE install their objects in the fake cluster (the
+//! CSI drivers' service account and controller, the Pod Identity agent's DaemonSet). STS goes
+//! through the fake CloudTrail, which records every AssumeRoleWithWebIdentity and serves them to
+//! LookupEvents beside the fake EKS Auth's AssumeRoleForPodIdentity and its STS AssumeRole. The
+//! fake Kubernetes API issues service-account tokens as that cluster's OIDC issuer, injects
+//! IRSA's web identity and Pod Identity's container credentials into new pods, and runs aws-cli
+//! test pods against that same STS endpoint (through the simulated agent and EKS Auth for Pod
+//! Identity). Used by the `irsa-sandbox` binary, by the README's demo and by the end-to-end
+//! tests.
 //!
 //! [`Sandbox::env`] gives the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_EKS`,
-//! `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_CLOUDTRAIL`, static test credentials, `AWS_REGION`,
-//! `KUBECONFIG`) so that irsa, the aws CLI and boto3 all reach it; nothing in it can reach
-//! beyond loopback.
+//! `AWS_ENDPOINT_URL_EKS_AUTH`, `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_CLOUDTRAIL`, static test
+//! credentials, `AWS_REGION`, `KUBECONFIG`) so that irsa, the aws CLI and boto3 all reach it;
+//! nothing in it can reach beyond loopback.
+//!
+//! Handles for tests: [`Sandbox::eks`] (add-on hooks such as [`FakeEks::fail_addon`], e.g. to
+//! make `eks-pod-identity-agent` fail) and [`Sandbox::associations`] (the Pod Identity
+//! associations, to plant one of another owner or one owned by an add-on), [`Sandbox::eks_auth`],
+//! [`Sandbox::cloudtrail`] (the recorded events) and [`Sandbox::kube`].
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use crate::addon_objects;
 use crate::fake_cloudtrail::FakeCloudTrail;
-use crate::fake_eks::{AddonHook, FakeEks, FakeEksOptions};
-use crate::fake_kube::{FakeKube, FakeKubeHandle, FakeKubeOptions};
+use crate::fake_eks::{AddonHook, Associations, FakeEks, FakeEksOptions};
+use crate::fake_eks_auth::{FakeEksAuth, FakeEksAuthOptions};
+use crate::fake_kube::{
+    FakeKube, FakeKubeHandle, FakeKubeOptions, PodIdentityOptions, TokenIssuer,
+};
 use crate::moto::{MotoError, MotoServer};
 use crate::seed;
 
@@ -39,6 +51,8 @@ pub enum SandboxError {
     Moto(#[from] MotoError),
     #[error("cannot start the fake EKS add-on API: {0}")]
     FakeEks(std::io::Error),
+    #[error("cannot start the fake EKS Auth API: {0}")]
+    FakeEksAuth(std::io::Error),
     #[error("cannot start the fake CloudTrail event history: {0}")]
     FakeCloudTrail(std::io::Error),
     #[error("cannot start the fake Kubernetes API: {0}")]
@@ -56,6 +70,8 @@ pub enum SandboxError {
 pub struct Sandbox {
     pub moto: MotoServer,
     pub eks: FakeEks,
+    /// AssumeRoleForPodIdentity, at `AWS_ENDPOINT_URL_EKS_AUTH`.
+    pub eks_auth: FakeEksAuth,
     /// STS (forwarded to moto) and CloudTrail LookupEvents over the recorded STS calls.
     pub cloudtrail: FakeCloudTrail,
     pub kube: FakeKube,
@@ -105,9 +121,25 @@ impl Sandbox {
                 cluster: options.cluster.clone(),
                 message,
             })?;
+        // EKS Auth verifies tokens against the issuer's published key, as EKS does.
+        let eks_auth = FakeEksAuth::start(
+            &moto.endpoint(),
+            FakeEksAuthOptions {
+                region: options.region.clone(),
+                associations: eks.associations(),
+                verifier: Arc::new(TokenIssuer::new(issuer.clone())),
+                events: Some(cloudtrail.event_log()),
+            },
+        )
+        .map_err(SandboxError::FakeEksAuth)?;
         let kube = FakeKube::try_start_with(FakeKubeOptions {
             issuer: issuer.clone(),
             sts_endpoint: Some(cloudtrail.endpoint()),
+            pod_identity: Some(PodIdentityOptions {
+                cluster: options.cluster.clone(),
+                associations: eks.associations(),
+                eks_auth_endpoint: Some(eks_auth.endpoint()),
+            }),
             ..FakeKubeOptions::default()
         })
         .await
@@ -121,11 +153,44 @@ impl Sandbox {
         Ok(Sandbox {
             moto,
             eks,
+            eks_auth,
             cloudtrail,
             kube,
             options,
             issuer,
         })
+    }
+
+    /// The Pod Identity associations of the fake EKS (see [`Associations`]).
+    pub fn associations(&self) -> Associations {
+        self.eks.associations()
+    }
+
+    /// The ARN of the sandbox's cluster.
+    pub fn cluster_arn(&self) -> String {
+        format!(
+            "arn:aws:eks:{}:{SANDBOX_ACCOUNT}:cluster/{}",
+            self.options.region, self.options.cluster
+        )
+    }
+
+    /// Plants a Pod Identity association in the cluster (see [`Associations::plant`]).
+    pub fn plant_association(
+        &self,
+        namespace: &str,
+        service_account: &str,
+        role_arn: &str,
+        tags: &[(&str, &str)],
+        owner_arn: Option<&str>,
+    ) -> crate::fake_eks::Association {
+        self.associations().plant(
+            &self.cluster_arn(),
+            namespace,
+            service_account,
+            role_arn,
+            tags,
+            owner_arn,
+        )
     }
 
     /// The environment that points AWS tools and kubectl-style clients at the sandbox.
@@ -134,6 +199,7 @@ impl Sandbox {
         let mut vars: Vec<(String, String)> = vec![
             ("AWS_ENDPOINT_URL".into(), moto.clone()),
             ("AWS_ENDPOINT_URL_EKS".into(), self.eks.endpoint()),
+            ("AWS_ENDPOINT_URL_EKS_AUTH".into(), self.eks_auth.endpoint()),
             ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
             ("AWS_REGION".into(), self.options.region.clone()),
@@ -171,7 +237,7 @@ mod tests {
 
     use super::*;
     use crate::fake_kube::PODS;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[tokio::test]
     async fn the_fake_kube_issues_as_the_cluster_and_runs_aws_cli_pods_against_the_recorded_sts() {
@@ -237,6 +303,181 @@ mod tests {
             "system:serviceaccount:default:app"
         );
         assert_eq!(events[0]["requestParameters"]["roleArn"], role.as_str());
+        drop(sandbox);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Waits for the pod to end; its phase and log.
+    async fn finished(sandbox: &Sandbox, name: &str) -> (String, String) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let pod = sandbox.kube.get(&PODS, Some("default"), name).unwrap();
+            if let Some(phase @ ("Succeeded" | "Failed")) = pod["status"]["phase"].as_str() {
+                return (
+                    phase.to_string(),
+                    sandbox.kube.pod_log("default", name).unwrap_or_default(),
+                );
+            }
+            assert!(Instant::now() < deadline, "{pod}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn aws_cli_pod(sandbox: &Sandbox, name: &str, service_account: &str) -> Value {
+        sandbox
+            .kube
+            .create(
+                &PODS,
+                Some("default"),
+                json!({"metadata": {"name": name}, "spec": {"serviceAccountName": service_account, "restartPolicy": "Never",
+                    "containers": [{"name": "aws", "image": "amazon/aws-cli", "args": ["sts", "get-caller-identity"]}]}}),
+            )
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_aws_cli_pod_gets_its_role_through_pod_identity() {
+        let dir = std::env::temp_dir().join(format!("irsa-sandbox-pi-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sandbox = Sandbox::start(SandboxOptions {
+            cluster: "demo".into(),
+            region: "us-west-2".into(),
+            kubeconfig: dir.join("kubeconfig"),
+        })
+        .await
+        .unwrap();
+        let env: Vec<(String, String)> = sandbox.env();
+        assert!(env.iter().any(|(k, v)| k == "AWS_ENDPOINT_URL_EKS_AUTH" && *v == sandbox.eks_auth.endpoint()));
+        // With boto3, as a user would: the role, the agent add-on (waited for), the associations.
+        let seeded = tokio::task::spawn_blocking(move || crate::boto3::run(r#"
+import time
+iam = boto3.client("iam")
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+iam.create_role(RoleName="pi-role", AssumeRolePolicyDocument=json.dumps(trust))
+eks = boto3.client("eks")
+eks.create_addon(clusterName="demo", addonName="eks-pod-identity-agent")
+while eks.describe_addon(clusterName="demo", addonName="eks-pod-identity-agent")["addon"]["status"] != "ACTIVE":
+    time.sleep(0.05)
+ids = [eks.create_pod_identity_association(clusterName="demo", namespace="default", serviceAccount=sa, roleArn="arn:aws:iam::123456789012:role/pi-role")["association"]["associationId"] for sa in ["app", "both"]]
+print(json.dumps(ids))
+"#, &env)).await.unwrap();
+        assert_eq!(seeded.as_array().unwrap().len(), 2, "{seeded}");
+        let agent = sandbox
+            .kube
+            .get(
+                &crate::fake_kube::DAEMON_SETS,
+                Some("kube-system"),
+                "eks-pod-identity-agent",
+            )
+            .unwrap();
+        assert_eq!(
+            agent["status"]["numberReady"],
+            agent["status"]["desiredNumberScheduled"]
+        );
+
+        sandbox.kube.insert_service_account("default", "app", &[]);
+        let pod = aws_cli_pod(&sandbox, "check", "app");
+        let env = &pod["spec"]["containers"][0]["env"];
+        assert_eq!(
+            env[0],
+            json!({"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"})
+        );
+        let (phase, log) = finished(&sandbox, "check").await;
+        assert_eq!(phase, "Succeeded", "{log}");
+        assert!(
+            log.contains(&format!(
+                "\"Arn\": \"arn:aws:sts::{SANDBOX_ACCOUNT}:assumed-role/pi-role/eks-demo-check-"
+            )),
+            "{log}"
+        );
+        // CloudTrail has both calls; the STS one carries the pod's session tags.
+        let events = sandbox.cloudtrail.events();
+        assert!(
+            events
+                .iter()
+                .any(|e| e["eventName"] == "AssumeRoleForPodIdentity"
+                    && e["eventSource"] == "eks-auth.amazonaws.com")
+        );
+        let assume = events
+            .iter()
+            .find(|e| e["eventName"] == "AssumeRole")
+            .expect("the STS AssumeRole");
+        let tags = assume["requestParameters"]["tags"].as_array().unwrap();
+        assert!(
+            tags.contains(&json!({"key": "kubernetes-pod-name", "value": "check"})),
+            "{assume}"
+        );
+        assert!(tags.contains(&json!({"key": "eks-cluster-arn", "value": format!("arn:aws:eks:us-west-2:{SANDBOX_ACCOUNT}:cluster/demo")})), "{assume}");
+
+        // Both an IRSA annotation and an association: both injected; the CLI finds web identity first.
+        let irsa_role = format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/irsa-role");
+        sandbox.kube.insert_service_account(
+            "default",
+            "both",
+            &[("eks.amazonaws.com/role-arn", irsa_role.as_str())],
+        );
+        let pod = aws_cli_pod(&sandbox, "both", "both");
+        let names: Vec<&str> = pod["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["name"].as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "AWS_ROLE_ARN",
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
+            ]
+        );
+        let (_, log) = finished(&sandbox, "both").await;
+        assert!(
+            log.contains("assumed-role/irsa-role/botocore-session-"),
+            "{log}"
+        );
+
+        // EKS Auth's refusal (another owner's association naming a role that is gone) comes back
+        // through the agent.
+        sandbox.plant_association(
+            "default",
+            "denied",
+            &format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/no-such-role"),
+            &[("owner", "someone-else")],
+            None,
+        );
+        sandbox
+            .kube
+            .insert_service_account("default", "denied", &[]);
+        aws_cli_pod(&sandbox, "denied", "denied");
+        let (phase, log) = finished(&sandbox, "denied").await;
+        assert_eq!(phase, "Failed");
+        assert!(
+            log.contains("Received non 200 response (400) from container metadata")
+                && log.contains("AccessDeniedException"),
+            "{log}"
+        );
+
+        // Without the agent the container credentials endpoint does not answer.
+        sandbox
+            .kube
+            .with_store(|s| {
+                s.delete(
+                    &crate::fake_kube::DAEMON_SETS,
+                    Some("kube-system"),
+                    "eks-pod-identity-agent",
+                )
+            })
+            .unwrap();
+        aws_cli_pod(&sandbox, "no-agent", "app");
+        let (phase, log) = finished(&sandbox, "no-agent").await;
+        assert_eq!(phase, "Failed");
+        assert!(
+            log.contains("Error when retrieving credentials from container-role")
+                && log.contains("http://169.254.170.23/v1/credentials"),
+            "{log}"
+        );
         drop(sandbox);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -15,7 +15,7 @@ pub fn error(status: StatusCode, kind: &str, message: &str, members: &[(&str, &s
     for (name, value) in members {
         body[*name] = json!(value);
     }
-    let mut response = (status, axum::Json(body)).into_response();
+    let mut response = answer(status, body);
     response.headers_mut().insert(
         "x-amzn-ErrorType",
         HeaderValue::from_str(kind).unwrap_or(HeaderValue::from_static("ServerException")),
@@ -25,7 +25,16 @@ pub fn error(status: StatusCode, kind: &str, message: &str, members: &[(&str, &s
 
 /// A 200 answer with a JSON body.
 pub fn ok(body: Value) -> Response {
-    (StatusCode::OK, axum::Json(body)).into_response()
+    answer(StatusCode::OK, body)
+}
+
+/// A JSON answer with the `x-amzn-RequestId` every AWS answer carries.
+fn answer(status: StatusCode, body: Value) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Ok(id) = HeaderValue::from_str(&super::new_id()) {
+        response.headers_mut().insert("x-amzn-RequestId", id);
+    }
+    response
 }
 
 /// The request body as a JSON object (an empty body is an empty object); the error says why not.

@@ -1,7 +1,8 @@
 //! `irsa-sandbox`: a local AWS + EKS + Kubernetes sandbox on 127.0.0.1 for irsa's demo and tests.
-//! Starts moto (installed into a virtual environment of its own on first run), the FAKE EKS
-//! add-on API, the FAKE CloudTrail event history (STS in front of moto, LookupEvents) and the
-//! FAKE Kubernetes API, creates an EKS cluster, writes the environment to `--env-file`, and stays
+//! Starts moto (installed into a virtual environment of its own on first run), the FAKE EKS API
+//! (add-ons, Pod Identity associations), the FAKE EKS Auth (AssumeRoleForPodIdentity), the FAKE
+//! CloudTrail event history (STS in front of moto, LookupEvents) and the FAKE Kubernetes API,
+//! creates an EKS cluster, writes the environment to `--env-file`, and stays
 //! in the foreground until stopped (Ctrl-C or SIGTERM). With `--latency MS`, every AWS endpoint in
 //! the environment goes through a proxy that waits MS milliseconds before forwarding (see
 //! `testkit::latency`), for benchmarks that need a networked peer's shape; the Kubernetes API is
@@ -105,7 +106,7 @@ async fn main() -> ExitCode {
     let kubeconfig = env_file.with_extension("kubeconfig");
     let kubeconfig = std::path::absolute(&kubeconfig).unwrap_or(kubeconfig);
     eprintln!(
-        "irsa-sandbox: starting moto (first run installs it into a virtual environment), the fake EKS add-on API, the fake CloudTrail (STS, LookupEvents) and the fake Kubernetes API…"
+        "irsa-sandbox: starting moto (first run installs it into a virtual environment), the fake EKS API (add-ons, Pod Identity), the fake EKS Auth, the fake CloudTrail (STS, LookupEvents) and the fake Kubernetes API…"
     );
     let sandbox = match Sandbox::start(SandboxOptions {
         cluster: cluster.clone(),

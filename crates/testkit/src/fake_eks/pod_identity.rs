@@ -11,7 +11,9 @@
 //! terraform-provider-aws PR #34717 quotes EKS); `policy` only with `disableSessionTags: true`
 //! (the model's documentation); at most 50 tags; one association per namespace and service
 //! account (409 ResourceInUseException "Association already exists", as reported in
-//! crossplane-contrib/provider-upjet-aws#1437); an update changes at least one of roleArn,
+//! crossplane-contrib/provider-upjet-aws#1437), except for a retry with the same
+//! `clientRequestToken`, which answers the association it made; at most 5,000 associations per
+//! cluster (400 ResourceLimitExceededException); an update changes at least one of roleArn,
 //! targetRoleArn, disableSessionTags, policy and never namespace or serviceAccount. An
 //! association with a `targetRoleArn` carries `externalId` =
 //! `region/account/cluster/namespace/serviceAccount`. Associations owned by an add-on carry
@@ -40,6 +42,9 @@ use crate::moto_iam;
 /// At most this many tags per association.
 pub const MAX_TAGS: usize = 50;
 
+/// At most this many associations per cluster (not raisable).
+pub const MAX_ASSOCIATIONS: usize = 5000;
+
 /// One association, as EKS stores it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Association {
@@ -58,6 +63,8 @@ pub struct Association {
     pub cluster_arn: String,
     /// Set when an EKS add-on owns the association.
     pub owner_arn: Option<String>,
+    /// The `clientRequestToken` of its create: a retried create with it answers this association.
+    pub client_request_token: Option<String>,
     pub created_at: f64,
     pub modified_at: f64,
 }
@@ -94,6 +101,7 @@ impl Association {
             id,
             cluster_arn: cluster_arn.to_string(),
             owner_arn: None,
+            client_request_token: None,
             created_at: now,
             modified_at: now,
         }
@@ -262,6 +270,37 @@ impl Associations {
         owned
     }
 
+    /// Plants an association EKS would not create through the API for a test: another owner's
+    /// (`tags`), an add-on's (`owner_arn`), or one whose role does not exist. The service account
+    /// must have none yet.
+    pub fn plant(
+        &self,
+        cluster_arn: &str,
+        namespace: &str,
+        service_account: &str,
+        role_arn: &str,
+        tags: &[(&str, &str)],
+        owner_arn: Option<&str>,
+    ) -> Association {
+        let mut association = Association::new(cluster_arn, namespace, service_account, role_arn);
+        association.tags = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        association.owner_arn = owner_arn.map(str::to_string);
+        self.insert(association).unwrap_or_else(|existing| {
+            panic!("{namespace}/{service_account} already has {}", existing.arn)
+        })
+    }
+
+    /// The association a create with this `clientRequestToken` made, if it still exists.
+    fn by_request_token(&self, cluster: &str, token: &str) -> Option<Association> {
+        self.lock()
+            .iter()
+            .find(|a| a.cluster == cluster && a.client_request_token.as_deref() == Some(token))
+            .cloned()
+    }
+
     /// The ARNs of the associations the add-on owns.
     pub fn owned_by(&self, owner_arn: &str) -> Vec<String> {
         self.lock()
@@ -359,9 +398,28 @@ async fn create_association(
             &members,
         ));
     }
+    let request_token = request
+        .string("clientRequestToken")?
+        .filter(|t| !t.is_empty());
     let cluster_arn = cluster_arn(&inner, &headers, &cluster).await?;
+    if let Some(previous) = request_token
+        .as_deref()
+        .and_then(|t| inner.associations.by_request_token(&cluster, t))
+    {
+        // An idempotent retry (the model's idempotencyToken).
+        return Ok(rest_json::ok(json!({ "association": previous.to_json() })));
+    }
     check_role_exists(&inner, &role, &members).await?;
+    if inner.associations.of_cluster(&cluster).len() >= MAX_ASSOCIATIONS {
+        return Err(super::eks_error(
+            axum::http::StatusCode::BAD_REQUEST,
+            "ResourceLimitExceededException",
+            format!("A cluster can have at most {MAX_ASSOCIATIONS} Pod Identity associations."),
+            &members,
+        ));
+    }
     let mut association = Association::new(&cluster_arn, &namespace, &service_account, &role);
+    association.client_request_token = request_token;
     association.set_target_role(target);
     association.disable_session_tags = disable_session_tags;
     association.policy = policy;

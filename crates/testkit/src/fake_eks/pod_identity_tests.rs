@@ -2,6 +2,7 @@
 //! against moto: every error case over plain HTTP, then the same API through the real boto3
 //! (`eks` client of botocore's `eks/2017-11-01` model).
 
+use super::pod_identity::MAX_ASSOCIATIONS;
 use super::*;
 use crate::boto3;
 use crate::moto::MotoServer;
@@ -579,4 +580,85 @@ print(json.dumps(out))
         "efs-csi-controller-sa"
     );
     assert_eq!(answer["deleted"], true);
+}
+
+#[tokio::test]
+async fn idempotent_retries_limits_and_planted_associations() {
+    let w = world().await;
+    let base = w.fake.endpoint();
+    // A retry with the same clientRequestToken answers the association it made, not 409.
+    let body = json!({"namespace": "shop", "serviceAccount": "web", "roleArn": role("app"), "clientRequestToken": "t-1"});
+    let (_, _, first) = call(&base, Method::POST, ASSOCIATIONS, Some(body.clone())).await;
+    let (status, _, again) = call(&base, Method::POST, ASSOCIATIONS, Some(body)).await;
+    assert_eq!(
+        (status, &again["association"]),
+        (200, &first["association"])
+    );
+    let other = json!({"namespace": "shop", "serviceAccount": "web", "roleArn": role("app"), "clientRequestToken": "t-2"});
+    assert_eq!(
+        call(&base, Method::POST, ASSOCIATIONS, Some(other)).await.0,
+        409
+    );
+
+    // Planted: another owner's (tags) and an add-on's (ownerArn), as the API shows them.
+    let cluster_arn = format!("arn:aws:eks:us-east-1:{ACCOUNT}:cluster/demo");
+    let foreign = w.fake.associations().plant(
+        &cluster_arn,
+        "shop",
+        "api",
+        &role("other"),
+        &[("owner", "terraform")],
+        None,
+    );
+    let addon_arn = format!("arn:aws:eks:us-east-1:{ACCOUNT}:addon/demo/vpc-cni/x");
+    w.fake.associations().plant(
+        &cluster_arn,
+        "kube-system",
+        "aws-node",
+        &role("app"),
+        &[],
+        Some(&addon_arn),
+    );
+    let (_, _, described) = call(
+        &base,
+        Method::GET,
+        &format!("{ASSOCIATIONS}/{}", foreign.id),
+        None,
+    )
+    .await;
+    assert_eq!(
+        described["association"]["tags"],
+        json!({"owner": "terraform"})
+    );
+    let (_, _, listed) = call(
+        &base,
+        Method::GET,
+        &format!("{ASSOCIATIONS}?namespace=kube-system"),
+        None,
+    )
+    .await;
+    assert_eq!(listed["associations"][0]["ownerArn"], addon_arn.as_str());
+
+    // 5,000 per cluster.
+    for i in 0..(MAX_ASSOCIATIONS - 3) {
+        w.fake.associations().plant(
+            &cluster_arn,
+            "bulk",
+            &format!("sa-{i}"),
+            &role("app"),
+            &[],
+            None,
+        );
+    }
+    let (status, kind, _) = call(
+        &base,
+        Method::POST,
+        ASSOCIATIONS,
+        Some(create_body("shop", "last", &role("app"))),
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, "ResourceLimitExceededException")
+    );
 }

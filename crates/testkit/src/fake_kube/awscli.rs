@@ -4,7 +4,8 @@
 //! to Running and, after the job, to Succeeded (exit 0) or Failed (the CLI's exit code), with
 //! `containerStatuses[].state.terminated`, and writes what the CLI would print to the pod log.
 //!
-//! The job resolves credentials like the CLI's chain, from the container's literal env:
+//! The job resolves credentials through a provider chain in the order of the CLI's default
+//! chain, from the container's literal env; the first provider the pod configures answers:
 //! - `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`): used as they are;
 //! - `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE` (what the pod-identity webhook injects): the
 //!   token file must be a `serviceAccountToken` projection mounted in the container (else the
@@ -12,6 +13,14 @@
 //!   expiration, bound to the pod) for the pod's service account and calls STS
 //!   `AssumeRoleWithWebIdentity` (unsigned, as the CLI sends it; session name
 //!   `AWS_ROLE_SESSION_NAME` or `botocore-session-<epoch seconds>`);
+//! - `AWS_CONTAINER_CREDENTIALS_FULL_URI` + `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (what EKS
+//!   Pod Identity injects): the token file is read the same way, and the simulated Pod Identity
+//!   agent answers at `http://169.254.170.23/…` when its DaemonSet
+//!   `kube-system/eks-pod-identity-agent` is ready, by calling EKS Auth's
+//!   AssumeRoleForPodIdentity ([`super::FakeKubeOptions::pod_identity`]); otherwise the CLI's
+//!   `Error when retrieving credentials from container-role: … Could not connect to the
+//!   endpoint URL`, and an EKS Auth refusal comes back as `Received non 200 response (…) from
+//!   container metadata: …` (exit 255);
 //! - otherwise `Unable to locate credentials…`, exit 255.
 //!
 //! Then `GetCallerIdentity` with those credentials (a SigV4-shaped Authorization header whose
@@ -32,10 +41,11 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::resources::{PODS, SERVICE_ACCOUNTS};
+use super::resources::{DAEMON_SETS, PODS, SERVICE_ACCOUNTS};
 use super::status::ApiError;
 use super::store::{Store, now_rfc3339};
 use super::tokens::{BoundObject, DEFAULT_TOKEN_EXPIRATION_SECONDS, TokenSpec, stand_in_uid};
+use crate::addon_objects::POD_IDENTITY_AGENT;
 use crate::aws_wire::query::{form_encode, xml_text};
 
 /// What the CLI prints without credentials.
@@ -199,6 +209,230 @@ struct Credentials {
     session_token: Option<String>,
 }
 
+/// What a job's providers see: the pod, its container's literal env, the fake's peers.
+struct Job<'a> {
+    shared: &'a Weak<Shared>,
+    pod: &'a Value,
+    container: &'a Value,
+    env: HashMap<String, String>,
+    sts: Option<String>,
+}
+
+impl Job<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.env.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    /// The token a projected-token file holds (minted for the pod as the kubelet would), or
+    /// what the CLI prints when the file is not there.
+    fn read_token(&self, file: &str) -> Result<String, Failure> {
+        let (audience, expiration) =
+            projected_token(self.pod, self.container, file).ok_or_else(|| {
+                (
+                    format!("\n[Errno 2] No such file or directory: '{file}'\n"),
+                    255,
+                )
+            })?;
+        mint_for_pod(self.shared, self.pod, audience, expiration).ok_or((String::new(), 137))
+    }
+
+    fn sts(&self) -> Result<&str, Failure> {
+        self.sts.as_deref().ok_or_else(|| {
+            (
+                "\nfake Kubernetes API: no STS endpoint to run the aws-cli job against (FakeKubeOptions::sts_endpoint is unset)\n"
+                    .to_string(),
+                255,
+            )
+        })
+    }
+}
+
+/// The providers of the CLI's default credential chain that a pod can configure, in the
+/// chain's order: environment keys, web identity (`AWS_ROLE_ARN` +
+/// `AWS_WEB_IDENTITY_TOKEN_FILE`), then container credentials
+/// (`AWS_CONTAINER_CREDENTIALS_FULL_URI` + `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, served in
+/// EKS by the Pod Identity agent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Provider {
+    Environment,
+    WebIdentity,
+    ContainerCredentials,
+}
+
+const CHAIN: [Provider; 3] = [
+    Provider::Environment,
+    Provider::WebIdentity,
+    Provider::ContainerCredentials,
+];
+
+impl Provider {
+    /// `None` when the pod does not configure this provider (the chain goes on); otherwise its
+    /// credentials or the failure that stops the CLI.
+    async fn resolve(self, job: &Job<'_>) -> Option<Result<Credentials, Failure>> {
+        match self {
+            Provider::Environment => {
+                let access_key_id = job.var("AWS_ACCESS_KEY_ID")?;
+                job.var("AWS_SECRET_ACCESS_KEY")?;
+                Some(Ok(Credentials {
+                    access_key_id,
+                    session_token: job.var("AWS_SESSION_TOKEN"),
+                }))
+            }
+            Provider::WebIdentity => {
+                let role_arn = job.var("AWS_ROLE_ARN")?;
+                let token_file = job.var("AWS_WEB_IDENTITY_TOKEN_FILE")?;
+                Some(web_identity(job, &role_arn, &token_file).await)
+            }
+            Provider::ContainerCredentials => {
+                let uri = job.var("AWS_CONTAINER_CREDENTIALS_FULL_URI")?;
+                let token_file = job.var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")?;
+                Some(container_credentials(job, &uri, &token_file).await)
+            }
+        }
+    }
+}
+
+async fn web_identity(
+    job: &Job<'_>,
+    role_arn: &str,
+    token_file: &str,
+) -> Result<Credentials, Failure> {
+    let token = job.read_token(token_file)?;
+    let session = job
+        .var("AWS_ROLE_SESSION_NAME")
+        .unwrap_or_else(|| format!("botocore-session-{}", jiff::Timestamp::now().as_second()));
+    assume_role_with_web_identity(job.sts()?, role_arn, &session, &token).await
+}
+
+/// What the CLI prints when the container credentials endpoint fails (botocore's
+/// `CredentialRetrievalError` around `MetadataRetrievalError`).
+fn container_failure(detail: String) -> Failure {
+    (
+        format!(
+            "\nError when retrieving credentials from container-role: Error retrieving metadata: {detail}\n"
+        ),
+        255,
+    )
+}
+
+/// The simulated EKS Pod Identity agent behind `AWS_CONTAINER_CREDENTIALS_FULL_URI`: reachable
+/// when the URI is the agent's (169.254.170.23) and its DaemonSet runs ready in `kube-system`;
+/// it calls EKS Auth's AssumeRoleForPodIdentity with the pod's token.
+async fn container_credentials(
+    job: &Job<'_>,
+    uri: &str,
+    token_file: &str,
+) -> Result<Credentials, Failure> {
+    let unreachable = || {
+        container_failure(format!(
+            "Received error when attempting to retrieve container metadata: Could not connect to the endpoint URL: \"{uri}\""
+        ))
+    };
+    let token = job.read_token(token_file)?;
+    let shared = job.shared.upgrade().ok_or((String::new(), 137))?;
+    let agent_ready = shared
+        .store()
+        .get(&DAEMON_SETS, Some("kube-system"), POD_IDENTITY_AGENT)
+        .is_ok_and(|ds| ds["status"]["numberReady"].as_u64().unwrap_or(0) > 0);
+    let target = shared.options.pod_identity.as_ref().and_then(|p| {
+        p.eks_auth_endpoint
+            .clone()
+            .map(|endpoint| (endpoint, p.cluster.clone()))
+    });
+    drop(shared);
+    let (endpoint, cluster) = match target {
+        Some(target) if agent_ready && is_agent_uri(uri) => target,
+        _ => return Err(unreachable()),
+    };
+    let answer = post_json(
+        &format!("{endpoint}/clusters/{cluster}/assume-role-for-pod-identity"),
+        json!({ "token": token }),
+    )
+    .await
+    .map_err(|_| unreachable())?;
+    let body = String::from_utf8_lossy(&answer.body).into_owned();
+    if answer.status != 200 {
+        // The agent answers EKS Auth's status with its error as text (eks-pod-identity-agent
+        // `HandleCredentialFetchingError`: `[request id]: (Code): message, fault: client`).
+        let message: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        return Err(container_failure(format!(
+            "Received non 200 response ({}) from container metadata: [{}]: ({}): {}, fault: client",
+            answer.status,
+            answer.request_id,
+            answer.error_type,
+            message["message"].as_str().unwrap_or_default()
+        )));
+    }
+    let answer: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let credentials = &answer["credentials"];
+    let access_key_id = credentials["accessKeyId"].as_str().ok_or_else(|| {
+        container_failure(format!(
+            "Invalid credentials from container metadata: {body}"
+        ))
+    })?;
+    Ok(Credentials {
+        access_key_id: access_key_id.to_string(),
+        session_token: credentials["sessionToken"].as_str().map(str::to_string),
+    })
+}
+
+/// Whether `uri` is the Pod Identity agent's endpoint (IPv4 or IPv6 link-local address).
+fn is_agent_uri(uri: &str) -> bool {
+    ["http://169.254.170.23/", "http://[fd00:ec2::23]/"]
+        .iter()
+        .any(|prefix| uri.starts_with(prefix))
+}
+
+/// What EKS Auth answered the agent.
+struct AgentAnswer {
+    status: u16,
+    error_type: String,
+    request_id: String,
+    body: Bytes,
+}
+
+/// POSTs JSON as the agent's SDK does.
+async fn post_json(url: &str, body: Value) -> Result<AgentAnswer, String> {
+    let request = hyper::Request::post(url)
+        .header("content-type", "application/json")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAPODIDENTITYAGENT/20260101/us-east-1/eks-auth/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(Full::new(Bytes::from(body.to_string())))
+        .map_err(|e| e.to_string())?;
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (status, error_type, request_id) = (
+        response.status().as_u16(),
+        header("x-amzn-errortype"),
+        header("x-amzn-requestid"),
+    );
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok(AgentAnswer {
+        status,
+        error_type,
+        request_id,
+        body,
+    })
+}
+
 /// The job: (what the CLI prints, its exit code).
 async fn execute(shared: &Weak<Shared>, pod: &Value, container: &str) -> (String, i32) {
     let Some(c) = pod["spec"]["containers"]
@@ -215,7 +449,6 @@ async fn execute(shared: &Weak<Shared>, pod: &Value, container: &str) -> (String
                 .collect()
         })
         .unwrap_or_default();
-    let var = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
     let (sts, issuer) = match shared.upgrade() {
         Some(s) => (
             s.options.sts_endpoint.clone(),
@@ -223,48 +456,34 @@ async fn execute(shared: &Weak<Shared>, pod: &Value, container: &str) -> (String
         ),
         None => return (String::new(), 137),
     };
-    let region = var("AWS_REGION")
-        .or_else(|| var("AWS_DEFAULT_REGION"))
+    let job = Job {
+        shared,
+        pod,
+        container: c,
+        env,
+        sts,
+    };
+    let region = job
+        .var("AWS_REGION")
+        .or_else(|| job.var("AWS_DEFAULT_REGION"))
         .or_else(|| region_of_issuer(&issuer))
         .unwrap_or_else(|| "us-east-1".to_string());
-    let no_sts = || {
-        (
-            "\nfake Kubernetes API: no STS endpoint to run the aws-cli job against (FakeKubeOptions::sts_endpoint is unset)\n"
-                .to_string(),
-            255,
-        )
-    };
-
-    let credentials = if let (Some(access_key_id), Some(_)) =
-        (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
-    {
-        Credentials {
-            access_key_id,
-            session_token: var("AWS_SESSION_TOKEN"),
+    let mut resolved = None;
+    for provider in CHAIN {
+        if let Some(outcome) = provider.resolve(&job).await {
+            resolved = Some(outcome);
+            break;
         }
-    } else if let (Some(role_arn), Some(token_file)) =
-        (var("AWS_ROLE_ARN"), var("AWS_WEB_IDENTITY_TOKEN_FILE"))
-    {
-        let Some((audience, expiration)) = projected_token(pod, c, &token_file) else {
-            return (
-                format!("\n[Errno 2] No such file or directory: '{token_file}'\n"),
-                255,
-            );
-        };
-        let Some(token) = mint_for_pod(shared, pod, audience, expiration) else {
-            return (String::new(), 137);
-        };
-        let Some(sts) = &sts else { return no_sts() };
-        let session = var("AWS_ROLE_SESSION_NAME")
-            .unwrap_or_else(|| format!("botocore-session-{}", jiff::Timestamp::now().as_second()));
-        match assume_role_with_web_identity(sts, &role_arn, &session, &token).await {
-            Ok(credentials) => credentials,
-            Err(failure) => return failure,
-        }
-    } else {
-        return (NO_CREDENTIALS.to_string(), 255);
+    }
+    let credentials = match resolved {
+        Some(Ok(credentials)) => credentials,
+        Some(Err(failure)) => return failure,
+        None => return (NO_CREDENTIALS.to_string(), 255),
     };
-    let Some(sts) = &sts else { return no_sts() };
+    let sts = match job.sts() {
+        Ok(sts) => sts,
+        Err(failure) => return failure,
+    };
     match get_caller_identity(sts, &region, &credentials).await {
         Ok(identity) => (identity, 0),
         Err(failure) => failure,

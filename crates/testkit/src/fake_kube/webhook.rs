@@ -47,17 +47,23 @@ fn parse_expiration(value: Option<&str>) -> Option<i64> {
     value.and_then(|v| v.trim().parse::<i64>().ok())
 }
 
-/// The create hook: mutates `pod` when its service account is annotated with a role.
-pub fn pod_identity_webhook(store: &Store, pod: &mut Value) -> Result<(), ApiError> {
+/// The pod's (namespace, service account name); `default` when it names none.
+pub(super) fn service_account_of(pod: &Value) -> (String, String) {
     let namespace = pod["metadata"]["namespace"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let sa_name = pod["spec"]["serviceAccountName"]
+    let name = pod["spec"]["serviceAccountName"]
         .as_str()
         .or_else(|| pod["spec"]["serviceAccount"].as_str())
         .unwrap_or("default")
         .to_string();
+    (namespace, name)
+}
+
+/// The create hook: mutates `pod` when its service account is annotated with a role.
+pub fn pod_identity_webhook(store: &Store, pod: &mut Value) -> Result<(), ApiError> {
+    let (namespace, sa_name) = service_account_of(pod);
     let Ok(sa) = store.get(&SERVICE_ACCOUNTS, Some(&namespace), &sa_name) else {
         return Ok(());
     };
