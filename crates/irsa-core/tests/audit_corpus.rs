@@ -364,3 +364,26 @@ fn pod_identity_findings_name_the_statement_and_the_association() {
         gone.message
     );
 }
+
+#[test]
+fn sarif_carries_the_pod_identity_rules() {
+    let findings = audit(&details(), &full_context());
+    let log = irsa_core::audit::sarif::to_sarif(&findings, "0.1.0", Some("planted.json"));
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    for (id, name, level) in [
+        ("AUD016", "pod-identity-trust-unscoped", "warning"),
+        ("AUD017", "trust-both-identity-mechanisms", "note"),
+        ("AUD018", "pod-identity-association-role-missing", "error"),
+    ] {
+        let index = rules.iter().position(|r| r["id"] == id).unwrap();
+        assert_eq!(rules[index]["name"], name);
+        let result = results
+            .iter()
+            .find(|r| r["ruleId"] == id)
+            .unwrap_or_else(|| panic!("no {id} result"));
+        assert_eq!(result["ruleIndex"], index);
+        assert_eq!(result["level"], level);
+    }
+}
