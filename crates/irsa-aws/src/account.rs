@@ -53,12 +53,18 @@ pub async fn observe_account(
 ) -> Result<AccountObservation, AwsError> {
     let limit = Semaphore::new(clients.options().max_concurrency.max(1));
     let limit = &limit;
-    let (mut details, clusters, oidc_provider_arns, cloudtrail, pod_identity_associations) = tokio::try_join!(
+    // A named cluster is described before its associations are read, so one that does not
+    // exist fails as DescribeCluster.
+    let names = request.clusters.as_deref();
+    let clusters_and_associations = async {
+        let clusters = observe_clusters(clients, limit, names).await?;
+        Ok((clusters, associations_of(clients, limit, names).await?))
+    };
+    let (mut details, (clusters, pod_identity_associations), oidc_provider_arns, cloudtrail) = tokio::try_join!(
         crate::authorization_details::read(clients),
-        observe_clusters(clients, limit, request.clusters.as_deref()),
+        clusters_and_associations,
         limited(limit, provider_arns(clients)),
         crate::trails::observe(clients, limit),
-        associations_of(clients, limit, request.clusters.as_deref()),
     )?;
     if request.policy_tags {
         read_policy_tags(clients, limit, &mut details).await?;
