@@ -293,8 +293,8 @@ async fn reads_the_named_clusters_associations_and_finds_deleted_roles() {
     let moto = MotoServer::start().expect("moto starts");
     let fake = testkit::fake_eks::FakeEks::start(&moto.endpoint()).expect("fake EKS starts");
     let clients = common::clients_for(&fake.endpoint(), Options::default());
-    // IAM straight to moto, as the fake forwards it anyway.
-    let iam = clients(&moto);
+    // IAM straight to moto (the fake would forward it anyway).
+    let iam = common::clients_for(&moto.endpoint(), Options::default());
     create_cluster(&clients, "prod").await;
     create_cluster(&clients, "other").await;
     for (sa, role) in [
