@@ -1,8 +1,11 @@
-//! Criterion benchmarks of the policy engine: IRSA trust decisions and decisions against the EBS
-//! CSI driver policy (16 statements with tag conditions). Run with
+//! Criterion benchmarks of the policy engine: IRSA trust decisions, decisions against the EBS
+//! CSI driver policy (16 statements with tag conditions), and whole decisions through every layer
+//! for the EBS CSI driver's IRSA role session (its policy, a permissions boundary and a KMS key
+//! policy). Run with
 //! `cargo bench -p iam-policy --bench evaluation`; decisions per second = 1 / time per iteration.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use iam_policy::authorization::{Authorizer, AuthzRequest, Caller, LayerKind, Policies};
 use iam_policy::context::Context;
 use iam_policy::document::PolicyDocument;
 use iam_policy::eval::{self, Decision, Request};
@@ -167,5 +170,105 @@ fn ebs_benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, trust_benches, ebs_benches);
+const EBS_SESSION: &str =
+    "arn:aws:sts::123456789012:assumed-role/AmazonEKS_EBS_CSI_DriverRole/1764547200000000000";
+const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/// The EBS CSI driver's role: its policy, a boundary (allow EC2 and KMS, deny key deletion and
+/// IAM), and the customer key's policy (the default root statement, plus the role for use and
+/// for grants to AWS resources).
+fn ebs_role_layers() -> Authorizer {
+    let parse = |text: &str| PolicyDocument::parse(text).expect("fixture parses");
+    let boundary = parse(
+        r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["ec2:*","kms:*"],"Resource":"*"},
+        {"Effect":"Deny","Action":["kms:ScheduleKeyDeletion","kms:DisableKey","iam:*"],"Resource":"*"}]}"#,
+    );
+    let key_policy = parse(
+        r#"{"Version":"2012-10-17","Id":"key-default-1","Statement":[
+        {"Sid":"EnableIamPolicies","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"},
+        {"Sid":"EbsCsiUse","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/AmazonEKS_EBS_CSI_DriverRole"},
+         "Action":["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*","kms:GenerateDataKey*","kms:DescribeKey"],"Resource":"*"},
+        {"Sid":"EbsCsiGrants","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/AmazonEKS_EBS_CSI_DriverRole"},
+         "Action":["kms:CreateGrant","kms:ListGrants","kms:RevokeGrant"],"Resource":"*","Condition":{"Bool":{"kms:GrantIsForAWSResource":"true"}}}]}"#,
+    );
+    Authorizer::new(Policies {
+        identity: vec![parse(include_str!("fixtures/ebs-csi-driver-policy.json"))],
+        boundary: Some(boundary),
+        resource: Some(key_policy),
+        ..Policies::default()
+    })
+    .expect("the layers are valid")
+}
+
+fn authorization_benches(c: &mut Criterion) {
+    let authorizer = ebs_role_layers();
+    let caller = Caller::parse(EBS_SESSION).expect("the session ARN parses");
+    let with_caller = |context: Context| {
+        let mut context = context;
+        caller.fill_context(&mut context);
+        context
+    };
+    let plain = with_caller(Context::new());
+    let for_resource = with_caller(Context::new().with("kms:GrantIsForAWSResource", "true"));
+    let requests = [
+        ("kms:Decrypt", &plain, Decision::Allow, LayerKind::Resource),
+        (
+            "kms:CreateGrant",
+            &for_resource,
+            Decision::Allow,
+            LayerKind::Resource,
+        ),
+        (
+            "kms:CreateGrant",
+            &plain,
+            Decision::ImplicitDeny,
+            LayerKind::Identity,
+        ),
+        (
+            "kms:ScheduleKeyDeletion",
+            &plain,
+            Decision::ExplicitDeny,
+            LayerKind::Boundary,
+        ),
+    ];
+    let request = |action, context| AuthzRequest {
+        caller: Some(&caller),
+        action,
+        resource: KEY,
+        context,
+    };
+    for (action, context, decision, layer) in requests {
+        let a = authorizer
+            .authorize(&request(action, context))
+            .expect("decided");
+        assert_eq!(
+            (a.decision, a.deciding_layer().kind),
+            (decision, layer),
+            "{action}"
+        );
+    }
+    let mut group = c.benchmark_group("authorization");
+    group.throughput(Throughput::Elements(requests.len() as u64));
+    group.bench_function("irsa_role_boundary_key_policy_mix_of_4", |b| {
+        b.iter(|| {
+            for (action, context, _, _) in requests {
+                let _ = black_box(black_box(&authorizer).decide(&request(action, context)));
+            }
+        })
+    });
+    group.bench_function(
+        "irsa_role_boundary_key_policy_mix_of_4_with_statements",
+        |b| {
+            b.iter(|| {
+                for (action, context, _, _) in requests {
+                    let _ = black_box(black_box(&authorizer).authorize(&request(action, context)));
+                }
+            })
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, trust_benches, ebs_benches, authorization_benches);
 criterion_main!(benches);

@@ -51,6 +51,17 @@ pub struct PrincipalBlock {
     pub principals: Principals,
 }
 
+impl PrincipalBlock {
+    /// The element as written: `Principal` or `NotPrincipal`.
+    pub fn element(&self) -> &'static str {
+        if self.negated {
+            "NotPrincipal"
+        } else {
+            "Principal"
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Principals {
     /// `"Principal": "*"`: everyone, including anonymous callers.
@@ -165,8 +176,15 @@ fn err(path: impl Into<String>, message: impl Into<String>) -> ParseError {
     }
 }
 
-/// Undoes IAM's URL encoding when `text` is not already raw JSON.
+/// `text` without a leading UTF-8 byte-order mark (editors on Windows write one).
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// Undoes IAM's URL encoding when `text` is not already raw JSON; a leading byte-order mark is
+/// dropped first.
 pub fn decode_document_text(text: &str) -> Result<std::borrow::Cow<'_, str>, ParseError> {
+    let text = strip_bom(text);
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || !trimmed.contains('%') {
         return Ok(std::borrow::Cow::Borrowed(text));
@@ -260,6 +278,46 @@ impl PolicyDocument {
             id,
             statements,
         })
+    }
+
+    /// Parses an identity-based document (an identity policy, a permissions boundary, a session
+    /// policy or an SCP): one that names a principal is refused, as IAM refuses it.
+    pub fn parse_identity_based(text: &str) -> Result<PolicyDocument, ParseError> {
+        let document = PolicyDocument::parse(text)?;
+        document.check_identity_based()?;
+        Ok(document)
+    }
+
+    /// [`PolicyDocument::from_value`] for an identity-based document (see
+    /// [`PolicyDocument::parse_identity_based`]).
+    pub fn from_value_identity_based(value: &Value) -> Result<PolicyDocument, ParseError> {
+        let document = PolicyDocument::from_value(value)?;
+        document.check_identity_based()?;
+        Ok(document)
+    }
+
+    /// Fails on the first statement carrying `Principal` or `NotPrincipal`: IAM refuses such an
+    /// identity-based policy ("Has prohibited field Principal"), and evaluating it with the
+    /// statement dropped would fail open (a `Deny` with a principal would deny nothing).
+    ///
+    /// Source: <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html>
+    /// ("You cannot use the Principal element in an identity-based policy").
+    pub fn check_identity_based(&self) -> Result<(), ParseError> {
+        match self.statements.iter().find(|s| s.principal.is_some()) {
+            None => Ok(()),
+            Some(statement) => {
+                let element = statement
+                    .principal
+                    .as_ref()
+                    .map_or("Principal", |p| p.element());
+                Err(err(
+                    format!("Statement[{}].{element}", statement.index),
+                    format!(
+                        "an identity-based policy cannot name a principal (IAM refuses it: \"Has prohibited field {element}\"); remove {element}, or evaluate the document as a resource-based policy"
+                    ),
+                ))
+            }
+        }
     }
 
     /// Whether policy variables are substituted in this document (Version 2012-10-17).
@@ -634,6 +692,52 @@ mod tests {
         for (text, path) in cases {
             let e = PolicyDocument::parse(text).unwrap_err();
             assert_eq!(e.path, path, "{text}: {e}");
+        }
+    }
+
+    // Editors on Windows start UTF-8 files with a byte-order mark; IAM's console accepts such a
+    // paste, and so does the parser, raw or URL-encoded.
+    #[test]
+    fn accepts_a_leading_byte_order_mark() {
+        let raw = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+        let expected = PolicyDocument::parse(raw).unwrap();
+        assert_eq!(
+            PolicyDocument::parse(&format!("\u{feff}{raw}")).unwrap(),
+            expected
+        );
+        assert_eq!(
+            PolicyDocument::parse(&format!("\u{feff}  \n{raw}")).unwrap(),
+            expected
+        );
+        assert_eq!(strip_bom("\u{feff}x"), "x");
+        assert_eq!(strip_bom("x\u{feff}"), "x\u{feff}");
+    }
+
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+    // ("You cannot use the Principal element in an identity-based policy"; IAM answers
+    // "Has prohibited field Principal").
+    #[test]
+    fn identity_based_documents_refuse_principals_with_the_place() {
+        let ok = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        assert!(PolicyDocument::parse_identity_based(ok).is_ok());
+        for (text, path) in [
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#,
+                "Statement[1].Principal",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"123456789012"},"Action":"s3:*","Resource":"*"}}"#,
+                "Statement[0].NotPrincipal",
+            ),
+        ] {
+            let e = PolicyDocument::parse_identity_based(text).unwrap_err();
+            assert_eq!(e.path, path);
+            assert!(e.message.contains("prohibited field"), "{e}");
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                PolicyDocument::from_value_identity_based(&value).unwrap_err(),
+                e
+            );
         }
     }
 

@@ -6,6 +6,9 @@
 //! its principal (if any), action, resource (if any) and every condition match; an applying `Deny`
 //! wins over everything; otherwise an applying `Allow` allows; otherwise the request is implicitly
 //! denied. Evaluation allocates only for policy variables and for the list of deciding statements.
+//! No statement is dropped because it cannot be checked: one naming a principal, evaluated for a
+//! request without one, still denies (see [`statement_applies`]). The decision through every
+//! layer (SCPs, RCPs, boundary, session and resource-based policies) is [`crate::authorization`].
 
 use crate::arn::arn_matches_elems;
 use crate::context::Context;
@@ -77,19 +80,33 @@ pub enum Applies {
 }
 
 /// Checks one statement against a request.
+///
+/// Fails closed when the request names no principal but the statement does (an identity-based
+/// document carrying `Principal`, which IAM refuses): a `Deny` still applies when the rest of it
+/// matches, an `Allow` grants nothing. No statement is dropped because it cannot be checked.
 pub fn statement_applies(
     statement: &Statement,
     request: &Request<'_>,
     variables_enabled: bool,
 ) -> Applies {
-    if let (Some(block), Some(principal)) = (&statement.principal, request.principal)
-        && !principal_matches(block, principal)
-    {
-        return Applies::PrincipalMismatch;
+    match (&statement.principal, request.principal) {
+        (Some(block), Some(principal)) if !principal_matches(block, principal) => {
+            return Applies::PrincipalMismatch;
+        }
+        (Some(_), None) if statement.effect == Effect::Allow => return Applies::PrincipalMismatch,
+        _ => {}
     }
-    if statement.principal.is_some() && request.principal.is_none() {
-        return Applies::PrincipalMismatch;
-    }
+    target_applies(statement, request, variables_enabled)
+}
+
+/// Checks a statement's action, resource and conditions against a request, leaving the
+/// principal to the caller (the layered decision in [`crate::authorization`] matches principals
+/// itself).
+pub fn target_applies(
+    statement: &Statement,
+    request: &Request<'_>,
+    variables_enabled: bool,
+) -> Applies {
     if !statement.action.covers(request.action) {
         return Applies::ActionMismatch;
     }
@@ -419,6 +436,37 @@ mod tests {
                 &request("s3:GetObject", "arn:aws:s3:::home/${aws:username}/x", &bob)
             ),
             Decision::Allow
+        );
+    }
+
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+    // ("You cannot use the Principal element in an identity-based policy"). Evaluated anyway, the
+    // Deny that names a principal is not dropped: `Deny s3:* Principal *` beside `Allow s3:*`
+    // denies; an Allow naming a principal grants nothing.
+    #[test]
+    fn a_principal_in_an_identity_request_fails_closed() {
+        let p = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#,
+        );
+        let ctx = Context::new();
+        let e = evaluate(&[&p], &request("s3:GetObject", "arn:aws:s3:::b/k", &ctx));
+        assert_eq!(e.decision, Decision::ExplicitDeny);
+        assert_eq!(
+            e.deciding,
+            vec![StatementRef {
+                policy: 0,
+                statement: 1
+            }]
+        );
+        let allow = doc(
+            r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"s3:*","Resource":"*"}]}"#,
+        );
+        assert_eq!(
+            decide(
+                &[&allow],
+                &request("s3:GetObject", "arn:aws:s3:::b/k", &ctx)
+            ),
+            Decision::ImplicitDeny
         );
     }
 

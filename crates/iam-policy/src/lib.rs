@@ -7,15 +7,21 @@
 //!   and policy variables.
 //! - [`eval`]: identity-policy evaluation (explicit deny, allow, implicit deny) with the
 //!   statements that decided it.
+//! - [`authorization`]: the whole decision through every layer (SCPs, RCPs, resource-based
+//!   policy, identity-based policies, permissions boundary, session policy), with the deciding layer.
 //! - [`trust`]: may this service-account token assume this role through `AssumeRoleWithWebIdentity`?
+//! - [`service_trust`]: may this AWS service (EKS Pod Identity's `pods.eks.amazonaws.com`)
+//!   assume this role, for every action it needs?
 //! - [`lint`]: findings with stable rule ids for trust and permission policies.
 
 pub mod arn;
+pub mod authorization;
 pub mod condition;
 pub mod context;
 pub mod document;
 pub mod eval;
 pub mod lint;
+pub mod service_trust;
 pub mod trust;
 pub mod variables;
 pub mod wildcard;

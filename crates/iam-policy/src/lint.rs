@@ -286,6 +286,16 @@ fn kind_of(document: &PolicyDocument, options: &LintOptions) -> PolicyKind {
 /// Lints a parsed document.
 pub fn lint_document(document: &PolicyDocument, options: &LintOptions) -> Vec<Finding> {
     let mut findings = Vec::new();
+    if kind_of(document, options) == PolicyKind::Permissions
+        && let Err(e) = document.check_identity_based()
+    {
+        findings.push(Finding::new(
+            INVALID_DOCUMENT,
+            Severity::Critical,
+            e.path.clone(),
+            e.message,
+        ));
+    }
     if document.version.as_deref() != Some(crate::document::VERSION_2012) {
         findings.push(Finding::new(
             NO_VERSION,
@@ -543,6 +553,28 @@ mod tests {
             .collect();
         ids.sort();
         ids
+    }
+
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+    // ("You cannot use the Principal element in an identity-based policy"): linted as a
+    // permissions policy, a document naming a principal is critical and invalid, with the place.
+    #[test]
+    fn a_principal_in_a_permissions_policy_is_critical() {
+        let text = "\u{feff}{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/*\"},{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}";
+        let permissions = LintOptions {
+            kind: Some(PolicyKind::Permissions),
+            ..LintOptions::default()
+        };
+        let findings = lint_text(text, &permissions);
+        let invalid = findings.iter().find(|f| f.rule == "IRSA000").unwrap();
+        assert_eq!(invalid.severity, Severity::Critical);
+        assert_eq!(invalid.location, "Statement[1].Principal");
+        // Read as a resource-based (trust) policy the same document is not invalid.
+        let trust = LintOptions {
+            kind: Some(PolicyKind::Trust),
+            ..LintOptions::default()
+        };
+        assert!(!rules(text, &trust).contains(&"IRSA000"));
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct Options {
     /// EKS endpoint, overriding the config's (for hand-built configs; the environment's
     /// `AWS_ENDPOINT_URL_EKS` is already honoured without it).
     pub eks_endpoint_url: Option<String>,
+    /// EKS Auth endpoint, likewise (`AWS_ENDPOINT_URL_EKS_AUTH` is honoured without it).
+    pub eks_auth_endpoint_url: Option<String>,
 }
 
 impl Default for Options {
@@ -49,17 +51,20 @@ impl Default for Options {
             consistency_timeout: Duration::from_secs(30),
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             eks_endpoint_url: None,
+            eks_auth_endpoint_url: None,
         }
     }
 }
 
-/// The IAM, STS, EKS, Auto Scaling and CloudTrail clients, and the counts of calls made through
+/// The IAM, STS, EKS, EKS Auth, Auto Scaling and CloudTrail clients, and the counts of calls made through
 /// them.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     pub eks: aws_sdk_eks::Client,
+    /// EKS Auth (`AssumeRoleForPodIdentity`, what the Pod Identity agent calls).
+    pub eks_auth: aws_sdk_eksauth::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     /// The configured region (of STS, EKS, Auto Scaling and CloudTrail).
@@ -94,6 +99,12 @@ impl Clients {
             .retry_config(retry.clone())
             .interceptor(interceptor.clone())
             .build();
+        let mut eks_auth = aws_sdk_eksauth::config::Builder::from(conf)
+            .retry_config(retry.clone())
+            .interceptor(interceptor.clone());
+        if let Some(url) = &options.eks_auth_endpoint_url {
+            eks_auth = eks_auth.endpoint_url(url);
+        }
         let mut eks = aws_sdk_eks::config::Builder::from(conf)
             .retry_config(retry)
             .interceptor(interceptor);
@@ -104,6 +115,7 @@ impl Clients {
             iam: aws_sdk_iam::Client::from_conf(iam),
             sts: aws_sdk_sts::Client::from_conf(sts),
             eks: aws_sdk_eks::Client::from_conf(eks.build()),
+            eks_auth: aws_sdk_eksauth::Client::from_conf(eks_auth.build()),
             autoscaling: aws_sdk_autoscaling::Client::from_conf(autoscaling),
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail),
             region,

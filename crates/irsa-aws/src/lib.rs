@@ -17,6 +17,8 @@
 //! - [`execute`]: the IAM and EKS steps, with add-on waits and IAM eventual-consistency retries;
 //! - [`web_identity`]: `sts:AssumeRoleWithWebIdentity` with a service-account token, retried
 //!   through IAM's eventual consistency; credentials redacted in `Debug`;
+//! - [`pod_identity_proof`]: `eks-auth:AssumeRoleForPodIdentity` with a Pod Identity token, as
+//!   the agent calls it;
 //! - [`as_role`]: calls made with those temporary credentials (`GetCallerIdentity`, a few
 //!   read-only permission checks);
 //! - [`cloudtrail_events`]: `AssumeRoleWithWebIdentity` events from CloudTrail's event history
@@ -33,6 +35,7 @@ pub mod error;
 pub mod execute;
 pub mod observe;
 pub mod pod_identity;
+pub mod pod_identity_proof;
 pub mod role_trusts;
 pub mod stats;
 mod trails;
@@ -45,6 +48,7 @@ pub use cloudtrail_events::{UsageObservation, UsageRequest, observe_usage};
 pub use error::{AwsError, ErrorKind};
 pub use execute::execute;
 pub use observe::{ObserveRequest, observe, observe_policies, observe_roles};
+pub use pod_identity_proof::{PodIdentityGrant, assume_role_for_pod_identity};
 pub use role_trusts::list_role_trusts;
 pub use stats::CallStats;
 pub use web_identity::{TemporaryCredentials, assume_role_with_web_identity};

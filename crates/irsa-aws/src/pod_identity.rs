@@ -72,6 +72,48 @@ pub async fn observe_associations(
     Ok(described.into_iter().flatten().collect())
 }
 
+/// The (namespace, service account) of every association of `cluster`, from the list alone
+/// (no Describe): who `irsa verify --all` and `irsa list` must cover.
+pub async fn list_subjects(
+    clients: &Clients,
+    cluster: &str,
+) -> Result<Vec<(String, String)>, AwsError> {
+    let listed = all_items(
+        clients
+            .eks
+            .list_pod_identity_associations()
+            .cluster_name(cluster)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send(),
+        "eks:ListPodIdentityAssociations",
+        cluster,
+    )
+    .await;
+    Ok(absent_if_not_found(listed)?
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            (
+                s.namespace().unwrap_or_default().to_string(),
+                s.service_account().unwrap_or_default().to_string(),
+            )
+        })
+        .collect())
+}
+
+/// [`observe_associations`] on its own, at most [`Options::max_concurrency`](crate::Options)
+/// requests in flight.
+pub async fn read_associations(
+    clients: &Clients,
+    cluster: &str,
+    scope: &AssociationScope,
+) -> Result<Vec<PodIdentityAssociation>, AwsError> {
+    let limit = Semaphore::new(clients.options().max_concurrency.max(1));
+    observe_associations(clients, &limit, cluster, scope).await
+}
+
 /// DescribePodIdentityAssociation as plain data (`None` when it went away meanwhile).
 pub async fn describe_association(
     clients: &Clients,

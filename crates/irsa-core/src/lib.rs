@@ -11,6 +11,8 @@
 //! - [`render`]: the files `irsa render` writes for each binding.
 //! - [`plan`], [`verify`], [`doctor`]: what apply changes, whether a binding works, and what is
 //!   wrong with one and how to fix it, decided over an observed [`snapshot`].
+//! - [`verify_pod_identity`]: the same for an EKS Pod Identity binding (association, role,
+//!   trust for the service principal).
 //! - [`usage`]: CloudTrail `AssumeRoleWithWebIdentity` events grouped per role and service
 //!   account, for `irsa usage`.
 //! - [`audit`]: account-wide findings over a `GetAccountAuthorizationDetails` dump.
@@ -29,3 +31,4 @@ pub mod spec;
 pub mod steps;
 pub mod usage;
 pub mod verify;
+pub mod verify_pod_identity;

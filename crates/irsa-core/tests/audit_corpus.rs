@@ -186,6 +186,29 @@ fn findings_say_what_and_where() {
     assert!(invalid.message.contains("Statement"), "{}", invalid.message);
 }
 
+// A permissions policy with `Principal` is refused by IAM ("Has prohibited field Principal"):
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html.
+// The audit reports it as an invalid document with the place, rather than evaluating it with
+// the Deny dropped.
+#[test]
+fn a_principal_in_a_permissions_policy_is_an_invalid_document() {
+    let findings = audit(&details(), &full_context());
+    let invalid = findings
+        .iter()
+        .find(|f| {
+            f.resource
+                .ends_with("role/planted-aud012-principal-in-inline")
+        })
+        .unwrap();
+    assert_eq!(invalid.rule, "AUD012");
+    assert!(
+        invalid.message.contains("Statement[1].Principal")
+            && invalid.message.contains("prohibited field"),
+        "{}",
+        invalid.message
+    );
+}
+
 #[test]
 fn severities_follow_the_evidence() {
     let findings = audit(&details(), &full_context());

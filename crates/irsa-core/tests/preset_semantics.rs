@@ -97,11 +97,12 @@ fn cluster_autoscaler_scales_only_this_clusters_tagged_groups() {
 
 #[test]
 fn rendered_documents_lint_clean_at_high() {
-    let p = params("demo");
     for preset in presets::catalog() {
-        let Ok(rendered) = (preset.render)(&p) else {
-            continue;
+        let p = PresetParams {
+            options: preset.example_option_map(),
+            ..params("demo")
         };
+        let rendered = (preset.render)(&p).unwrap_or_else(|e| panic!("{}: {e}", preset.name));
         for (suffix, doc) in &rendered.documents {
             let doc = PolicyDocument::from_value(doc).unwrap();
             let high: Vec<_> = lint_document(&doc, &LintOptions::default())

@@ -141,8 +141,8 @@ pub struct RenderArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Evaluate a request against identity-based policies: exit 0 allowed, 1 denied, 2 bad input.
-    Eval(PolicyEvalArgs),
+    /// Decide a request through every policy layer given: exit 0 allowed, 1 denied, 2 bad input.
+    Eval(Box<PolicyEvalArgs>),
     /// Lint policy documents: exit 1 when a finding is high severity or worse.
     Lint(PolicyLintArgs),
     /// List the lint rules.
@@ -151,9 +151,34 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Args)]
 pub struct PolicyEvalArgs {
-    /// Policy document (raw or URL-encoded JSON); repeat for several.
+    /// Identity-based policy document (raw or URL-encoded JSON); repeat for several.
     #[arg(long = "policy", required = true)]
     pub policies: Vec<PathBuf>,
+    /// The principal's permissions boundary: caps the identity-based policies.
+    #[arg(long)]
+    pub boundary: Option<PathBuf>,
+    /// The session policy of the role session: caps the identity-based policies.
+    #[arg(long = "session-policy")]
+    pub session_policy: Option<PathBuf>,
+    /// Service control policies of one level, comma-separated; repeat once per level, from the
+    /// organization root to the account. Every level must allow.
+    #[arg(long = "scp", value_name = "FILE[,FILE…]")]
+    pub scps: Vec<String>,
+    /// Resource control policies of one level, comma-separated; repeat once per level, from the
+    /// organization root to the resource's account. Every level must allow.
+    #[arg(long = "rcp", value_name = "FILE[,FILE…]")]
+    pub rcps: Vec<String>,
+    /// The resource's resource-based policy (bucket policy, key policy, queue policy…).
+    #[arg(long = "resource-policy")]
+    pub resource_policy: Option<PathBuf>,
+    /// Who makes the request: a role session ARN (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`),
+    /// a role or user ARN, an account id, or a service principal. Needed with --resource-policy
+    /// and --rcp.
+    #[arg(long, value_name = "ARN")]
+    pub principal: Option<String>,
+    /// A tag of the principal, `KEY=VALUE` (sets `aws:PrincipalTag/KEY`); repeatable.
+    #[arg(long = "principal-tag", value_name = "KEY=VALUE")]
+    pub principal_tags: Vec<String>,
     /// Action, e.g. `autoscaling:SetDesiredCapacity`.
     #[arg(long)]
     pub action: String,

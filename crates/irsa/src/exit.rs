@@ -64,7 +64,13 @@ pub fn failed_while<E: fmt::Display>(what: &str) -> impl Fn(E) -> CliError + '_ 
 }
 
 /// Reads a file the user named, with the path in the error.
+/// A leading UTF-8 byte-order mark (editors on Windows write one) is dropped, for JSON and YAML
+/// alike.
 pub fn read_input_file(path: &std::path::Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))
+    let mut text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    Ok(text)
 }

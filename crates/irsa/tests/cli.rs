@@ -1,39 +1,11 @@
 //! End-to-end tests of the offline commands: the real binary, real files, exit codes and JSON.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod offline;
 
+use offline::{core_fixture, fixture, irsa, json, stderr, tempdir};
 use serde_json::Value;
 
 const PROVIDER: &str = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
-
-fn fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn irsa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irsa"))
-        .args(args)
-        .output()
-        .expect("irsa runs")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn trust_check_allows_exact_service_account() {
@@ -388,6 +360,170 @@ fn presets_list_and_show() {
 }
 
 #[test]
+fn presets_list_every_workload_with_its_source() {
+    let list = irsa(&["presets", "--output", "json"]);
+    assert_eq!(list.status.code(), Some(0));
+    let presets = json(&list);
+    let presets = presets.as_array().unwrap();
+    assert_eq!(presets.len(), 16);
+    for p in presets {
+        assert!(
+            p["source"]["url"].as_str().unwrap().starts_with("https://"),
+            "{p}"
+        );
+        assert_eq!(p["source"]["checked"].as_str().unwrap().len(), 10, "{p}");
+    }
+    let lb = presets
+        .iter()
+        .find(|p| p["name"] == "aws-load-balancer-controller")
+        .unwrap();
+    assert_eq!(lb["eksctl_well_known"], "awsLoadBalancerController");
+    assert_eq!(lb["service_account"], "aws-load-balancer-controller");
+
+    let table = irsa(&["presets"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("SOURCE"), "{text}");
+    assert!(
+        text.contains(
+            "https://docs.aws.amazon.com/eks/latest/userguide/cni-iam-role.html (2026-12-01)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn presets_show_explains_a_missing_scope_and_prints_the_source() {
+    let missing = irsa(&["presets", "show", "velero"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let err = stderr(&missing);
+    assert!(err.contains("preset `velero` needs bucket"), "{err}");
+    assert!(err.contains("# option bucket:"), "{err}");
+    assert!(err.contains("--option bucket=demo-backups"), "{err}");
+    assert!(missing.stdout.is_empty());
+
+    let velero = irsa(&[
+        "presets",
+        "show",
+        "velero",
+        "--option",
+        "bucket=demo-backups",
+    ]);
+    assert_eq!(velero.status.code(), Some(0), "{}", stderr(&velero));
+    let text = json(&velero).to_string();
+    assert!(text.contains("arn:aws:s3:::demo-backups/*"), "{text}");
+    assert!(iam_policy_parses(&text));
+    assert!(
+        stderr(&velero).contains("# source: https://github.com/vmware-tanzu/velero-plugin-for-aws"),
+        "{}",
+        stderr(&velero)
+    );
+
+    let karpenter = irsa(&[
+        "presets",
+        "show",
+        "karpenter",
+        "--cluster",
+        "demo",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(karpenter.status.code(), Some(2));
+    assert!(
+        stderr(&karpenter).contains("region"),
+        "{}",
+        stderr(&karpenter)
+    );
+    let karpenter = irsa(&[
+        "presets",
+        "show",
+        "karpenter",
+        "--cluster",
+        "demo",
+        "--region",
+        "us-east-1",
+        "--account",
+        "123456789012",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(karpenter.status.code(), Some(0), "{}", stderr(&karpenter));
+    let out = json(&karpenter);
+    assert_eq!(out["preset"]["name"], "karpenter");
+    assert!(
+        out["documents"][0]["document"]
+            .to_string()
+            .contains("kubernetes.io/cluster/demo")
+    );
+}
+
+#[test]
+fn render_binds_the_workload_presets() {
+    let out = tempdir();
+    let run = irsa(&[
+        "render",
+        "-f",
+        &core_fixture("workloads.irsa.yaml"),
+        "--issuer",
+        ISSUER,
+        "--out",
+        &out.display().to_string(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let files: Vec<String> = json(&run)["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    for expected in [
+        "kube-system.aws-load-balancer-controller/helm-values.yaml",
+        "kube-system.karpenter/helm-values.yaml",
+        "velero.velero/helm-values.yaml",
+    ] {
+        assert!(
+            files.contains(&expected.to_string()),
+            "{expected}: {files:?}"
+        );
+    }
+    assert!(
+        files.iter().any(|f| f.starts_with("ci.image-builder/")),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn render_reads_every_eksctl_well_known_policy() {
+    let dir = tempdir();
+    let config = dir.join("cluster.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: demo, region: us-east-1}\n\
+         iam:\n  withOIDC: true\n  serviceAccounts:\n\
+         \x20   - metadata: {name: aws-load-balancer-controller, namespace: kube-system}\n\
+         \x20     wellKnownPolicies: {awsLoadBalancerController: true}\n\
+         \x20   - metadata: {name: builder, namespace: ci}\n\
+         \x20     wellKnownPolicies: {imageBuilder: true}\n",
+    )
+    .unwrap();
+    let run = irsa(&[
+        "render",
+        "-f",
+        &config.display().to_string(),
+        "--account",
+        "123456789012",
+        "--issuer",
+        ISSUER,
+        "--out",
+        &dir.join("out").display().to_string(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+}
+
+#[test]
 fn policy_rules_lists_every_rule() {
     let out = irsa(&["policy", "rules", "--output", "json"]);
     let ids: Vec<String> = json(&out)
@@ -405,27 +541,6 @@ fn policy_rules_lists_every_rule() {
 fn iam_policy_parses(text: &str) -> bool {
     let v: Value = serde_json::from_str(text).unwrap();
     v["Statement"].as_array().is_some_and(|s| !s.is_empty())
-}
-
-fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "irsa-cli-test-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn core_fixture(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../irsa-core/tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
 }
 
 const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
@@ -531,7 +646,7 @@ fn render_reports_every_spec_error_with_position() {
         "{err}"
     );
     assert!(
-        err.contains("errors.irsa.yaml:17:13: bindings[2].preset: unknown preset `karpenter`"),
+        err.contains("errors.irsa.yaml:17:13: bindings[2].preset: unknown preset `kube-proxy`"),
         "{err}"
     );
     assert!(

@@ -54,6 +54,9 @@ impl<'a> ManagedPolicies<'a> {
 
 fn lint_permissions(text: &PolicyText) -> Result<Vec<lint::Finding>, String> {
     let document = text.parse().map_err(|e| e.to_string())?;
+    // A permissions policy naming a principal is refused by IAM; evaluated, its statement
+    // would be dropped, so it is an invalid document (AUD012), not a clean one.
+    document.check_identity_based().map_err(|e| e.to_string())?;
     let options = LintOptions {
         account: None,
         kind: Some(PolicyKind::Permissions),

@@ -742,11 +742,11 @@ fn resolve_install(
 ) -> Option<Install> {
     let preset_addon = preset.and_then(|p| match p.install {
         presets::Install::EksAddon { name } => Some(name),
-        presets::Install::Helm { .. } => None,
+        _ => None,
     });
     let preset_helm = preset.and_then(|p| match p.install {
         presets::Install::Helm { repo, chart } => Some((repo, chart)),
-        presets::Install::EksAddon { .. } => None,
+        _ => None,
     });
     match b.install.as_ref().map(|i| (i, &i.value)) {
         Some((at, InstallSpec::Addon { name })) => {

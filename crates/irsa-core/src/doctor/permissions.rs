@@ -70,7 +70,7 @@ pub(crate) fn check(
         Some(arn) => match input
             .snapshot
             .policy(arn)
-            .map(|p| PolicyDocument::from_value(&p.document))
+            .map(|p| PolicyDocument::from_value_identity_based(&p.document))
         {
             Some(Ok(document)) => Some((arn.as_str(), document)),
             Some(Err(e)) => {
@@ -230,7 +230,7 @@ fn push_parsed(
     role: &Role,
     out: &mut Vec<Finding>,
 ) {
-    match PolicyDocument::from_value(value) {
+    match PolicyDocument::from_value_identity_based(value) {
         Ok(document) => documents.push(document),
         Err(e) => out.push(unreadable(subject, role, what, e.to_string())),
     }

@@ -596,6 +596,32 @@ fn unreadable_policy_is_reported_not_ignored() {
     assert_eq!(rules_of(&run(&world)), ["DOC044"]);
 }
 
+// IAM refuses a permissions policy that names a principal ("Has prohibited field Principal",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html):
+// doctor reports the document as invalid, with the place, instead of evaluating it without its
+// Deny.
+#[test]
+fn a_principal_in_a_permissions_policy_is_an_invalid_document() {
+    let mut world = healthy();
+    let document = world
+        .snapshot
+        .policies
+        .iter_mut()
+        .find(|p| p.arn == S3_READ)
+        .unwrap();
+    document.document = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}
+    ]});
+    let findings = run(&world);
+    assert_eq!(rules_of(&findings), ["DOC044"]);
+    assert!(
+        findings[0].message.contains("Statement[1].Principal"),
+        "{}",
+        findings[0].message
+    );
+}
+
 #[test]
 fn stale_pods_need_a_restart_and_fix_restarts_their_deployment() {
     let mut world = healthy();

@@ -108,6 +108,72 @@ impl PodIdentity {
     }
 }
 
+/// Who asks EKS Pod Identity for credentials: the association's cluster and service account.
+#[derive(Debug, Clone, Copy)]
+pub struct Requester<'a> {
+    pub cluster_arn: &'a str,
+    pub cluster_name: &'a str,
+    pub namespace: &'a str,
+    pub service_account: &'a str,
+}
+
+impl Requester<'_> {
+    /// The request context of EKS's `sts:AssumeRole`: the session tags as `aws:RequestTag/…`
+    /// and `aws:TagKeys` (none when session tags are off). The pod's name and uid are not known
+    /// without a pod: those two tags are left out of the values but kept in `aws:TagKeys`.
+    pub fn context(&self, session_tags: bool) -> iam_policy::context::Context {
+        let mut ctx = iam_policy::context::Context::new();
+        if !session_tags {
+            return ctx;
+        }
+        for (tag, value) in [
+            (TAG_CLUSTER_ARN, self.cluster_arn),
+            ("eks-cluster-name", self.cluster_name),
+            (TAG_NAMESPACE, self.namespace),
+            (TAG_SERVICE_ACCOUNT, self.service_account),
+        ] {
+            ctx.insert(&format!("aws:RequestTag/{tag}"), value);
+        }
+        ctx.set(
+            "aws:TagKeys",
+            SESSION_TAGS.iter().map(|t| t.to_string()).collect(),
+        );
+        ctx
+    }
+}
+
+/// May EKS Pod Identity assume the role whose trust policy is `trust` for `requester`? With
+/// session tags on, EKS needs both `sts:AssumeRole` and `sts:TagSession`; with them off,
+/// `sts:AssumeRole` alone. An unreadable trust policy admits nobody.
+pub fn trust_check(
+    trust: &Value,
+    options: &PodIdentity,
+    requester: &Requester,
+) -> iam_policy::trust::TrustCheck {
+    let doc = match iam_policy::document::PolicyDocument::from_value(trust) {
+        Ok(doc) => doc,
+        Err(e) => {
+            return iam_policy::trust::TrustCheck {
+                allowed: false,
+                decision: iam_policy::eval::Decision::ImplicitDeny,
+                reasons: vec![format!("invalid trust policy: {e}")],
+            };
+        }
+    };
+    let tags_on = options.trust_is_scoped();
+    let actions: &[&str] = if tags_on {
+        &TRUST_ACTIONS
+    } else {
+        &TRUST_ACTIONS[..1]
+    };
+    iam_policy::service_trust::check_service_trust(
+        &doc,
+        SERVICE_PRINCIPAL,
+        actions,
+        &requester.context(tags_on),
+    )
+}
+
 /// `aws:RequestTag/…` equalities naming exactly one cluster, namespace and service account.
 pub fn scope_conditions(cluster_arn: &str, namespace: &str, service_account: &str) -> Value {
     let mut equals = Map::new();

@@ -131,3 +131,45 @@ fn mechanisms_round_trip_as_json() {
         assert_eq!(serde_json::from_str::<Mechanism>(&text).unwrap(), mechanism);
     }
 }
+
+fn requester(namespace: &'static str) -> pod_identity::Requester<'static> {
+    pod_identity::Requester {
+        cluster_arn: "arn:aws:eks:us-east-1:123456789012:cluster/demo",
+        cluster_name: "demo",
+        namespace,
+        service_account: "ca",
+    }
+}
+
+#[test]
+fn the_scoped_trust_admits_exactly_its_service_account() {
+    let options = PodIdentity::default();
+    let trust = Mechanism::PodIdentity(options.clone())
+        .trust_policy(&target(None), "kube-system", "ca")
+        .unwrap();
+    assert!(pod_identity::trust_check(&trust, &options, &requester("kube-system")).allowed);
+    let other = pod_identity::trust_check(&trust, &options, &requester("apps"));
+    assert!(!other.allowed);
+    assert!(
+        other
+            .reasons
+            .iter()
+            .any(|r| r.contains("kubernetes-namespace")),
+        "{:?}",
+        other.reasons
+    );
+}
+
+#[test]
+fn without_session_tags_assume_role_alone_is_enough() {
+    let options = PodIdentity {
+        disable_session_tags: true,
+        ..Default::default()
+    };
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    assert!(pod_identity::trust_check(&trust, &options, &requester("apps")).allowed);
+    // With tags on, the same trust lacks sts:TagSession.
+    let check = pod_identity::trust_check(&trust, &PodIdentity::default(), &requester("apps"));
+    assert!(!check.allowed);
+}

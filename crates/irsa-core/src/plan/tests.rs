@@ -777,7 +777,7 @@ fn pod_identity_state_from(text: &str) -> DesiredState {
     desired::resolve(&spec, &ResolveInput::default(), &|_| unreachable!()).unwrap()
 }
 
-fn steps_named<'p>(plan: &'p Plan, pick: fn(&Step) -> bool) -> Vec<&'p PlannedStep> {
+fn steps_named(plan: &Plan, pick: fn(&Step) -> bool) -> Vec<&PlannedStep> {
     plan.steps.iter().filter(|s| pick(&s.step)).collect()
 }
 

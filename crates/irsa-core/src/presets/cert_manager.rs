@@ -39,6 +39,8 @@ pub(crate) const PRESET: Preset = Preset {
         "Ambient (IRSA) credentials apply to ClusterIssuers; namespaced Issuers need cert-manager's \
          --issuer-ambient-credentials flag.",
     ],
+    eksctl_well_known: Some("certManager"),
+    example_options: &[],
 };
 
 fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {

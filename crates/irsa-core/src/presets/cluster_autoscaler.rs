@@ -10,7 +10,7 @@
 
 use serde_json::json;
 
-use super::common::{document, reject_unknown_options};
+use super::common::{document, reject_unknown_options, required_cluster};
 use super::{Install, Preset, PresetError, PresetOption, PresetParams, PresetPolicies, Source};
 
 pub(crate) const NAME: &str = "cluster-autoscaler";
@@ -39,6 +39,8 @@ pub(crate) const PRESET: Preset = Preset {
         "Helm values commonly set: autoDiscovery.clusterName, awsRegion, rbac.serviceAccount.create=false, \
          rbac.serviceAccount.name=cluster-autoscaler.",
     ],
+    eksctl_well_known: Some("autoScaler"),
+    example_options: &[],
 };
 
 /// Read-only actions the autoscaler needs on every resource.
@@ -60,32 +62,14 @@ const SCALE_ACTIONS: &[&str] = &[
     "autoscaling:TerminateInstanceInAutoScalingGroup",
 ];
 
-/// EKS cluster names: 1–100 characters, letters, digits, `-` and `_`, starting with a letter or digit.
-fn valid_cluster_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric())
-        && name.len() <= 100
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {
     reject_unknown_options(NAME, params, OPTIONS)?;
-    let cluster = params.cluster.as_deref().map(str::trim).unwrap_or_default();
-    if cluster.is_empty() {
-        return Err(PresetError::Missing {
-            preset: NAME,
-            what: "the cluster name",
-            why: "scaling is limited to Auto Scaling groups tagged k8s.io/cluster-autoscaler/<cluster>=owned; \
-                  without it the scaling statement cannot be written (irsa will not silently drop it)",
-        });
-    }
-    if !valid_cluster_name(cluster) {
-        return Err(PresetError::Missing {
-            preset: NAME,
-            what: "a valid EKS cluster name",
-            why: "cluster names are 1-100 letters, digits, '-' or '_', starting with a letter or digit",
-        });
-    }
+    let cluster = required_cluster(
+        NAME,
+        params,
+        "scaling is limited to Auto Scaling groups tagged k8s.io/cluster-autoscaler/<cluster>=owned; \
+         without it the scaling statement cannot be written (irsa will not silently drop it)",
+    )?;
     let owned_key = format!("aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}");
     let doc = document(vec![
         json!({
@@ -116,6 +100,7 @@ fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {
 #[cfg(test)]
 mod tests {
     use super::super::common::test_support::{actions, find, params_with, sids, statements};
+    use super::super::common::valid_cluster_name;
     use super::*;
 
     #[test]

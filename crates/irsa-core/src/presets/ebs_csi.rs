@@ -57,6 +57,8 @@ pub(crate) const PRESET: Preset = Preset {
         "Managed policies: https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEBSCSIDriverPolicy.html \
          and .../AmazonEBSCSIDriverPolicyV2.html",
     ],
+    eksctl_well_known: Some("ebsCSIController"),
+    example_options: &[],
 };
 
 fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {

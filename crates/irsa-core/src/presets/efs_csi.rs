@@ -46,6 +46,8 @@ pub(crate) const PRESET: Preset = Preset {
         "The managed policy only allows the efs.csi.aws.com/cluster tag key on new access points; use \
          `policy: custom` when the driver is configured with extra tags.",
     ],
+    eksctl_well_known: Some("efsCSIController"),
+    example_options: &[],
 };
 
 /// Path and name of the AWS managed policy under `arn:<partition>:iam::aws:policy/`.

@@ -37,6 +37,8 @@ pub(crate) const PRESET: Preset = Preset {
     notes: &[
         "Pair hostedZoneIds with ExternalDNS's --zone-id-filter (or --domain-filter) so it does not try other zones.",
     ],
+    eksctl_well_known: Some("externalDNS"),
+    example_options: &[],
 };
 
 fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {

@@ -7,13 +7,24 @@
 
 use std::collections::BTreeMap;
 
+mod amazon_managed_prometheus;
+mod aws_load_balancer_controller;
+mod aws_node_termination_handler;
 mod cert_manager;
+mod cloudwatch_observability;
 mod cluster_autoscaler;
 mod common;
 mod ebs_csi;
 mod efs_csi;
 mod external_dns;
+mod external_secrets;
+mod fsx_lustre_csi;
+mod image_builder;
+mod karpenter;
+mod mountpoint_s3_csi;
 pub mod requirements;
+mod velero;
+mod vpc_cni;
 
 /// A well-known workload and the permissions it needs.
 #[derive(Debug)]
@@ -40,6 +51,12 @@ pub struct Preset {
     pub helm_service_account_path: Option<&'static str>,
     /// Extra guidance for `irsa presets show` (install alternatives, caveats).
     pub notes: &'static [&'static str],
+    /// The eksctl `iam.serviceAccounts[].wellKnownPolicies` key that means this preset
+    /// (`autoScaler`, `awsLoadBalancerController`, …), if eksctl has one.
+    pub eksctl_well_known: Option<&'static str>,
+    /// Options that make the preset render for a sample cluster (a bucket, a queue ARN), for
+    /// `irsa presets show` hints and catalog-wide tests; empty when it renders without options.
+    pub example_options: &'static [(&'static str, &'static [&'static str])],
 }
 
 /// Upstream source of a preset's policy.
@@ -63,6 +80,9 @@ pub enum Install {
     /// An EKS add-on that creates its own service account; irsa creates the role only and passes
     /// it as `serviceAccountRoleArn`.
     EksAddon { name: &'static str },
+    /// No chart or add-on of its own (a CI job, an image build): irsa creates and annotates the
+    /// service account; the user runs the workload as it.
+    Manual,
 }
 
 /// A documented option of a preset.
@@ -117,17 +137,48 @@ pub fn catalog() -> &'static [Preset] {
     &CATALOG
 }
 
-static CATALOG: [Preset; 5] = [
+static CATALOG: [Preset; 16] = [
     cluster_autoscaler::PRESET,
     efs_csi::PRESET,
     ebs_csi::PRESET,
     external_dns::PRESET,
     cert_manager::PRESET,
+    aws_load_balancer_controller::PRESET,
+    karpenter::PRESET,
+    external_secrets::PRESET,
+    velero::PRESET,
+    vpc_cni::PRESET,
+    mountpoint_s3_csi::PRESET,
+    fsx_lustre_csi::PRESET,
+    amazon_managed_prometheus::PRESET,
+    cloudwatch_observability::PRESET,
+    aws_node_termination_handler::PRESET,
+    image_builder::PRESET,
 ];
 
 /// The preset named `name`, if any.
 pub fn find(name: &str) -> Option<&'static Preset> {
     catalog().iter().find(|p| p.name == name)
+}
+
+/// The preset eksctl's `wellKnownPolicies.<key>` means, if any.
+pub fn for_eksctl_well_known(key: &str) -> Option<&'static Preset> {
+    catalog().iter().find(|p| p.eksctl_well_known == Some(key))
+}
+
+impl Preset {
+    /// The preset's example options as an option map (see [`Preset::example_options`]).
+    pub fn example_option_map(&self) -> BTreeMap<String, Vec<String>> {
+        self.example_options
+            .iter()
+            .map(|(name, values)| {
+                (
+                    name.to_string(),
+                    values.iter().map(|v| v.to_string()).collect(),
+                )
+            })
+            .collect()
+    }
 }
 
 /// The presets of the default bundle (used when no spec file is given).
@@ -148,7 +199,18 @@ mod tests {
                 "efs-csi",
                 "ebs-csi",
                 "external-dns",
-                "cert-manager"
+                "cert-manager",
+                "aws-load-balancer-controller",
+                "karpenter",
+                "external-secrets",
+                "velero",
+                "vpc-cni",
+                "mountpoint-s3-csi",
+                "fsx-lustre-csi",
+                "amazon-managed-prometheus",
+                "cloudwatch-observability",
+                "aws-node-termination-handler",
+                "image-builder",
             ]
         );
         let mut sorted = names.clone();
@@ -158,7 +220,7 @@ mod tests {
         for name in &names {
             assert_eq!(find(name).map(|p| p.name), Some(*name));
         }
-        assert!(find("karpenter").is_none());
+        assert!(find("karpenter-v0").is_none());
     }
 
     #[test]
@@ -181,7 +243,12 @@ mod tests {
                 p.name,
                 p.source.url
             );
-            assert_eq!(p.source.checked, "2026-11-29", "{}", p.name);
+            assert!(
+                ["2026-11-29", "2026-12-01"].contains(&p.source.checked),
+                "{}: {}",
+                p.name,
+                p.source.checked
+            );
             let d = p.source.checked.as_bytes();
             assert!(
                 d.len() == 10 && d[4] == b'-' && d[7] == b'-',
@@ -200,7 +267,8 @@ mod tests {
             }
             if let Install::Helm { repo, chart } = p.install {
                 assert!(
-                    repo.starts_with("https://") && !chart.is_empty(),
+                    (repo.starts_with("https://") || repo.starts_with("oci://"))
+                        && !chart.is_empty(),
                     "{}",
                     p.name
                 );
@@ -213,11 +281,22 @@ mod tests {
         }
     }
 
+    /// Sample parameters under which every preset renders: a cluster, region and account, and the
+    /// preset's example options.
+    fn sample_params(p: &Preset) -> PresetParams {
+        PresetParams {
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            options: p.example_option_map(),
+            ..params_with(Some("demo"), &[])
+        }
+    }
+
     #[test]
     fn every_preset_renders_valid_documents() {
-        let params = params_with(Some("demo"), &[]);
         for p in catalog() {
-            let policies = (p.render)(&params).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            let policies =
+                (p.render)(&sample_params(p)).unwrap_or_else(|e| panic!("{}: {e}", p.name));
             assert!(
                 !policies.managed_arns.is_empty() || !policies.documents.is_empty(),
                 "{} renders no permissions",
@@ -253,8 +332,8 @@ mod tests {
 
     #[test]
     fn rendering_is_deterministic() {
-        let params = params_with(Some("demo"), &[]);
         for p in catalog() {
+            let params = sample_params(p);
             assert_eq!(
                 (p.render)(&params).unwrap(),
                 (p.render)(&params).unwrap(),
@@ -262,6 +341,46 @@ mod tests {
                 p.name
             );
         }
+    }
+
+    #[test]
+    fn presets_that_need_a_parameter_fail_without_it_and_never_render_on_every_resource() {
+        for p in catalog().iter().filter(|p| !p.example_options.is_empty()) {
+            let mut params = sample_params(p);
+            params.options.clear();
+            let err = (p.render)(&params).unwrap_err();
+            assert!(
+                matches!(err, PresetError::Missing { preset, .. } if preset == p.name),
+                "{}: {err:?}",
+                p.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_eksctl_well_known_policy_maps_onto_one_preset() {
+        let keys = [
+            ("imageBuilder", "image-builder"),
+            ("autoScaler", "cluster-autoscaler"),
+            ("awsLoadBalancerController", "aws-load-balancer-controller"),
+            ("externalDNS", "external-dns"),
+            ("certManager", "cert-manager"),
+            ("ebsCSIController", "ebs-csi"),
+            ("efsCSIController", "efs-csi"),
+        ];
+        for (key, preset) in keys {
+            assert_eq!(
+                for_eksctl_well_known(key).map(|p| p.name),
+                Some(preset),
+                "{key}"
+            );
+        }
+        let mapped = catalog()
+            .iter()
+            .filter(|p| p.eksctl_well_known.is_some())
+            .count();
+        assert_eq!(mapped, keys.len());
+        assert!(for_eksctl_well_known("appMesh").is_none());
     }
 
     #[test]

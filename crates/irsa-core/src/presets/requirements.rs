@@ -15,11 +15,19 @@
 //! Sources: the Cluster Autoscaler AWS README (auto-discovery tags, the actions it calls), the
 //! EBS CSI driver's `docs/example-iam-policy.json` and the EFS CSI driver's `docs/iam-policy-example.json`
 //! (the tags they put on volumes and access points), external-dns' AWS tutorial, cert-manager's
-//! Route 53 page.
+//! Route 53 page; for the workload presets, the upstream documents their modules name.
+//!
+//! A requirement must hold whatever options the preset was rendered with, since doctor sees the
+//! role, not the spec: presets scoped entirely by an option (a bucket, a secret, a queue, a
+//! workspace) only require what every rendering allows, possibly nothing.
 
 use std::collections::BTreeMap;
 
-use super::{cert_manager, cluster_autoscaler, ebs_csi, efs_csi, external_dns};
+use super::{
+    aws_load_balancer_controller, aws_node_termination_handler, cert_manager,
+    cloudwatch_observability, cluster_autoscaler, ebs_csi, efs_csi, external_dns, fsx_lustre_csi,
+    image_builder, karpenter, vpc_cni,
+};
 
 /// Concrete resources stand for "any resource of this kind": a `*` in a request's resource would
 /// be a literal character to IAM, not a wildcard.
@@ -96,8 +104,146 @@ pub fn requirements(preset: &str, p: &RequirementParams<'_>) -> Vec<Requirement>
         efs_csi::NAME => efs(p),
         external_dns::NAME => external_dns(p),
         cert_manager::NAME => cert_manager(p),
+        aws_load_balancer_controller::NAME => load_balancer_controller(p),
+        karpenter::NAME => karpenter(p),
+        vpc_cni::NAME => vpc_cni(p),
+        cloudwatch_observability::NAME => cloudwatch_agent(p),
+        fsx_lustre_csi::NAME => fsx_lustre(p),
+        image_builder::NAME => vec![Requirement::new(
+            "ecr:GetAuthorizationToken",
+            "*",
+            "log in to the registry",
+        )],
+        aws_node_termination_handler::NAME => vec![
+            Requirement::new("ec2:DescribeInstances", "*", "find the node of an event"),
+            Requirement::new(
+                "autoscaling:DescribeAutoScalingInstances",
+                "*",
+                "find the node's Auto Scaling group",
+            ),
+        ],
         _ => Vec::new(),
     }
+}
+
+/// `arn:<partition>:<service>:<region>:<account>:<resource>`.
+fn regional_arn(p: &RequirementParams<'_>, service: &str, resource: &str) -> String {
+    format!(
+        "arn:{}:{service}:{}:{}:{resource}",
+        p.partition, p.region, p.account
+    )
+}
+
+fn load_balancer_controller(p: &RequirementParams<'_>) -> Vec<Requirement> {
+    let balancer = regional_arn(
+        p,
+        "elasticloadbalancing",
+        "loadbalancer/app/k8s-default-web-0123456789/50dc6c495c0c9188",
+    );
+    vec![
+        Requirement::new(
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "*",
+            "find its load balancers",
+        ),
+        // Added upstream in 2024: controllers from v2.8 on fail without it.
+        Requirement::new(
+            "elasticloadbalancing:DescribeListenerAttributes",
+            "*",
+            "reconcile listener attributes",
+        ),
+        Requirement::new("ec2:DescribeSubnets", "*", "discover the subnets"),
+        Requirement::new(
+            "elasticloadbalancing:CreateLoadBalancer",
+            balancer.clone(),
+            "create a load balancer for an Ingress or Service",
+        )
+        .with("aws:RequestTag/elbv2.k8s.aws/cluster", p.cluster),
+        Requirement::new(
+            "elasticloadbalancing:DeleteLoadBalancer",
+            balancer,
+            "delete a load balancer it created",
+        )
+        .with("aws:ResourceTag/elbv2.k8s.aws/cluster", p.cluster)
+        .with(
+            "elasticloadbalancing:ResourceTag/elbv2.k8s.aws/cluster",
+            p.cluster,
+        ),
+    ]
+}
+
+fn karpenter(p: &RequirementParams<'_>) -> Vec<Requirement> {
+    let instance = regional_arn(p, "ec2", SAMPLE_INSTANCE);
+    let owned = format!("kubernetes.io/cluster/{}", p.cluster);
+    vec![
+        Requirement::new(
+            "ec2:DescribeInstanceTypes",
+            "*",
+            "list the instance types it can launch",
+        )
+        .with("aws:RequestedRegion", p.region),
+        Requirement::new("ec2:RunInstances", instance.clone(), "launch a node")
+            .with(&format!("aws:RequestTag/{owned}"), "owned")
+            .with("aws:RequestTag/karpenter.sh/nodepool", "default"),
+        Requirement::new(
+            "ec2:TerminateInstances",
+            instance,
+            "remove a node it launched",
+        )
+        .with(&format!("aws:ResourceTag/{owned}"), "owned")
+        .with(&format!("ec2:ResourceTag/{owned}"), "owned")
+        .with("aws:ResourceTag/karpenter.sh/nodepool", "default")
+        .with("ec2:ResourceTag/karpenter.sh/nodepool", "default"),
+        Requirement::new(
+            "eks:DescribeCluster",
+            regional_arn(p, "eks", &format!("cluster/{}", p.cluster)),
+            "discover the API server endpoint",
+        ),
+    ]
+}
+
+fn vpc_cni(p: &RequirementParams<'_>) -> Vec<Requirement> {
+    vec![
+        Requirement::new(
+            "ec2:DescribeNetworkInterfaces",
+            "*",
+            "find the node's network interfaces",
+        ),
+        Requirement::new(
+            "ec2:CreateTags",
+            regional_arn(p, "ec2", "network-interface/eni-0123456789abcdef0"),
+            "tag the interfaces it manages",
+        ),
+    ]
+}
+
+fn cloudwatch_agent(p: &RequirementParams<'_>) -> Vec<Requirement> {
+    vec![
+        Requirement::new("cloudwatch:PutMetricData", "*", "publish metrics"),
+        Requirement::new(
+            "logs:PutLogEvents",
+            regional_arn(
+                p,
+                "logs",
+                &format!(
+                    "log-group:/aws/containerinsights/{}/performance:log-stream:node-1",
+                    p.cluster
+                ),
+            ),
+            "write Container Insights performance logs",
+        ),
+    ]
+}
+
+fn fsx_lustre(p: &RequirementParams<'_>) -> Vec<Requirement> {
+    vec![
+        Requirement::new("fsx:DescribeFileSystems", "*", "find file systems"),
+        Requirement::new(
+            "fsx:CreateFileSystem",
+            regional_arn(p, "fsx", "file-system/fs-0123456789abcdef0"),
+            "provision a file system for a volume",
+        ),
+    ]
 }
 
 fn autoscaler(p: &RequirementParams<'_>) -> Vec<Requirement> {

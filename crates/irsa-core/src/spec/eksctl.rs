@@ -22,15 +22,15 @@ const SERVICE_ACCOUNT: &[&str] = &[
 ];
 const SA_METADATA: &[&str] = &["name", "namespace", "labels", "annotations"];
 
-/// eksctl's `wellKnownPolicies` keys and the irsa preset each maps to.
-const WELL_KNOWN: &[(&str, &str)] = &[
-    ("autoScaler", "cluster-autoscaler"),
-    ("ebsCSIController", "ebs-csi"),
-    ("efsCSIController", "efs-csi"),
-    ("externalDNS", "external-dns"),
-    ("certManager", "cert-manager"),
-    ("awsLoadBalancerController", "aws-load-balancer-controller"),
-    ("imageBuilder", "image-builder"),
+/// eksctl's `wellKnownPolicies` keys; each maps onto the preset whose `eksctl_well_known` names it.
+const WELL_KNOWN: &[&str] = &[
+    "imageBuilder",
+    "autoScaler",
+    "awsLoadBalancerController",
+    "externalDNS",
+    "certManager",
+    "ebsCSIController",
+    "efsCSIController",
 ];
 
 pub(super) fn read(cx: &mut Ctx, root: &Node, spec: &mut Spec) {
@@ -162,18 +162,14 @@ fn service_account(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpe
 
     if let Some(w) = f.get("wellKnownPolicies") {
         let wp = join(&path, "wellKnownPolicies");
-        let names: Vec<&str> = WELL_KNOWN.iter().map(|(k, _)| *k).collect();
-        if let Some(wf) = cx.fields(w, &wp, &names) {
+        if let Some(wf) = cx.fields(w, &wp, WELL_KNOWN) {
             for (k, v) in wf.entries() {
                 let kp = join(&wp, &k.name);
                 let Some(on) = cx.bool(v, &kp) else { continue };
-                let Some((_, preset)) = WELL_KNOWN.iter().find(|(n, _)| *n == k.name) else {
-                    continue;
-                };
                 if !on.value {
                     continue;
                 }
-                if crate::presets::find(preset).is_none() {
+                let Some(preset) = crate::presets::for_eksctl_well_known(&k.name) else {
                     cx.err(
                         k.pos,
                         &kp,
@@ -182,7 +178,9 @@ fn service_account(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpe
                             k.name
                         ),
                     );
-                } else if let Some(first) = &b.preset {
+                    continue;
+                };
+                if let Some(first) = &b.preset {
                     cx.err(
                         k.pos,
                         &kp,
@@ -192,7 +190,7 @@ fn service_account(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpe
                         ),
                     );
                 } else {
-                    b.preset = Some(At::new(preset.to_string(), k.pos, kp));
+                    b.preset = Some(At::new(preset.name.to_string(), k.pos, kp));
                 }
             }
         }

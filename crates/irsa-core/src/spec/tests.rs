@@ -175,7 +175,7 @@ fn reports_every_error_with_file_line_and_column() {
             "errors.irsa.yaml:13:13: bindings[1].role.path: \"irsa/\" must start and end with `/` (for example `/` or `/irsa/`)",
             "errors.irsa.yaml:14:28: bindings[1].role.permissionsBoundary: \"arn:aws:iam::123456789012:role/not-a-policy\" is not an IAM policy ARN: expected arn:<partition>:iam::<account or aws>:policy/<name>",
             "errors.irsa.yaml:16:17: bindings[1].policies.managed[0]: `AmazonS3ReadOnlyAccess` is not an ARN: it must start with `arn:`; write an IAM policy ARN like arn:aws:iam::aws:policy/ReadOnlyAccess",
-            "errors.irsa.yaml:17:13: bindings[2].preset: unknown preset `karpenter`; valid presets: cluster-autoscaler, efs-csi, ebs-csi, external-dns, cert-manager (see `irsa presets`)",
+            "errors.irsa.yaml:17:13: bindings[2].preset: unknown preset `kube-proxy`; valid presets: cluster-autoscaler, efs-csi, ebs-csi, external-dns, cert-manager, aws-load-balancer-controller, karpenter, external-secrets, velero, vpc-cni, mountpoint-s3-csi, fsx-lustre-csi, amazon-managed-prometheus, cloudwatch-observability, aws-node-termination-handler, image-builder (see `irsa presets`)",
             "errors.irsa.yaml:19:15: bindings[3].roleOnly: expected true or false, found a string",
         ]
     );
@@ -186,7 +186,6 @@ fn eksctl_errors_are_located_and_other_sections_ignored() {
     assert_eq!(
         errors_of("eksctl-errors.yaml", EKSCTL_ERRORS),
         [
-            "eksctl-errors.yaml:13:27: iam.serviceAccounts[0].wellKnownPolicies.awsLoadBalancerController: wellKnownPolicies.awsLoadBalancerController is not supported by irsa yet; use attachPolicyARNs or attachPolicy instead",
             "eksctl-errors.yaml:16:7: iam.serviceAccounts[1].roleNmae: unknown field `roleNmae`; did you mean `roleName`? expected one of: metadata, attachPolicyARNs, wellKnownPolicies, attachPolicy, attachRoleARN, permissionsBoundary, roleName, roleOnly, tags, status",
             "eksctl-errors.yaml:18:51: iam.serviceAccounts[2].wellKnownPolicies.efsCSIController: irsa binds one preset per service account and this one already has `ebs-csi` (line 18); give each its own service account",
         ]

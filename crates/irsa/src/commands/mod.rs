@@ -24,7 +24,7 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::Verify(args) => verify::verify(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Usage(args) => usage::run(args),
-        Command::Policy(PolicyCommand::Eval(args)) => policy::eval(args),
+        Command::Policy(PolicyCommand::Eval(args)) => policy::eval(*args),
         Command::Policy(PolicyCommand::Lint(args)) => policy::lint(args),
         Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),
         Command::Trust(TrustCommand::Check(args)) => trust::check(args),

@@ -1,5 +1,7 @@
-//! `irsa presets` and `irsa presets show NAME`: the catalog of well-known workloads and the
-//! policies each renders to.
+//! `irsa presets` and `irsa presets show NAME`: the catalog of well-known workloads, where each
+//! preset's policy comes from, and the policies each renders to. `show` prints the policy on
+//! stdout (so it pipes) and, for a person, the preset's source and options on stderr; a preset
+//! that lacks a required option fails with its options and an example command.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +24,7 @@ fn install_text(install: Install) -> String {
     match install {
         Install::Helm { repo, chart } => format!("helm {chart} ({repo})"),
         Install::EksAddon { name } => format!("EKS add-on {name}"),
+        Install::Manual => "your own workload".to_string(),
     }
 }
 
@@ -35,7 +38,44 @@ fn preset_json(p: &Preset) -> Value {
         "source": {"url": p.source.url, "checked": p.source.checked},
         "options": p.options.iter().map(|o| json!({"name": o.name, "help": o.help})).collect::<Vec<_>>(),
         "default_bundle": presets::DEFAULT_BUNDLE.contains(&p.name),
+        "eksctl_well_known": p.eksctl_well_known,
+        "example_options": p.example_option_map(),
+        "notes": p.notes,
     })
+}
+
+/// `--option NAME=VALUE` flags for the preset's example options (empty when it needs none).
+fn example_flags(p: &Preset) -> String {
+    p.example_options
+        .iter()
+        .flat_map(|(name, values)| values.iter().map(move |v| format!(" --option {name}={v}")))
+        .collect()
+}
+
+/// The preset's source, service account, install method and options, one `#` line each, for a
+/// person reading `presets show` (stderr) or an error.
+fn about_text(p: &Preset) -> String {
+    let mut lines = vec![
+        format!("# {}: {}", p.name, p.summary),
+        format!(
+            "# service account {}/{} · install: {}",
+            p.namespace,
+            p.service_account,
+            install_text(p.install)
+        ),
+        format!("# source: {} (checked {})", p.source.url, p.source.checked),
+    ];
+    if let Some(key) = p.eksctl_well_known {
+        lines.push(format!("# eksctl: wellKnownPolicies.{key}"));
+    }
+    if p.options.is_empty() {
+        lines.push("# options: none".to_string());
+    }
+    for o in p.options {
+        lines.push(format!("# option {}: {}", o.name, o.help));
+    }
+    lines.extend(p.notes.iter().map(|n| format!("# note: {n}")));
+    lines.join("\n")
 }
 
 fn list(format: Format) -> Result<Code, CliError> {
@@ -45,9 +85,13 @@ fn list(format: Format) -> Result<Code, CliError> {
         return Ok(Code::Ok);
     }
     let mut table = Table::new();
-    table
-        .load_style(NOTHING)
-        .set_header(["NAME", "SERVICE ACCOUNT", "INSTALL", "SUMMARY"]);
+    table.load_style(NOTHING).set_header([
+        "NAME",
+        "SERVICE ACCOUNT",
+        "INSTALL",
+        "SOURCE (CHECKED)",
+        "SUMMARY",
+    ]);
     for p in catalog {
         let name = if presets::DEFAULT_BUNDLE.contains(&p.name) {
             format!("{} *", p.name)
@@ -58,12 +102,14 @@ fn list(format: Format) -> Result<Code, CliError> {
             name,
             format!("{}/{}", p.namespace, p.service_account),
             install_text(p.install),
+            format!("{} ({})", p.source.url, p.source.checked),
             p.summary.to_string(),
         ]);
     }
     println!("{table}");
     println!(
-        "\n* in the default bundle. `irsa presets show NAME --cluster C --region R --account ID` prints the policy."
+        "\n* in the default bundle. `irsa presets show NAME --cluster C --region R --account ID [--option NAME=VALUE]` \
+         prints the policy, its source and options."
     );
     Ok(Code::Ok)
 }
@@ -109,14 +155,24 @@ fn show(args: PresetShowArgs, format: Format) -> Result<Code, CliError> {
         account: args.account.clone(),
         options: parse_options(&args.options)?,
     };
-    let policies = (preset.render)(&params).map_err(|e| CliError::input(e.to_string()))?;
-    print_policies(&policies, format);
+    let policies = (preset.render)(&params).map_err(|e| {
+        CliError::input(format!(
+            "{e}\n{}\n# example: irsa presets show {} --cluster demo --region us-east-1 --account 123456789012{}",
+            about_text(preset),
+            preset.name,
+            example_flags(preset)
+        ))
+    })?;
+    print_policies(preset, &policies, format);
+    if format == Format::Text {
+        eprintln!("{}", about_text(preset));
+    }
     Ok(Code::Ok)
 }
 
 /// One document alone prints as that document; managed ARNs alone print one a line; anything
-/// else (or `--output json`) prints an object with both.
-fn print_policies(policies: &PresetPolicies, format: Format) {
+/// else (or `--output json`) prints an object with both, and in JSON the preset's catalog entry.
+fn print_policies(preset: &Preset, policies: &PresetPolicies, format: Format) {
     match (
         format,
         policies.managed_arns.as_slice(),
@@ -125,6 +181,7 @@ fn print_policies(policies: &PresetPolicies, format: Format) {
         (Format::Text, [], [(_, document)]) => print_json(document),
         (Format::Text, arns, []) => arns.iter().for_each(|arn| println!("{arn}")),
         _ => print_json(&json!({
+            "preset": preset_json(preset),
             "managed_policy_arns": policies.managed_arns,
             "documents": policies.documents.iter().map(|(suffix, doc)| json!({"name": suffix, "document": doc})).collect::<Vec<_>>(),
         })),

@@ -105,13 +105,15 @@ impl Session {
 
     /// One observation of everything the plan needs, AWS and Kubernetes side by side.
     async fn observe(&mut self) -> Result<Snapshot, CliError> {
-        self.observe_with_addons(Vec::new()).await
+        let scope = self.association_scope();
+        self.observe_with_addons(Vec::new(), scope).await
     }
 
     /// [`Session::observe`], reading also the EKS add-ons `extra_addons`.
     async fn observe_with_addons(
         &mut self,
         extra_addons: Vec<String>,
+        associations: irsa_aws::pod_identity::AssociationScope,
     ) -> Result<Snapshot, CliError> {
         let failed = |e: &dyn std::fmt::Display| CliError::failed(format!("observing AWS: {e}"));
         // The spec's customer-managed policies, as (path, name): their ARNs hold the account.
@@ -167,7 +169,7 @@ impl Session {
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect(),
-            associations: self.association_scope(),
+            associations,
         };
         let mut namespaces: Vec<String> = self
             .state
@@ -223,10 +225,12 @@ impl Session {
                 irsa_core::presets::Install::EksAddon { name } => Some(name.to_string()),
                 _ => None,
             })
+            .chain([AGENT_ADDON.to_string()])
             .collect();
         let aws = self.aws.clone();
         let (snapshot, trusts) = tokio::join!(
-            self.observe_with_addons(addons),
+            // Every association: the agent stays while any remains, whoever made it.
+            self.observe_with_addons(addons, irsa_aws::pod_identity::AssociationScope::All),
             irsa_aws::list_role_trusts(&aws)
         );
         let mut snapshot = snapshot?;

@@ -9,12 +9,14 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use iam_policy::context::Context;
 use iam_policy::document::PolicyDocument;
-use iam_policy::eval::{self, Decision, Request};
+use iam_policy::eval::Decision;
 use iam_policy::trust::{self, TokenClaims};
-use irsa_core::snapshot::{ServiceAccount, Snapshot};
+use irsa_core::identity::Kind;
+use irsa_core::identity::pod_identity;
+use irsa_core::snapshot::{PodIdentityAssociation, ServiceAccount, Snapshot};
 use irsa_core::verify::{self, Check};
+use irsa_core::verify_pod_identity::{self as verify_pi, LiveLink};
 use serde::Serialize;
 
 use crate::cli::{ListArgs, VerifyArgs};
@@ -28,6 +30,8 @@ use crate::token;
 pub struct Verdict {
     pub namespace: String,
     pub name: String,
+    /// The mechanism proven (`irsa`, `pod-identity`); `None` when the service account has none.
+    pub identity: Option<Kind>,
     pub role_arn: Option<String>,
     pub assumed_arn: Option<String>,
     pub ok: bool,
@@ -179,12 +183,7 @@ pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
         let targets: Vec<(String, String)> = if let Some(single) = single {
             vec![single]
         } else if args.subjects.all {
-            irsa_kube::list_role_service_accounts(&conn.kube, None)
-                .await
-                .map_err(failed_while("listing service accounts"))?
-                .into_iter()
-                .map(|sa| (sa.namespace, sa.name))
-                .collect()
+            every_linked_service_account(&conn, &cluster).await?
         } else if args.subjects.cluster.file.is_some() {
             connection::spec_service_accounts(&args.subjects.cluster)?
         } else {
@@ -205,6 +204,24 @@ pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
             Code::Negative
         })
     })
+}
+
+/// Every service account with an IRSA annotation or an EKS Pod Identity association, sorted, once.
+async fn every_linked_service_account(
+    conn: &Connection,
+    cluster: &str,
+) -> Result<Vec<(String, String)>, CliError> {
+    let (annotated, associated) = tokio::join!(
+        irsa_kube::list_role_service_accounts(&conn.kube, None),
+        irsa_aws::pod_identity::list_subjects(&conn.aws, cluster)
+    );
+    let mut all: std::collections::BTreeSet<(String, String)> = annotated
+        .map_err(failed_while("listing service accounts"))?
+        .into_iter()
+        .map(|sa| (sa.namespace, sa.name))
+        .collect();
+    all.extend(associated.map_err(failed_while("listing EKS Pod Identity associations"))?);
+    Ok(all.into_iter().collect())
 }
 
 pub fn print_verdicts(verdicts: &[Verdict], format: Format) {
@@ -250,13 +267,21 @@ pub async fn verify_all(
     let (_, found) = irsa_kube::observe(&conn.kube, &request)
         .await
         .map_err(failed_while("reading service accounts"))?;
-    let mut snapshot = connection::observe_cluster(
-        conn,
-        cluster,
-        connection::annotated_role_names(&found),
-        Vec::new(),
-    )
-    .await?;
+    let scope =
+        irsa_aws::pod_identity::AssociationScope::Subjects(targets.iter().cloned().collect());
+    let (snapshot, associations) = tokio::join!(
+        connection::observe_cluster(
+            conn,
+            cluster,
+            connection::annotated_role_names(&found),
+            Vec::new(),
+        ),
+        irsa_aws::pod_identity::read_associations(&conn.aws, cluster, &scope)
+    );
+    let mut snapshot = snapshot?;
+    snapshot.pod_identity_associations =
+        associations.map_err(failed_while("reading EKS Pod Identity associations"))?;
+    read_association_roles(conn, &mut snapshot).await?;
     if options.action.is_some() {
         // The policies' documents are needed to evaluate the action: a second, targeted look.
         let arns: Vec<String> = snapshot
@@ -285,6 +310,7 @@ pub async fn verify_all(
             verdicts.push(Verdict {
                 namespace: namespace.clone(),
                 name: name.clone(),
+                identity: None,
                 role_arn: None,
                 assumed_arn: None,
                 ok: false,
@@ -296,6 +322,38 @@ pub async fn verify_all(
             "service-account",
             format!("{namespace}/{name} exists"),
         ));
+        let link = LiveLink::of(sa, &snapshot);
+        if let (Some(Kind::PodIdentity), Some(association)) = (link.effective(), link.association) {
+            let assumed_arn = prove_pod_identity(
+                conn,
+                cluster,
+                sa,
+                association,
+                &snapshot,
+                options,
+                &mut steps,
+            )
+            .await;
+            verdicts.push(Verdict {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                identity: Some(Kind::PodIdentity),
+                role_arn: Some(association.role_arn.clone()),
+                assumed_arn,
+                ok: steps.iter().filter(|s| s.name != "pods").all(|s| s.ok),
+                steps,
+            });
+            continue;
+        }
+        if let (true, Some(association)) = (link.both(), link.association) {
+            steps.push(Check::pass(
+                "pod-identity",
+                format!(
+                    "also associated with {} ({}); its workloads use IRSA, since the SDKs find web identity before container credentials (see `irsa doctor`)",
+                    association.role_arn, association.association_id
+                ),
+            ));
+        }
         let role_arn = verify::check_annotation(sa, &snapshot, &mut steps);
         let mut assumed_arn = None;
         if let Some(role_arn) = &role_arn {
@@ -314,6 +372,7 @@ pub async fn verify_all(
         verdicts.push(Verdict {
             namespace: namespace.clone(),
             name: name.clone(),
+            identity: Some(Kind::Irsa),
             role_arn,
             assumed_arn,
             ok,
@@ -321,6 +380,137 @@ pub async fn verify_all(
         });
     }
     Ok(verdicts)
+}
+
+/// Reads the roles the associations name that the snapshot does not hold yet (one more round,
+/// only when there are associations).
+async fn read_association_roles(
+    conn: &Connection,
+    snapshot: &mut Snapshot,
+) -> Result<(), CliError> {
+    let missing: Vec<String> = snapshot
+        .pod_identity_associations
+        .iter()
+        .filter_map(|a| verify::role_name_of(&a.role_arn))
+        .filter(|name| snapshot.role(name).is_none())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let roles = irsa_aws::observe_roles(&conn.aws, &missing)
+        .await
+        .map_err(failed_while("reading the associations' roles"))?;
+    snapshot.roles.extend(roles);
+    Ok(())
+}
+
+/// The Pod Identity proof for one associated service account, as the agent gets credentials:
+/// the chain's links, a token with the Pod Identity audience, EKS Auth's
+/// `AssumeRoleForPodIdentity`, then `GetCallerIdentity` with the credentials, which must be a
+/// session of the association's role (its target role when it names one).
+async fn prove_pod_identity(
+    conn: &Connection,
+    cluster: &str,
+    sa: &ServiceAccount,
+    association: &PodIdentityAssociation,
+    snapshot: &Snapshot,
+    options: &VerifyOptions,
+    steps: &mut Vec<Check>,
+) -> Option<String> {
+    let chain = verify_pi::check_chain(association, snapshot, cluster);
+    let chain_ok = chain.iter().all(|c| c.ok);
+    steps.extend(chain);
+    let expected = verify_pi::expected_role_arn(association).to_string();
+    let mut assumed = None;
+    if chain_ok {
+        let audience = pod_identity::AUDIENCE;
+        match irsa_kube::request_token(&conn.kube, &sa.namespace, &sa.name, audience, 600).await {
+            Err(e) => steps.push(Check::fail("token", format!("TokenRequest failed: {e}"))),
+            Ok(token) => {
+                steps.push(Check::pass(
+                    "token",
+                    format!(
+                        "short-lived token for audience {audience}, expires {}",
+                        token.expires_at
+                    ),
+                ));
+                assumed = exchange_pod_identity_token(
+                    conn,
+                    cluster,
+                    &token.token,
+                    &expected,
+                    snapshot,
+                    options,
+                    steps,
+                )
+                .await;
+            }
+        }
+    }
+    if options.pod {
+        steps.push(pod_proof(conn, sa, &expected, &options.image).await);
+    }
+    assumed
+}
+
+/// EKS Auth's exchange of a Pod Identity token, then `GetCallerIdentity` with what it returned.
+async fn exchange_pod_identity_token(
+    conn: &Connection,
+    cluster: &str,
+    token: &str,
+    expected_role: &str,
+    snapshot: &Snapshot,
+    options: &VerifyOptions,
+    steps: &mut Vec<Check>,
+) -> Option<String> {
+    let grant = match irsa_aws::assume_role_for_pod_identity(&conn.aws, cluster, token).await {
+        Ok(grant) => grant,
+        Err(e) => {
+            steps.push(Check::fail("eks-auth", e.to_string()));
+            return None;
+        }
+    };
+    steps.push(Check::pass(
+        "eks-auth",
+        format!(
+            "AssumeRoleForPodIdentity succeeded (association {}; session tags are set by EKS and not visible in the credentials)",
+            grant.association_id.as_deref().unwrap_or("?")
+        ),
+    ));
+    let identity = match irsa_aws::caller_identity_with(&conn.aws, &grant.credentials).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            steps.push(Check::fail("caller-identity", e.to_string()));
+            return None;
+        }
+    };
+    if !verify_pi::is_session_of(&identity.arn, expected_role) {
+        steps.push(Check::fail(
+            "caller-identity",
+            format!(
+                "GetCallerIdentity says {}, not a session of {expected_role}",
+                identity.arn
+            ),
+        ));
+        return None;
+    }
+    steps.push(Check::pass("caller-identity", identity.arn.clone()));
+    if let Some((action, resource)) = &options.action {
+        steps.push(
+            check_action(
+                conn,
+                expected_role,
+                snapshot,
+                action,
+                resource,
+                &grant.credentials,
+            )
+            .await,
+        );
+    }
+    Some(identity.arn)
 }
 
 /// The token proof (and the pod proof with `--pod`) for one annotated service account.
@@ -412,31 +602,22 @@ async fn check_action(
     credentials: &irsa_aws::TemporaryCredentials,
 ) -> Check {
     let role = verify::role_name_of(role_arn).and_then(|n| snapshot.role(&n));
-    let documents: Vec<PolicyDocument> = role
-        .map(|r| {
-            r.attached_policy_arns
-                .iter()
-                .filter_map(|arn| snapshot.policy(arn))
-                .filter_map(|p| PolicyDocument::from_value(&p.document).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let refs: Vec<&PolicyDocument> = documents.iter().collect();
-    let ctx = Context::new();
-    let decision = eval::decide(
-        &refs,
-        &Request {
-            principal: None,
-            action,
-            resource: Some(resource),
-            context: &ctx,
-        },
-    );
-    let local = match decision {
-        Decision::Allow => "allowed by the attached policies",
-        Decision::ExplicitDeny => "explicitly denied by an attached policy",
-        Decision::ImplicitDeny => "not allowed by any attached policy",
-    };
+    let document = |arn: &str| snapshot.policy(arn).map(|p| &p.document);
+    let attached: Vec<_> = role
+        .iter()
+        .flat_map(|r| &r.attached_policy_arns)
+        .map(|a| (a.as_str(), document(a)))
+        .collect();
+    let boundary = role
+        .and_then(|r| r.permissions_boundary.as_deref())
+        .map(|b| (b, document(b)));
+    let (decision, local) = super::policy::role_decision(&attached, boundary, action, resource)
+        .unwrap_or_else(|e| {
+            (
+                Decision::ImplicitDeny,
+                format!("the role's policies cannot be evaluated: {e}"),
+            )
+        });
     let live = irsa_aws::try_read_action(&conn.aws, credentials, action, resource).await;
     let (ok, live_text) = match live {
         Ok(Some(true)) => (
