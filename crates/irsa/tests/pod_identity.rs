@@ -54,7 +54,10 @@ fn pod_identity_bundle_applies_proves_and_reapplies_with_no_change() {
     );
     assert!(autoscaler.owner_arn.is_none());
     assert_eq!(
-        associations.iter().filter(|a| a.owner_arn.is_some()).count(),
+        associations
+            .iter()
+            .filter(|a| a.owner_arn.is_some())
+            .count(),
         2
     );
     // The service account exists without an IRSA annotation.
@@ -202,10 +205,7 @@ fn interrupted_apply_is_completed_and_destroy_removes_associations_and_the_agent
     let finish = env.irsa(&["apply", "-f", &spec, "--yes"]);
     assert_eq!(finish.status.code(), Some(0), "{}", text(&finish));
     let items = plan_items(&env, &spec);
-    assert!(
-        items.iter().all(|i| i["mark"] == "unchanged"),
-        "{items:#?}"
-    );
+    assert!(items.iter().all(|i| i["mark"] == "unchanged"), "{items:#?}");
     assert_eq!(env.sandbox.associations().of_cluster("demo").len(), 3);
 
     let destroy = env.irsa(&["destroy", "-f", &spec, "--yes"]);

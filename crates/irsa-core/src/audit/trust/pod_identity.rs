@@ -7,19 +7,21 @@
 //! Guide, "Create IAM role with trust policy required by EKS Pod Identity", pod-id-role.html, and
 //! "Cross-service confused deputy prevention in Amazon EKS").
 //!
-//! Whether the trust admits *any* association is a decision, so the policy engine makes it: the
-//! trust is evaluated for two probe requests by `pods.eks.amazonaws.com`, one with the six session
-//! tags naming a cluster, namespace and service account nobody would name, one with no tags at all
-//! (an association with session tags disabled). Either allowed: AUD016 at medium. Both refused
+//! Whether the trust admits *any* association is a decision, so the policy engine makes it
+//! (`iam_policy::service_trust`, over the request context EKS sends,
+//! `identity::pod_identity::Requester`): the trust is evaluated for two probe requests by
+//! `pods.eks.amazonaws.com`, one with the session tags naming a cluster, namespace and service
+//! account nobody would name, one with no tags at all (an association with session tags
+//! disabled). Either allowed: AUD016 at medium. Both refused
 //! but an admitting statement conditions only on part of the scope (a cluster without a
 //! namespace or service account, or the reverse): AUD016 at low.
 
-use iam_policy::context::Context;
 use iam_policy::document::{Effect, PolicyDocument, PrincipalType, Principals, Statement};
-use iam_policy::eval::{self, Decision, Principal, Request};
+use iam_policy::eval;
+use iam_policy::service_trust::check_service_trust;
 
 use crate::identity::cluster_arn;
-use crate::identity::pod_identity::{SERVICE_PRINCIPAL, SESSION_TAGS};
+use crate::identity::pod_identity::{Requester, SERVICE_PRINCIPAL};
 
 use super::super::finding::Finding;
 use super::super::model::RoleDetail;
@@ -54,39 +56,24 @@ pub fn admits_pod_identity(document: &PolicyDocument) -> bool {
     document.statements.iter().any(admits_service)
 }
 
-/// The request EKS Pod Identity makes, with probe session tags (`tagged`) or none.
-fn probe_context(partition: &str, account: &str, tagged: bool) -> Context {
-    let mut ctx = Context::new();
-    if !tagged {
-        return ctx;
-    }
+/// Whether EKS Pod Identity may assume the role for a probe association: one whose session
+/// tags (`tagged`) name no real cluster, namespace or service account, or one without tags.
+/// The shared Pod Identity request context and the engine's service-trust decision make it.
+fn probe_allowed(document: &PolicyDocument, partition: &str, account: &str, tagged: bool) -> bool {
     let arn = cluster_arn(partition, "us-east-1", account, PROBE);
-    for key in SESSION_TAGS {
-        let value = if key == "eks-cluster-arn" {
-            arn.clone()
-        } else {
-            PROBE.to_string()
-        };
-        ctx.insert(&format!("aws:RequestTag/{key}"), value);
-    }
-    ctx.set(
-        "aws:TagKeys",
-        SESSION_TAGS.iter().map(|k| k.to_string()).collect(),
-    );
-    ctx
-}
-
-fn probe_allowed(document: &PolicyDocument, ctx: &Context) -> bool {
-    let request = Request {
-        principal: Some(Principal {
-            kind: PrincipalType::Service,
-            id: SERVICE_PRINCIPAL,
-        }),
-        action: ASSUME_ROLE,
-        resource: None,
-        context: ctx,
+    let probe = Requester {
+        cluster_arn: &arn,
+        cluster_name: PROBE,
+        namespace: PROBE,
+        service_account: PROBE,
     };
-    eval::decide(&[document], &request) == Decision::Allow
+    check_service_trust(
+        document,
+        SERVICE_PRINCIPAL,
+        &[ASSUME_ROLE],
+        &probe.context(tagged),
+    )
+    .allowed
 }
 
 /// What part of the scope a statement's conditions name (positive conditions only: a negated
@@ -153,8 +140,8 @@ pub(crate) fn check_scope(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let tagged = probe_allowed(document, &probe_context(partition, account, true));
-    let untagged = probe_allowed(document, &probe_context(partition, account, false));
+    let tagged = probe_allowed(document, partition, account, true);
+    let untagged = probe_allowed(document, partition, account, false);
     if tagged || untagged {
         let how = if tagged {
             "no condition names a cluster, namespace or service account"
