@@ -77,7 +77,7 @@ fn snapshot_audit_reports_every_planted_rule_and_fails_at_high() {
     let report = json(&out);
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(report["summary"]["findings"], findings.len());
-    assert_eq!(report["summary"]["roles"], 29);
+    assert_eq!(report["summary"]["roles"], 30);
     for f in findings {
         let resource = f["resource"].as_str().unwrap();
         let name = resource.rsplit('/').next().unwrap();
