@@ -2,7 +2,9 @@
 //! documents of the roles it follows (GetRolePolicy each, concurrently: ListRolePolicies in the
 //! observe round already named them) and the region's Auto Scaling groups that carry one of the
 //! Cluster Autoscaler's auto-discovery tag keys (DescribeAutoScalingGroups with a `tag-key`
-//! filter, paged by 100), with their tags.
+//! filter, paged by 100), with their tags; for EKS Pod Identity, whether an installed add-on's
+//! version supports it (DescribeAddonConfiguration: its `podIdentityConfiguration` is empty
+//! before the add-on's first version with Pod Identity).
 
 use futures_util::future::try_join_all;
 use irsa_core::presets::requirements::{
@@ -80,4 +82,28 @@ pub async fn autoscaler_groups(
                 .collect(),
         })
         .collect())
+}
+
+/// Whether version `version` of EKS add-on `addon` supports EKS Pod Identity: the
+/// `podIdentityConfiguration` DescribeAddonConfiguration returns lists its service accounts.
+pub async fn addon_supports_pod_identity(
+    clients: &Clients,
+    addon: &str,
+    version: &str,
+) -> Result<bool, AwsError> {
+    let out = clients
+        .eks
+        .describe_addon_configuration()
+        .addon_name(addon)
+        .addon_version(version)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::from_sdk(
+                "eks:DescribeAddonConfiguration",
+                format!("{addon} {version}"),
+                e,
+            )
+        })?;
+    Ok(!out.pod_identity_configuration().is_empty())
 }

@@ -43,5 +43,6 @@ pub use proof_pod::{PodPhase, delete_pod, pod_log, run_pod, wait_pod_finished};
 pub use service_accounts::list_role_service_accounts;
 pub use token::{ServiceAccountToken, request_token};
 pub use workloads::{
-    Workload, deployment_service_account, restart_deployment, restart_workload, workloads_using,
+    Workload, daemon_set_status, deployment_service_account, restart_deployment, restart_workload,
+    workloads_using,
 };

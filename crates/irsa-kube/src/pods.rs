@@ -1,9 +1,13 @@
-//! The pods running as a service account and the IRSA credentials each container carries: the
+//! The pods running as a service account and the credentials each container carries: the
 //! `AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE` variables EKS's pod-identity webhook injects
 //! when a pod is created (never later), so a pod started before the service account's
 //! `eks.amazonaws.com/role-arn` annotation was set or changed has none, or the old role.
 //! Only live pods count (not Succeeded, Failed or being deleted), and only the containers the
-//! webhook mutates (not those named in the pod's `eks.amazonaws.com/skip-containers`). Each pod's
+//! webhook mutates (not those named in the pod's `eks.amazonaws.com/skip-containers`). For EKS
+//! Pod Identity the same webhook injects `AWS_CONTAINER_CREDENTIALS_FULL_URI` and
+//! `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` at creation when the service account has an
+//! association ([`ContainerCredentials::uses_pod_identity`]); Fargate pods get no agent
+//! ([`runs_on_fargate`]). Each pod's
 //! controlling owner is resolved to the workload to restart: a ReplicaSet made by a Deployment
 //! counts as that Deployment. [`workloads_using`](crate::workloads_using) groups the same pods
 //! by owner.
@@ -17,6 +21,8 @@ use kube::Api;
 use kube::api::ListParams;
 use serde::Serialize;
 
+use irsa_core::identity::pod_identity::{ENV_CREDENTIALS_URI, ENV_TOKEN_FILE};
+
 use crate::error::is_not_found;
 use crate::workloads::SKIP_CONTAINERS_ANNOTATION;
 use crate::{KubeClient, KubeError};
@@ -25,6 +31,10 @@ use crate::{KubeClient, KubeError};
 pub const ROLE_ARN_ENV: &str = "AWS_ROLE_ARN";
 /// The environment variable naming the projected token file, injected by the webhook.
 pub const TOKEN_FILE_ENV: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+/// The pod label Fargate puts on the pods it runs (the profile that selected them).
+pub const FARGATE_PROFILE_LABEL: &str = "eks.amazonaws.com/fargate-profile";
+/// The node label (and pod node selector) of Fargate's compute type.
+pub const COMPUTE_TYPE_LABEL: &str = "eks.amazonaws.com/compute-type";
 
 /// What a container carries of the injected credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,6 +44,10 @@ pub struct ContainerCredentials {
     pub role_arn_env: Option<String>,
     /// `AWS_WEB_IDENTITY_TOKEN_FILE`, when set.
     pub token_file_env: Option<String>,
+    /// EKS Pod Identity's `AWS_CONTAINER_CREDENTIALS_FULL_URI`, when set.
+    pub credentials_uri_env: Option<String>,
+    /// EKS Pod Identity's `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, when set.
+    pub authorization_token_file_env: Option<String>,
 }
 
 impl ContainerCredentials {
@@ -52,6 +66,38 @@ impl ContainerCredentials {
             None => self.role_arn_env.is_none(),
         }
     }
+
+    /// Whether the SDK in this container gets EKS Pod Identity's credentials: both of the
+    /// agent's variables are set, and no web identity token file, which the SDKs' default chain
+    /// would use first.
+    pub fn uses_pod_identity(&self) -> bool {
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+        set(&self.credentials_uri_env)
+            && set(&self.authorization_token_file_env)
+            && !set(&self.token_file_env)
+    }
+}
+
+/// Whether Fargate runs the pod (EKS Pod Identity does not work there): Fargate names its nodes
+/// `fargate-…` and labels the pods with their profile; a pod may also select the compute type.
+pub fn runs_on_fargate(pod: &Pod) -> bool {
+    let on_fargate_node = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .is_some_and(|n| n.starts_with("fargate-"));
+    let profiled = pod
+        .metadata
+        .labels
+        .as_ref()
+        .is_some_and(|l| l.contains_key(FARGATE_PROFILE_LABEL));
+    let selects = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_selector.as_ref())
+        .and_then(|s| s.get(COMPUTE_TYPE_LABEL))
+        .is_some_and(|t| t == "fargate");
+    on_fargate_node || profiled || selects
 }
 
 /// A live pod running as the service account.
@@ -127,6 +173,8 @@ pub(crate) fn container_credentials(pod: &Pod) -> Vec<ContainerCredentials> {
                 name: container.name.clone(),
                 role_arn_env: value(ROLE_ARN_ENV),
                 token_file_env: value(TOKEN_FILE_ENV),
+                credentials_uri_env: value(ENV_CREDENTIALS_URI),
+                authorization_token_file_env: value(ENV_TOKEN_FILE),
             }
         })
         .collect()

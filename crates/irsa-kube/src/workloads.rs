@@ -21,7 +21,7 @@ use kube::api::{Patch, PatchParams};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::pods::{OwnerResolver, container_credentials, live_pods_of};
+use crate::pods::{OwnerResolver, container_credentials, live_pods_of, runs_on_fargate};
 use crate::{KubeClient, KubeError};
 
 /// The annotation on a service account naming its IAM role.
@@ -32,7 +32,7 @@ pub const SKIP_CONTAINERS_ANNOTATION: &str = "eks.amazonaws.com/skip-containers"
 pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";
 
 /// A workload whose pods use a service account.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Workload {
     /// `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet`, `Job`, … or `Pod` for a pod
     /// without a controller.
@@ -45,6 +45,20 @@ pub struct Workload {
     /// account's current role: no `AWS_ROLE_ARN` or `AWS_WEB_IDENTITY_TOKEN_FILE`, or an
     /// `AWS_ROLE_ARN` other than the annotation's (also when the annotation was removed).
     pub pods_without_credentials: usize,
+    /// Of those, the pods with a container that does not get EKS Pod Identity's credentials
+    /// (see [`ContainerCredentials::uses_pod_identity`](crate::ContainerCredentials::uses_pod_identity)).
+    pub pods_without_pod_identity: usize,
+    /// Of those, the pods Fargate runs.
+    pub fargate_pods: usize,
+}
+
+/// Counts of one workload's pods.
+#[derive(Default)]
+struct PodCounts {
+    pods: usize,
+    without_credentials: usize,
+    without_pod_identity: usize,
+    fargate: usize,
 }
 
 impl Workload {
@@ -88,7 +102,7 @@ pub async fn workloads_using(
         .map(String::as_str);
 
     let mut owners = OwnerResolver::new(client, namespace);
-    let mut groups: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), PodCounts> = BTreeMap::new();
     for pod in &pods {
         let owner = match owners.workload_of(pod).await? {
             Some(owner) => owner,
@@ -97,21 +111,25 @@ pub async fn workloads_using(
                 pod.metadata.name.clone().unwrap_or_default(),
             ),
         };
-        let entry = groups.entry(owner).or_default();
-        entry.0 += 1;
-        entry.1 += usize::from(lacks_credentials(pod, role_arn));
+        let containers = container_credentials(pod);
+        let counts = groups.entry(owner).or_default();
+        counts.pods += 1;
+        counts.without_credentials += usize::from(lacks_credentials(pod, role_arn));
+        counts.without_pod_identity +=
+            usize::from(containers.iter().any(|c| !c.uses_pod_identity()));
+        counts.fargate += usize::from(runs_on_fargate(pod));
     }
     Ok(groups
         .into_iter()
-        .map(
-            |((kind, name), (pods, pods_without_credentials))| Workload {
-                kind,
-                namespace: namespace.to_string(),
-                name,
-                pods,
-                pods_without_credentials,
-            },
-        )
+        .map(|((kind, name), counts)| Workload {
+            kind,
+            namespace: namespace.to_string(),
+            name,
+            pods: counts.pods,
+            pods_without_credentials: counts.without_credentials,
+            pods_without_pod_identity: counts.without_pod_identity,
+            fargate_pods: counts.fargate,
+        })
         .collect())
 }
 
@@ -158,6 +176,28 @@ pub async fn deployment_service_account(
             .and_then(|s| s.service_account_name)
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "default".to_string())
+    }))
+}
+
+/// A DaemonSet's `desiredNumberScheduled` and `numberReady`, or `None` when it does not exist
+/// (one GET).
+pub async fn daemon_set_status(
+    client: &KubeClient,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<irsa_core::doctor::DaemonSetStatus>, KubeError> {
+    let api: Api<DaemonSet> = Api::namespaced(client.kube().clone(), namespace);
+    let daemon_set = api
+        .get_opt(name)
+        .await
+        .map_err(|e| KubeError::api("get", format!("daemon set {namespace}/{name}"), e))?;
+    Ok(daemon_set.map(|ds| {
+        let status = ds.status.unwrap_or_default();
+        let count = |n: i32| u32::try_from(n).unwrap_or(0);
+        irsa_core::doctor::DaemonSetStatus {
+            desired: count(status.desired_number_scheduled),
+            ready: count(status.number_ready),
+        }
     }))
 }
 
@@ -232,5 +272,60 @@ mod tests {
         // No annotation: only pods still holding a role are stale.
         assert!(lacks_credentials(&pod(&full, &[]), None));
         assert!(!lacks_credentials(&pod(&[], &[]), None));
+    }
+
+    #[test]
+    fn pod_identity_needs_both_agent_variables_and_no_web_identity() {
+        let uri = (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "http://169.254.170.23/v1/credentials",
+        );
+        let token = (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token",
+        );
+        let uses = |env: &[(&str, &str)]| {
+            container_credentials(&pod(env, &[(SKIP_CONTAINERS_ANNOTATION, "sidecar")]))
+                .iter()
+                .all(|c| c.uses_pod_identity())
+        };
+        assert!(uses(&[uri, token]));
+        assert!(!uses(&[uri]));
+        assert!(!uses(&[]));
+        // With IRSA's token file too, the SDKs' default chain takes web identity first.
+        assert!(!uses(&[
+            uri,
+            token,
+            (
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"
+            ),
+        ]));
+    }
+
+    #[test]
+    fn fargate_pods_are_recognised_by_node_name_profile_label_or_selector() {
+        let pod_with = |patch: serde_json::Value| -> Pod {
+            let mut value =
+                json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "app"}]}});
+            for (section, fields) in patch.as_object().unwrap() {
+                for (k, v) in fields.as_object().unwrap() {
+                    value[section][k] = v.clone();
+                }
+            }
+            serde_json::from_value(value).unwrap()
+        };
+        assert!(runs_on_fargate(&pod_with(
+            json!({"spec": {"nodeName": "fargate-ip-10-0-1-23.ec2.internal"}})
+        )));
+        assert!(runs_on_fargate(&pod_with(
+            json!({"metadata": {"labels": {"eks.amazonaws.com/fargate-profile": "fp-default"}}})
+        )));
+        assert!(runs_on_fargate(&pod_with(
+            json!({"spec": {"nodeSelector": {"eks.amazonaws.com/compute-type": "fargate"}}})
+        )));
+        assert!(!runs_on_fargate(&pod_with(
+            json!({"spec": {"nodeName": "ip-10-0-1-23.ec2.internal"}})
+        )));
     }
 }

@@ -254,6 +254,9 @@ async fn workloads_using_finds_pods_without_credentials_grouped_by_workload() {
         name: "frontend".into(),
         pods: 2,
         pods_without_credentials: 2,
+        // No pod carries EKS Pod Identity's variables: the service account has no association.
+        pods_without_pod_identity: 2,
+        fargate_pods: 0,
     };
     let good = Workload {
         kind: "Pod".into(),
@@ -261,6 +264,8 @@ async fn workloads_using_finds_pods_without_credentials_grouped_by_workload() {
         name: "good".into(),
         pods: 1,
         pods_without_credentials: 0,
+        pods_without_pod_identity: 1,
+        fargate_pods: 0,
     };
     let stale = Workload {
         kind: "Pod".into(),
@@ -268,6 +273,8 @@ async fn workloads_using_finds_pods_without_credentials_grouped_by_workload() {
         name: "stale".into(),
         pods: 1,
         pods_without_credentials: 1,
+        pods_without_pod_identity: 1,
+        fargate_pods: 0,
     };
     assert_eq!(workloads, vec![deployment.clone(), good.clone(), stale]);
     assert!(workloads[0].needs_restart() && !workloads[1].needs_restart());
@@ -303,6 +310,7 @@ async fn workloads_using_finds_pods_without_credentials_grouped_by_workload() {
         Workload {
             pods: 3,
             pods_without_credentials: 2,
+            pods_without_pod_identity: 3,
             ..deployment
         }
     );
@@ -349,6 +357,7 @@ async fn restart_sets_the_restarted_at_annotation() {
         name: "p".into(),
         pods: 1,
         pods_without_credentials: 1,
+        ..Workload::default()
     };
     let err = restart_workload(&client, &bare).await.unwrap_err();
     assert!(

@@ -1,16 +1,18 @@
 //! Test servers for irsa, all on 127.0.0.1 (nothing reaches beyond loopback):
 //! - [`moto`]: starts the moto server (IAM, STS, Auto Scaling, EKS clusters, CloudTrail trails, …)
 //!   from a Python virtual environment of its own, installing moto into it on first use;
-//! - [`fake_eks`]: a FAKE of the EKS add-on API (moto lacks it) that forwards every other EKS
-//!   request to moto;
+//! - [`fake_eks`]: a FAKE of the EKS API parts moto lacks (add-ons, Pod Identity associations,
+//!   the add-on catalog) that forwards every other EKS request to moto;
 //! - [`fake_eks_auth`]: a FAKE of the EKS Auth API (AssumeRoleForPodIdentity: the token checked
 //!   against the cluster issuer, the association, the role's trust, then moto's STS AssumeRole
 //!   with EKS Pod Identity's session tags), its calls recorded in the fake CloudTrail;
 //! - [`moto_iam`]: what the fakes ask moto's IAM and STS (GetRole, AssumeRole);
 //! - [`fake_cloudtrail`]: a FAKE CloudTrail event history: STS in front of moto, recording every
-//!   AssumeRoleWithWebIdentity, and LookupEvents over the recorded events (moto lacks it);
+//!   AssumeRoleWithWebIdentity (and, through its `EventLog` port, the fake EKS Auth's calls), and
+//!   LookupEvents over the recorded events (moto lacks it);
 //! - [`fake_kube`]: a FAKE Kubernetes API server (namespaces, service accounts, pods,
-//!   deployments) following the real API's JSON, status codes and resourceVersion semantics;
+//!   deployments) following the real API's JSON, status codes and resourceVersion semantics,
+//!   with EKS's pod mutation for IRSA and Pod Identity and runnable aws-cli test pods;
 //! - [`latency`]: a proxy that adds a fixed delay in front of any of them, for benchmarks that
 //!   need a networked peer's shape; [`forward`] is the request forwarding they share, and
 //!   [`aws_wire`] the AWS wire formats (restJson1, the query protocol) they speak;

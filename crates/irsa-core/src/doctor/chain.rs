@@ -51,11 +51,15 @@ pub(crate) fn check_cluster(
     })
 }
 
-/// The audiences the subjects' tokens carry (annotation `eks.amazonaws.com/audience`, default
-/// `sts.amazonaws.com`), without duplicates.
+/// The audiences the IRSA subjects' tokens carry (annotation `eks.amazonaws.com/audience`,
+/// default `sts.amazonaws.com`), without duplicates.
 fn audiences(input: &DoctorInput<'_>) -> Vec<String> {
     let mut out = vec![DEFAULT_AUDIENCE.to_string()];
-    for subject in input.subjects {
+    let irsa_subjects = input
+        .subjects
+        .iter()
+        .filter(|s| super::mechanism_of(input.snapshot, s) == crate::identity::Kind::Irsa);
+    for subject in irsa_subjects {
         if let Some(sa) = input
             .snapshot
             .service_account(&subject.namespace, &subject.name)
@@ -246,13 +250,14 @@ pub(crate) fn check_service_account(
     }
 }
 
-fn role_facts(input: &DoctorInput<'_>, role_arn: &str, audience: &str) -> RoleFacts {
+pub(crate) fn role_facts(input: &DoctorInput<'_>, role_arn: &str, audience: &str) -> RoleFacts {
     let name = verify::role_name_of(role_arn).unwrap_or_default();
     RoleFacts {
         arn: role_arn.to_string(),
         role: input.snapshot.role(&name).cloned(),
         name,
         audience: audience.to_string(),
+        session_policy: None,
     }
 }
 
@@ -503,8 +508,13 @@ fn repair_step(
         &facts.audience,
     )
     .ok()?;
-    // An irsa-owned role is for one service account: its whole trust is replaced. An adopted
-    // role keeps its other statements.
+    Some(trust_repair(role, exact))
+}
+
+/// The trust update that gives `role` the statement of `exact` (a one-statement trust policy):
+/// an irsa-owned role is for one service account, so its whole trust is replaced; an adopted
+/// role keeps its other statements.
+pub(crate) fn trust_repair(role: &crate::snapshot::Role, exact: serde_json::Value) -> Step {
     let trust_policy = if desired::is_owned(&role.tags) {
         exact
     } else {
@@ -517,10 +527,10 @@ fn repair_step(
         }
         merged
     };
-    Some(Step::UpdateTrustPolicy {
+    Step::UpdateTrustPolicy {
         role_name: role.name.clone(),
         trust_policy,
-    })
+    }
 }
 
 fn with_trust_fix(

@@ -1,15 +1,20 @@
-//! `irsa doctor`, decided: every check of the IRSA chain for a set of service accounts, as a pure
-//! function from observed facts to findings. The chain is what STS and the pod-identity webhook
-//! walk when a pod asks for credentials: the cluster's issuer → the IAM OIDC provider for it →
-//! the service account and its role annotation → the role and its trust policy → the role's
+//! `irsa doctor`, decided: every check of the chain a pod's credentials go through, for a set of
+//! service accounts, as a pure function from observed facts to findings. Each service account is
+//! followed through the chain of its mechanism ([`mechanism_of`]). For IRSA that is what STS and
+//! the pod-identity webhook walk: the cluster's issuer → the IAM OIDC provider for it → the
+//! service account and its role annotation → the role and its trust policy → the role's
 //! permissions for what the workload does → the pods carrying the injected credentials → the EKS
-//! add-on wiring. Findings carry a stable rule id (see [`rules::RULES`]), the link they break, the
+//! add-on wiring. For EKS Pod Identity ([`pod_identity`]): the agent add-on and its DaemonSet →
+//! the association → its role's trust for the request EKS makes (and a target role's trust) →
+//! the permissions, capped by the association's session policy → the pods carrying the agent's
+//! variables, not on Fargate → the add-on's version. Findings carry a stable rule id (see [`rules::RULES`]), the link they break, the
 //! evidence (the annotation, the trust fragment, the provider URL…) and a fix: the exact command
 //! and, where irsa can do it safely, the step `irsa doctor --fix` performs. [`diagnose`] orders
 //! them by link, so the first finding is the root cause.
 
 mod chain;
 mod permissions;
+mod pod_identity;
 pub mod rules;
 mod runtime;
 #[cfg(test)]
@@ -20,6 +25,7 @@ use std::collections::BTreeMap;
 use iam_policy::lint::Severity;
 use serde::Serialize;
 
+use crate::identity::{Kind, Mechanism};
 use crate::presets::requirements::AutoScalingGroup;
 use crate::snapshot::Snapshot;
 use crate::steps::Step;
@@ -27,7 +33,7 @@ use crate::steps::Step;
 pub use rules::{Link, RULES, Rule};
 
 /// A service account to diagnose, with what is known about what it should be.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Subject {
     pub namespace: String,
     pub name: String,
@@ -39,6 +45,9 @@ pub struct Subject {
     pub addon: Option<String>,
     /// The Deployment that must run as it (`namespace`, `name`), e.g. the EFS CSI controller.
     pub controller: Option<(String, String)>,
+    /// The mechanism the spec gives it, when a spec was given (else [`mechanism_of`] reads it
+    /// from what is live).
+    pub mechanism: Option<Mechanism>,
 }
 
 impl Subject {
@@ -53,7 +62,34 @@ pub struct WorkloadFacts {
     pub kind: String,
     pub name: String,
     pub pods: usize,
+    /// Pods lacking IRSA's injected variables for the current annotation.
     pub pods_without_credentials: usize,
+    /// Pods lacking EKS Pod Identity's variables (`AWS_CONTAINER_CREDENTIALS_FULL_URI`), or
+    /// carrying IRSA's, which the SDKs prefer.
+    pub pods_without_pod_identity: usize,
+    /// Pods running on Fargate.
+    pub fargate_pods: usize,
+}
+
+/// A DaemonSet's rollout, as its status reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DaemonSetStatus {
+    /// `desiredNumberScheduled`: the nodes it should run on.
+    pub desired: u32,
+    /// `numberReady`.
+    pub ready: u32,
+}
+
+/// What EKS Pod Identity adds to the facts (read only when a subject uses it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodIdentityFacts {
+    /// The agent's DaemonSet `kube-system/eks-pod-identity-agent`; `None` when it does not
+    /// exist.
+    pub agent_daemon_set: Option<DaemonSetStatus>,
+    /// Add-on name → whether its installed version supports Pod Identity
+    /// (DescribeAddonConfiguration's `podIdentityConfiguration` is not empty); absent when not
+    /// read.
+    pub addon_supports_pod_identity: BTreeMap<String, bool>,
 }
 
 /// What the issuer's TLS chain says about the provider's thumbprint.
@@ -83,6 +119,8 @@ pub struct DoctorInput<'a> {
     /// deployment does not exist.
     pub controllers: &'a BTreeMap<(String, String), String>,
     pub thumbprint: &'a Thumbprint,
+    /// The agent and add-on facts of EKS Pod Identity (associations are in the snapshot).
+    pub pod_identity: &'a PodIdentityFacts,
     /// Change roles irsa does not own (the user passed `--adopt`).
     pub adopt: bool,
 }
@@ -182,24 +220,72 @@ impl Finding {
 /// Runs every check; findings ordered by link (root cause first), then subject, then rule.
 pub fn diagnose(input: &DoctorInput<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let cluster = chain::check_cluster(input, &mut findings);
+    let uses = |kind: Kind| {
+        input
+            .subjects
+            .iter()
+            .any(|s| mechanism_of(input.snapshot, s) == kind)
+    };
+    let cluster = if uses(Kind::Irsa) {
+        chain::check_cluster(input, &mut findings)
+    } else {
+        None
+    };
     if let Some(cluster) = &cluster {
         chain::check_provider(input, cluster, &mut findings);
     }
+    if uses(Kind::PodIdentity) {
+        pod_identity::check_agent(input, &mut findings);
+    }
     for subject in input.subjects {
-        let role = chain::check_service_account(input, subject, &mut findings);
-        if let (Some(cluster), Some(role)) = (&cluster, &role) {
-            chain::check_trust(input, cluster, subject, role, &mut findings);
+        match mechanism_of(input.snapshot, subject) {
+            Kind::Irsa => check_irsa_subject(input, cluster.as_ref(), subject, &mut findings),
+            Kind::PodIdentity => pod_identity::check_subject(input, subject, &mut findings),
         }
-        if let Some(role) = &role {
-            permissions::check(input, subject, role, &mut findings);
-        }
-        runtime::check_pods(input, subject, &mut findings);
-        runtime::check_addon(input, subject, role.as_ref(), &mut findings);
+        pod_identity::check_both_mechanisms(input, subject, &mut findings);
     }
     findings.sort_by(|a, b| (a.link, &a.subject, a.rule).cmp(&(b.link, &b.subject, b.rule)));
     findings.dedup();
     findings
+}
+
+/// The IRSA chain of one service account.
+fn check_irsa_subject(
+    input: &DoctorInput<'_>,
+    cluster: Option<&ClusterFacts>,
+    subject: &Subject,
+    out: &mut Vec<Finding>,
+) {
+    let role = chain::check_service_account(input, subject, out);
+    if let (Some(cluster), Some(role)) = (cluster, &role) {
+        chain::check_trust(input, cluster, subject, role, out);
+    }
+    if let Some(role) = &role {
+        permissions::check(input, subject, role, out);
+    }
+    runtime::check_pods(input, subject, out);
+    runtime::check_addon(input, subject, role.as_ref(), out);
+}
+
+/// The mechanism a subject's chain is followed through: the spec's, else what is live. A
+/// service account with an association and no role annotation uses EKS Pod Identity; with
+/// both, a workload uses IRSA (the SDKs find web identity first) and an EKS add-on the
+/// association (EKS ignores its serviceAccountRoleArn then).
+pub fn mechanism_of(snapshot: &Snapshot, subject: &Subject) -> Kind {
+    if let Some(mechanism) = &subject.mechanism {
+        return mechanism.kind();
+    }
+    let associated = snapshot
+        .association(&subject.namespace, &subject.name)
+        .is_some();
+    let annotated = snapshot
+        .service_account(&subject.namespace, &subject.name)
+        .is_some_and(|sa| crate::verify::annotated_role(sa).is_some());
+    match (associated, annotated) {
+        (true, false) => Kind::PodIdentity,
+        (true, true) if subject.addon.is_some() => Kind::PodIdentity,
+        _ => Kind::Irsa,
+    }
 }
 
 /// The facts about the cluster that the later links need.
@@ -221,6 +307,8 @@ pub(crate) struct RoleFacts {
     pub audience: String,
     /// The role as observed; `None` when it does not exist.
     pub role: Option<crate::snapshot::Role>,
+    /// A session policy that caps the role's permissions (an EKS Pod Identity association's).
+    pub session_policy: Option<String>,
 }
 
 /// Subjects for well-known service-account names when no spec says otherwise: the presets'

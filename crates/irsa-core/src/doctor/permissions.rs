@@ -2,6 +2,8 @@
 //! what the subject's workload does, evaluated by the policy engine request by request on real
 //! resources (see [`crate::presets::requirements`]). For the Cluster Autoscaler the Auto Scaling
 //! groups must also carry the auto-discovery tags, or it has nothing to scale whatever its policy.
+//! A session policy (an EKS Pod Identity association's `policy`) caps the role's policies: the
+//! effective permissions are the intersection, so each requirement is evaluated against both.
 
 use iam_policy::context::Context;
 use iam_policy::document::PolicyDocument;
@@ -103,6 +105,7 @@ pub(crate) fn check(
     if preset == "cluster-autoscaler" {
         check_auto_discovery(input, subject, out);
     }
+    let session_policy = session_policy_of(facts, subject, role, out);
     let refs: Vec<&PolicyDocument> = documents.iter().collect();
     for requirement in requirements::requirements(preset, &params) {
         let ctx = context_of(&requirement);
@@ -127,6 +130,18 @@ pub(crate) fn check(
             );
             continue;
         }
+        if let Some(session) = &session_policy
+            && eval::decide(&[session], &request) != Decision::Allow
+        {
+            out.push(
+                Finding::new(&SESSION_POLICY_DENIES, Some(subject), format!("the association's session policy does not allow {} on {}, which {preset} needs to {}: the role's policies allow it, the session policy caps them", requirement.action, requirement.resource, requirement.purpose))
+                    .evidence(request_evidence(&requirement))
+                    .evidence(format!("session policy: {}", facts.session_policy.as_deref().unwrap_or_default()))
+                    .fix("allow the action in the association's session policy (the binding's sessionPolicy), or remove the policy")
+                    .command(format!("aws eks update-pod-identity-association --cluster-name {} --association-id <id> --policy file://session-policy.json", input.cluster)),
+            );
+            continue;
+        }
         if let Some((arn, boundary)) = &boundary
             && eval::decide(&[boundary], &request) != Decision::Allow
         {
@@ -136,6 +151,28 @@ pub(crate) fn check(
                     .evidence(format!("boundary: {arn}"))
                     .fix("widen the boundary for this action, or remove it from the role"),
             );
+        }
+    }
+}
+
+/// The session policy of the role's use, parsed; an unparsable one is reported.
+fn session_policy_of(
+    facts: &RoleFacts,
+    subject: &Subject,
+    role: &Role,
+    out: &mut Vec<Finding>,
+) -> Option<PolicyDocument> {
+    let text = facts.session_policy.as_deref()?;
+    match PolicyDocument::parse_identity_based(text) {
+        Ok(document) => Some(document),
+        Err(e) => {
+            out.push(unreadable(
+                subject,
+                role,
+                "the session policy",
+                e.to_string(),
+            ));
+            None
         }
     }
 }

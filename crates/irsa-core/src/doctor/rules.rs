@@ -1,7 +1,9 @@
-//! The doctor's rules: stable ids (`DOC0xx`, never reused), the link of the IRSA chain each one
-//! checks, and a default severity. The tens digit is the link, so ids sort in chain order:
-//! 00 cluster, 10 OIDC provider, 20 service account, 30 role and trust, 40 permissions, 50 pods,
-//! 60 EKS add-on and controller. `irsa doctor --rules` lists them.
+//! The doctor's rules: stable ids (never reused), the link of the chain each one checks, and a
+//! default severity. The hundreds digit is the series: `DOC0xx` the IRSA chain and the links both
+//! mechanisms share (permissions, pods, add-on), `DOC1xx` what only EKS Pod Identity has. The tens
+//! digit is the link, so within a series ids sort in chain order: 00 cluster, 10 OIDC provider or
+//! Pod Identity agent, 20 service account or association, 30 role and trust, 40 permissions,
+//! 50 pods, 60 EKS add-on and controller. `irsa doctor --rules` lists them.
 
 use iam_policy::lint::Severity;
 use serde::Serialize;
@@ -12,7 +14,11 @@ use serde::Serialize;
 pub enum Link {
     Cluster,
     OidcProvider,
+    /// The EKS Pod Identity Agent (add-on and DaemonSet).
+    Agent,
     ServiceAccount,
+    /// The EKS Pod Identity association of the service account.
+    Association,
     Trust,
     Permissions,
     Pods,
@@ -24,11 +30,26 @@ impl Link {
         match self {
             Link::Cluster => "cluster",
             Link::OidcProvider => "oidc-provider",
+            Link::Agent => "agent",
             Link::ServiceAccount => "service-account",
+            Link::Association => "association",
             Link::Trust => "trust",
             Link::Permissions => "permissions",
             Link::Pods => "pods",
             Link::Addon => "addon",
+        }
+    }
+
+    /// The tens digit of its rules' ids.
+    pub fn digit(self) -> u8 {
+        match self {
+            Link::Cluster => 0,
+            Link::OidcProvider | Link::Agent => 1,
+            Link::ServiceAccount | Link::Association => 2,
+            Link::Trust => 3,
+            Link::Permissions => 4,
+            Link::Pods => 5,
+            Link::Addon => 6,
         }
     }
 }
@@ -116,6 +137,40 @@ rules! {
         "the add-on's serviceAccountRoleArn is not the service account's role";
     CONTROLLER_SA = "DOC063" "controller-service-account" Addon Critical
         "the controller deployment runs as another service account";
+    AGENT_MISSING = "DOC110" "agent-missing" Agent Critical
+        "the eks-pod-identity-agent add-on is not installed";
+    AGENT_NOT_ACTIVE = "DOC111" "agent-not-active" Agent Critical
+        "the eks-pod-identity-agent add-on is not ACTIVE";
+    AGENT_NOT_READY = "DOC112" "agent-not-ready" Agent Critical
+        "the agent's DaemonSet is missing or not ready on every node";
+    ASSOCIATION_MISSING = "DOC120" "association-missing" Association Critical
+        "no EKS Pod Identity association for the service account";
+    ASSOCIATION_NOT_SPEC = "DOC121" "association-not-spec" Association High
+        "the association names another role than the spec";
+    BOTH_MECHANISMS = "DOC122" "both-mechanisms" Association High
+        "the service account has both an IRSA role annotation and an association";
+    ASSOCIATION_ROLE_MISSING = "DOC130" "association-role-missing" Trust Critical
+        "the association's role does not exist";
+    POD_TRUST_PRINCIPAL = "DOC131" "pod-identity-trust-principal" Trust Critical
+        "the trust policy does not name the service principal pods.eks.amazonaws.com";
+    POD_TRUST_ACTION = "DOC132" "pod-identity-trust-action" Trust Critical
+        "the trust policy does not allow sts:AssumeRole, or sts:TagSession while session tags are on";
+    POD_TRUST_SCOPE = "DOC133" "pod-identity-trust-scope" Trust Critical
+        "the trust policy's conditions exclude this cluster, namespace or service account";
+    POD_TRUST_DENIED = "DOC134" "pod-identity-trust-denied" Trust Critical
+        "the trust policy denies the request EKS Pod Identity makes";
+    TARGET_ROLE_MISSING = "DOC135" "target-role-missing" Trust Critical
+        "the association's target role does not exist";
+    TARGET_TRUST = "DOC136" "target-trust-mismatch" Trust Critical
+        "the target role's trust does not admit the association's role";
+    SESSION_POLICY_DENIES = "DOC140" "session-policy-denies" Permissions High
+        "the association's session policy does not allow an action the workload needs";
+    PODS_WITHOUT_POD_IDENTITY = "DOC150" "pods-without-pod-identity" Pods High
+        "pods started before the association and run without its credentials";
+    FARGATE_PODS = "DOC151" "fargate-pods" Pods Critical
+        "pods run on Fargate, where EKS Pod Identity is not supported";
+    ADDON_TOO_OLD = "DOC160" "addon-version-no-pod-identity" Addon High
+        "the EKS add-on's version does not support EKS Pod Identity";
 }
 
 /// The controller Deployment of a preset's workload, where its name is fixed (the EKS add-ons
@@ -146,20 +201,14 @@ mod tests {
                 pair[0].id,
                 pair[1].id
             );
-            assert!(pair[0].link <= pair[1].link, "{}", pair[1].id);
+            // Chain order within a series (the hundreds digit).
+            if pair[0].id[..4] == pair[1].id[..4] {
+                assert!(pair[0].link <= pair[1].link, "{}", pair[1].id);
+            }
         }
         for rule in RULES {
             let tens = rule.id.as_bytes()[4] - b'0';
-            let expected = match rule.link {
-                Link::Cluster => 0,
-                Link::OidcProvider => 1,
-                Link::ServiceAccount => 2,
-                Link::Trust => 3,
-                Link::Permissions => 4,
-                Link::Pods => 5,
-                Link::Addon => 6,
-            };
-            assert_eq!(tens, expected, "{}", rule.id);
+            assert_eq!(tens, rule.link.digit(), "{}", rule.id);
             assert_eq!(find(rule.id).map(|r| r.name), Some(rule.name));
         }
     }

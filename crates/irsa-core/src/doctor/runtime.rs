@@ -5,43 +5,68 @@
 //! account.
 
 use super::rules::*;
-use super::{DoctorInput, Finding, FixAction, RoleFacts, Subject};
+use super::{DoctorInput, Finding, FixAction, RoleFacts, Subject, WorkloadFacts};
 use crate::steps::{AddonIdentity, Step};
 
 pub(crate) fn check_pods(input: &DoctorInput<'_>, subject: &Subject, out: &mut Vec<Finding>) {
+    restart_stale(
+        input,
+        subject,
+        &PODS_WITHOUT_CREDENTIALS,
+        |w| w.pods_without_credentials,
+        "started before the current role annotation and run without its credentials (the webhook injects them only at pod creation)",
+        out,
+    );
+}
+
+/// One finding per workload of the subject with pods that `stale` counts, each with the restart
+/// that recreates them; `why` says what those pods lack.
+pub(crate) fn restart_stale(
+    input: &DoctorInput<'_>,
+    subject: &Subject,
+    rule: &Rule,
+    stale: fn(&WorkloadFacts) -> usize,
+    why: &str,
+    out: &mut Vec<Finding>,
+) {
     let key = (subject.namespace.clone(), subject.name.clone());
     for workload in input.workloads.get(&key).into_iter().flatten() {
-        if workload.pods_without_credentials == 0 {
+        let count = stale(workload);
+        if count == 0 {
             continue;
         }
-        let mut finding = Finding::new(
-            &PODS_WITHOUT_CREDENTIALS,
+        let finding = Finding::new(
+            rule,
             Some(subject),
             format!(
-                "{}/{}: {} of {} pod(s) started before the current role annotation and run without its credentials (the webhook injects them only at pod creation)",
-                workload.kind, workload.name, workload.pods_without_credentials, workload.pods
+                "{}/{}: {count} of {} pod(s) {why}",
+                workload.kind, workload.name, workload.pods
             ),
         );
-        if workload.kind == "Pod" {
-            finding = finding.fix("delete and recreate the pod").command(format!(
-                "kubectl delete pod {} -n {}",
-                workload.name, subject.namespace
-            ));
-        } else {
-            finding = finding.fix("restart the workload").command(format!(
-                "kubectl rollout restart {}/{} -n {}",
-                workload.kind.to_ascii_lowercase(),
-                workload.name,
-                subject.namespace
-            ));
-            finding.fix.action = Some(FixAction::Restart {
-                namespace: subject.namespace.clone(),
-                workload_kind: workload.kind.clone(),
-                workload: workload.name.clone(),
-            });
-        }
-        out.push(finding);
+        out.push(with_restart(finding, subject, workload));
     }
+}
+
+/// The fix that recreates a workload's pods: delete a bare pod, restart a controller's.
+fn with_restart(finding: Finding, subject: &Subject, workload: &WorkloadFacts) -> Finding {
+    if workload.kind == "Pod" {
+        return finding.fix("delete and recreate the pod").command(format!(
+            "kubectl delete pod {} -n {}",
+            workload.name, subject.namespace
+        ));
+    }
+    let mut finding = finding.fix("restart the workload").command(format!(
+        "kubectl rollout restart {}/{} -n {}",
+        workload.kind.to_ascii_lowercase(),
+        workload.name,
+        subject.namespace
+    ));
+    finding.fix.action = Some(FixAction::Restart {
+        namespace: subject.namespace.clone(),
+        workload_kind: workload.kind.clone(),
+        workload: workload.name.clone(),
+    });
+    finding
 }
 
 pub(crate) fn check_addon(

@@ -26,6 +26,7 @@ struct World {
     groups: Vec<AutoScalingGroup>,
     controllers: BTreeMap<(String, String), String>,
     thumbprint: Thumbprint,
+    pod_identity: PodIdentityFacts,
     adopt: bool,
 }
 
@@ -164,7 +165,7 @@ fn healthy() -> World {
             kind: "Deployment".into(),
             name: "app".into(),
             pods: 2,
-            pods_without_credentials: 0,
+            ..WorkloadFacts::default()
         }],
     )]
     .into();
@@ -196,6 +197,7 @@ fn healthy() -> World {
         groups,
         controllers,
         thumbprint: Thumbprint::NotChecked("issuer not reachable".into()),
+        pod_identity: PodIdentityFacts::default(),
         adopt: false,
     }
 }
@@ -210,6 +212,7 @@ fn run(world: &World) -> Vec<Finding> {
         auto_scaling_groups: Some(&world.groups),
         controllers: &world.controllers,
         thumbprint: &world.thumbprint,
+        pod_identity: &world.pod_identity,
         adopt: world.adopt,
     })
 }
@@ -702,3 +705,5 @@ fn findings_come_root_cause_first() {
     assert_eq!(rules.first(), Some(&"DOC010"));
     assert!(rules.contains(&"DOC021") && rules.contains(&"DOC040") && rules.contains(&"DOC050"));
 }
+
+mod pod_identity;

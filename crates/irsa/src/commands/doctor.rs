@@ -1,25 +1,35 @@
-//! `irsa doctor`: gathers the facts of the IRSA chain for the selected service accounts (the
-//! spec's bindings, one service account, or every annotated one plus the presets' well-known
-//! ones), lets [`irsa_core::doctor::diagnose`] decide, prints the findings root cause first, and
-//! with `--fix` performs the fixes that carry a step (asking first unless `--yes`), then diagnoses
-//! again and reports what is left.
+//! `irsa doctor`: gathers the facts of each selected service account's chain (the spec's
+//! bindings, each through its `identity`; one service account; or every annotated one, every one
+//! with an EKS Pod Identity association, plus the presets' well-known ones), lets
+//! [`irsa_core::doctor::diagnose`] decide, prints the findings root cause first, and with `--fix`
+//! performs the fixes that carry a step (asking first unless `--yes`), then diagnoses again and
+//! reports what is left.
 //!
-//! Calls: the Kubernetes service accounts (one GET each, or one LIST for `--all`), then one
-//! observe of AWS (two rounds: STS, DescribeCluster, the OIDC providers, GetRole and its lists,
-//! DescribeAddon), then, concurrently: the attached and boundary policies' documents, the inline
+//! Calls: the cluster's Pod Identity associations (ListPodIdentityAssociations pages, then
+//! DescribePodIdentityAssociation for those in scope), the Kubernetes service accounts (one GET
+//! each, or one LIST for `--all`), then one observe of AWS (two rounds: STS, DescribeCluster, the
+//! OIDC providers, GetRole and its lists for the annotated, associated and target roles,
+//! DescribeAddon, with the agent add-on when associations exist or the spec asks for Pod
+//! Identity), then, concurrently: the attached and boundary policies' documents, the inline
 //! policies' documents, the autoscaler's Auto Scaling groups (only when the autoscaler is among
-//! the subjects), each subject's workloads, the add-ons' controller Deployments and the issuer's
-//! TLS chain (one handshake with the issuer host, for the provider thumbprint; skipped when
-//! `IRSA_OFFLINE_ISSUER` is set, as the sandbox does).
+//! the subjects), each subject's workloads (their pods' variables and Fargate placement), the
+//! add-ons' controller Deployments, for Pod Identity the agent's DaemonSet and
+//! DescribeAddonConfiguration of each installed add-on's version, and the issuer's TLS chain (one
+//! handshake with the issuer host, for the provider thumbprint; skipped when `IRSA_OFFLINE_ISSUER`
+//! is set, as the sandbox does).
 
 use std::collections::BTreeMap;
 
 use futures_util::future::try_join_all;
+use irsa_aws::pod_identity::AssociationScope;
 use irsa_core::doctor::{
-    self, DoctorInput, Finding, FixAction, RULES, Subject, Thumbprint, WorkloadFacts,
+    self, DoctorInput, Finding, FixAction, PodIdentityFacts, RULES, Subject, Thumbprint,
+    WorkloadFacts,
 };
+use irsa_core::identity::Kind;
+use irsa_core::identity::pod_identity::{AGENT_ADDON, AGENT_DAEMONSET};
 use irsa_core::presets::requirements::AutoScalingGroup;
-use irsa_core::snapshot::{ServiceAccount, Snapshot};
+use irsa_core::snapshot::{PodIdentityAssociation, ServiceAccount, Snapshot};
 use serde::Serialize;
 
 use crate::cli::{DoctorArgs, SubjectArgs};
@@ -86,6 +96,7 @@ struct Facts {
     groups: Option<Vec<AutoScalingGroup>>,
     controllers: BTreeMap<(String, String), String>,
     thumbprint: Thumbprint,
+    pod_identity: PodIdentityFacts,
 }
 
 fn diagnose(facts: &Facts, cluster: &str, adopt: bool) -> Vec<Finding> {
@@ -98,6 +109,7 @@ fn diagnose(facts: &Facts, cluster: &str, adopt: bool) -> Vec<Finding> {
         auto_scaling_groups: facts.groups.as_deref(),
         controllers: &facts.controllers,
         thumbprint: &facts.thumbprint,
+        pod_identity: &facts.pod_identity,
         adopt,
     })
 }
@@ -108,9 +120,10 @@ async fn select(
     args: &SubjectArgs,
     single: Option<&(String, String)>,
     state: Option<&irsa_core::desired::DesiredState>,
+    associations: &[PodIdentityAssociation],
 ) -> Result<(Vec<Subject>, Vec<ServiceAccount>), CliError> {
-    // `--all` lists the annotated service accounts (they need no second read) and adds the
-    // presets' well-known ones, kept only when they exist.
+    // `--all` lists the annotated service accounts (they need no second read) and adds those
+    // with an association and the presets' well-known ones, kept only when they exist.
     let mut listed: Option<Vec<ServiceAccount>> = None;
     let mut subjects: Vec<Subject> = match (state, single) {
         (Some(state), _) if !args.all => state
@@ -126,6 +139,7 @@ async fn select(
                     Some(irsa_core::desired::Install::EksAddon { name }) => Some(name.clone()),
                     _ => None,
                 };
+                subject.mechanism = Some(b.mechanism.clone());
                 subject
             })
             .collect(),
@@ -138,15 +152,18 @@ async fn select(
                 .iter()
                 .map(|sa| doctor::subject_for(&sa.namespace, &sa.name))
                 .collect();
-            for preset in irsa_core::presets::catalog() {
+            let associated = associations
+                .iter()
+                .map(|a| (a.namespace.as_str(), a.service_account.as_str()));
+            let presets = irsa_core::presets::catalog()
+                .iter()
+                .map(|p| (p.namespace, p.service_account));
+            for (namespace, name) in associated.chain(presets) {
                 if !subjects
                     .iter()
-                    .any(|s| s.namespace == preset.namespace && s.name == preset.service_account)
+                    .any(|s| s.namespace == namespace && s.name == name)
                 {
-                    subjects.push(doctor::subject_for(
-                        preset.namespace,
-                        preset.service_account,
-                    ));
+                    subjects.push(doctor::subject_for(namespace, name));
                 }
             }
             listed = Some(annotated);
@@ -193,18 +210,43 @@ async fn gather(
     single: Option<&(String, String)>,
     state: Option<&irsa_core::desired::DesiredState>,
 ) -> Result<Facts, CliError> {
-    let (mut subjects, service_accounts) = select(conn, args, single, state).await?;
+    let associations = associations(conn, cluster, single, state.filter(|_| !args.all)).await?;
+    let (mut subjects, service_accounts) = select(conn, args, single, state, &associations).await?;
     let mut role_names = connection::annotated_role_names(&service_accounts);
     if let Some(state) = state {
         role_names.extend(state.bindings.iter().map(|b| b.role.name.clone()));
+        role_names.extend(
+            state
+                .bindings
+                .iter()
+                .filter_map(|b| b.mechanism.as_pod_identity())
+                .filter_map(|p| p.target_role_arn.as_deref())
+                .filter_map(irsa_core::verify::role_name_of),
+        );
     }
+    role_names.extend(
+        associations
+            .iter()
+            .flat_map(|a| std::iter::once(&a.role_arn).chain(&a.target_role_arn))
+            .filter_map(|arn| irsa_core::verify::role_name_of(arn)),
+    );
     role_names.sort();
     role_names.dedup();
+    let wants_agent = !associations.is_empty()
+        || subjects.iter().any(|s| {
+            s.mechanism
+                .as_ref()
+                .is_some_and(|m| m.kind() == Kind::PodIdentity)
+        });
     let mut addon_names: Vec<String> = subjects.iter().filter_map(|s| s.addon.clone()).collect();
+    if wants_agent {
+        addon_names.push(AGENT_ADDON.to_string());
+    }
     addon_names.sort();
     addon_names.dedup();
     let mut snapshot = connection::observe_cluster(conn, cluster, role_names, addon_names).await?;
     snapshot.service_accounts = service_accounts;
+    snapshot.pod_identity_associations = associations;
     if let Some(state) = state {
         for subject in &mut subjects {
             subject.expected_role_arn = state
@@ -235,7 +277,11 @@ async fn gather(
         .as_ref()
         .and_then(|c| c.issuer_url.clone())
         .unwrap_or_default();
-    let (policies, inline, groups, workloads, controllers, thumbprint) = tokio::try_join!(
+    let pod_identity_subjects: Vec<&Subject> = subjects
+        .iter()
+        .filter(|s| doctor::mechanism_of(&snapshot, s) == Kind::PodIdentity)
+        .collect();
+    let (policies, inline, groups, workloads, controllers, thumbprint, pod_identity) = tokio::try_join!(
         async {
             irsa_aws::observe_policies(&conn.aws, &policy_arns)
                 .await
@@ -271,6 +317,8 @@ async fn gather(
                             name: w.name,
                             pods: w.pods,
                             pods_without_credentials: w.pods_without_credentials,
+                            pods_without_pod_identity: w.pods_without_pod_identity,
+                            fargate_pods: w.fargate_pods,
                         })
                         .collect::<Vec<_>>();
                     ((s.namespace.clone(), s.name.clone()), facts)
@@ -286,6 +334,7 @@ async fn gather(
             }
         )),
         async { Ok(thumbprint(&issuer).await) },
+        pod_identity_facts(conn, &snapshot, &pod_identity_subjects),
     )?;
     snapshot.policies = policies;
     Ok(Facts {
@@ -296,6 +345,68 @@ async fn gather(
         groups,
         controllers: controllers.into_iter().flatten().collect(),
         thumbprint,
+        pod_identity,
+    })
+}
+
+/// The cluster's Pod Identity associations in scope: the one asked for, the spec's service
+/// accounts (`state`, unless `--all`), or all of them (the default selection diagnoses every
+/// associated one).
+async fn associations(
+    conn: &Connection,
+    cluster: &str,
+    single: Option<&(String, String)>,
+    state: Option<&irsa_core::desired::DesiredState>,
+) -> Result<Vec<PodIdentityAssociation>, CliError> {
+    let scope = match (state, single) {
+        (_, Some(subject)) => AssociationScope::Subjects([subject.clone()].into()),
+        (Some(state), None) => AssociationScope::Subjects(
+            state
+                .bindings
+                .iter()
+                .map(|b| (b.namespace.clone(), b.service_account.clone()))
+                .collect(),
+        ),
+        (None, None) => AssociationScope::All,
+    };
+    let limit = tokio::sync::Semaphore::new(conn.aws.options().max_concurrency.max(1));
+    irsa_aws::pod_identity::observe_associations(&conn.aws, &limit, cluster, &scope)
+        .await
+        .map_err(failed_while("reading EKS Pod Identity associations"))
+}
+
+/// The agent's DaemonSet and the installed add-ons' Pod Identity support, read only for the
+/// subjects that use Pod Identity.
+async fn pod_identity_facts(
+    conn: &Connection,
+    snapshot: &Snapshot,
+    subjects: &[&Subject],
+) -> Result<PodIdentityFacts, CliError> {
+    if subjects.is_empty() {
+        return Ok(PodIdentityFacts::default());
+    }
+    let installed: Vec<(String, String)> = subjects
+        .iter()
+        .filter_map(|s| s.addon.as_deref())
+        .filter_map(|name| snapshot.addon(name))
+        .filter_map(|addon| Some((addon.name.clone(), addon.version.clone()?)))
+        .collect();
+    let (agent_daemon_set, support) = tokio::try_join!(
+        async {
+            irsa_kube::daemon_set_status(&conn.kube, "kube-system", AGENT_DAEMONSET)
+                .await
+                .map_err(failed_while("reading the Pod Identity agent's DaemonSet"))
+        },
+        try_join_all(installed.iter().map(|(name, version)| async move {
+            irsa_aws::doctor_reads::addon_supports_pod_identity(&conn.aws, name, version)
+                .await
+                .map(|supported| (name.clone(), supported))
+                .map_err(failed_while("reading add-on configurations"))
+        })),
+    )?;
+    Ok(PodIdentityFacts {
+        agent_daemon_set,
+        addon_supports_pod_identity: support.into_iter().collect(),
     })
 }
 
@@ -346,8 +457,7 @@ async fn perform(conn: &Connection, fixes: &[FixAction]) -> Result<Vec<String>, 
                     kind: workload_kind.clone(),
                     namespace: namespace.clone(),
                     name: workload.clone(),
-                    pods: 0,
-                    pods_without_credentials: 0,
+                    ..irsa_kube::Workload::default()
                 },
             )
             .await
@@ -378,14 +488,38 @@ fn fix_label(fix: &FixAction) -> String {
                 format!("add client id {client_id} to the OIDC provider")
             }
             Step::ApplyServiceAccount {
-                namespace, name, ..
-            } => format!("annotate service account {namespace}/{name}"),
+                namespace,
+                name,
+                annotations,
+                ..
+            } => {
+                let verb = if annotations.iter().all(|(_, v)| v.is_none()) {
+                    "remove the role annotation of"
+                } else {
+                    "annotate"
+                };
+                format!("{verb} service account {namespace}/{name}")
+            }
             Step::UpdateTrustPolicy { role_name, .. } => {
                 format!("update the trust policy of role {role_name}")
             }
             Step::UpdateAddon { name, identity, .. } => {
                 format!("set add-on {name}'s {}", identity.describe())
             }
+            Step::CreateAddon { name, .. } => format!("install EKS add-on {name}"),
+            Step::CreatePodIdentityAssociation {
+                namespace,
+                service_account,
+                role_arn,
+                ..
+            } => format!(
+                "create the Pod Identity association {namespace}/{service_account} → {role_arn}"
+            ),
+            Step::UpdatePodIdentityAssociation {
+                association_id,
+                role_arn,
+                ..
+            } => format!("point association {association_id} at {role_arn}"),
             other => format!("{other:?}"),
         },
         FixAction::Restart {
@@ -427,6 +561,15 @@ fn report(facts: &Facts, findings: &[Finding], fixed: &[String], format: Format,
         });
         return;
     }
+    let mechanisms: BTreeMap<String, Kind> = facts
+        .subjects
+        .iter()
+        .map(|s| (s.label(), doctor::mechanism_of(&facts.snapshot, s)))
+        .collect();
+    let with_mechanism = |label: &str| match mechanisms.get(label) {
+        Some(kind) => format!("{label} ({})", kind.title()),
+        None => label.to_string(),
+    };
     for finding in findings {
         println!(
             "{} {} {:<8} {:<15} {}{}",
@@ -437,7 +580,7 @@ fn report(facts: &Facts, findings: &[Finding], fixed: &[String], format: Format,
             finding
                 .subject
                 .as_deref()
-                .map(|s| format!("{s}: "))
+                .map(|s| format!("{}: ", with_mechanism(s)))
                 .unwrap_or_default(),
             finding.message
         );
@@ -459,7 +602,11 @@ fn report(facts: &Facts, findings: &[Finding], fixed: &[String], format: Format,
         None => println!(
             "Healthy: {} service account(s) checked ({}), every link of the chain holds.",
             subjects.len(),
-            subjects.join(", ")
+            subjects
+                .iter()
+                .map(|s| with_mechanism(s))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Some(first) => println!(
             "{failures} problem(s) for {} service account(s); root cause: {} ({}).",

@@ -24,7 +24,8 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::pod_identity::{Association, Associations, check_role_exists};
+use super::associations::{Association, Associations};
+use super::pod_identity::check_role_exists;
 use super::{
     Body400, Inner, Page, QueryMap, check_role_arn, cluster_arn, in_use, invalid, not_found,
 };

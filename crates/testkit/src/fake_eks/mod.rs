@@ -6,8 +6,8 @@
 //!   add-on status moving like the real service's after a configurable delay, and the add-ons'
 //!   own Pod Identity associations (`podIdentityAssociations`);
 //! - [`pod_identity`]: the EKS Pod Identity association API (Create/Describe/Update/Delete/List,
-//!   tags), over the [`Associations`] port that the fake cluster's webhook and the fake EKS
-//!   Auth read;
+//!   tags), over [`associations`], the [`Associations`] port that the fake cluster's webhook and
+//!   the fake EKS Auth read;
 //! - [`catalog`]: DescribeAddonVersions and DescribeAddonConfiguration (with
 //!   `podIdentityConfiguration`) for the add-ons irsa knows.
 //!
@@ -22,6 +22,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod addons;
+pub mod associations;
 pub mod catalog;
 pub mod pod_identity;
 
@@ -42,7 +43,7 @@ use crate::forward::Forwarder;
 use crate::server::BackgroundServer;
 
 pub use addons::{AddonChange, AddonHook};
-pub use pod_identity::{Association, Associations};
+pub use associations::{Association, Associations};
 
 /// Options of the fake.
 #[derive(Debug, Clone)]

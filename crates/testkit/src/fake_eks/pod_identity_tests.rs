@@ -2,7 +2,7 @@
 //! against moto: every error case over plain HTTP, then the same API through the real boto3
 //! (`eks` client of botocore's `eks/2017-11-01` model).
 
-use super::pod_identity::MAX_ASSOCIATIONS;
+use super::associations::MAX_ASSOCIATIONS;
 use super::*;
 use crate::boto3;
 use crate::moto::MotoServer;

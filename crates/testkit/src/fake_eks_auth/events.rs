@@ -8,7 +8,7 @@
 //! - the STS `AssumeRole` it makes: `userIdentity {type: AWSService, invokedBy:
 //!   pods.eks.amazonaws.com}`, `sourceIPAddress` and `userAgent` `pods.eks.amazonaws.com`,
 //!   `requestParameters {roleArn, roleSessionName, durationSeconds, tags [{key, value}],
-//!   transitiveTagKeys}` (the tags only when sent), `responseElements {credentials {accessKeyId,
+//!   transitiveTagKeys}` (the tags only when sent; `policy` and `externalId` when sent), `responseElements {credentials {accessKeyId,
 //!   expiration}, assumedRoleUser {assumedRoleId, arn}}` (the fake keeps no secret or session
 //!   token), resource `AWS::IAM::Role`, `sharedEventID`.
 
@@ -134,6 +134,9 @@ pub fn service_assume_role(
     }
     if let Some(external_id) = &request.external_id {
         parameters["externalId"] = json!(external_id);
+    }
+    if let Some(policy) = &request.policy {
+        parameters["policy"] = json!(policy);
     }
     doc["requestParameters"] = parameters;
     doc["resources"] =

@@ -65,7 +65,9 @@ iam.create_role(RoleName="target", AssumeRolePolicyDocument=trust({"Effect": "Al
 eks = boto3.client("eks")
 eks.create_cluster(name="demo", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": ["subnet-1"]})
 for sa, role, extra in [("web", "app", {}), ("notag", "notag", {}), ("notag-off", "notag", {"disableSessionTags": True}),
-                        ("irsa", "irsa", {}), ("gone", "gone", {}), ("cross", "app", {"targetRoleArn": "arn:aws:iam::123456789012:role/target"})]:
+                        ("irsa", "irsa", {}), ("gone", "gone", {}), ("cross", "app", {"targetRoleArn": "arn:aws:iam::123456789012:role/target"}),
+                        ("scoped", "app", {"disableSessionTags": True, "policy": json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]})}),
+                        ("cross-untagged", "app", {"targetRoleArn": "arn:aws:iam::123456789012:role/target", "disableSessionTags": True})]:
     eks.create_pod_identity_association(clusterName="demo", namespace="shop", serviceAccount=sa, roleArn="arn:aws:iam::123456789012:role/" + role, **extra)
 iam.delete_role(RoleName="gone")
 print(json.dumps("seeded"))
@@ -220,6 +222,13 @@ async fn refuses_as_eks_auth_does_over_http() {
         "{body}"
     );
 
+    // A session policy (with session tags off) goes to STS with no tags.
+    let (status, _, _) = assume(&base, "demo", &w.good("scoped")).await;
+    assert_eq!(status, 200);
+    // Session tags off with a target role: the target's AssumeRole carries the external id.
+    let (status, _, body) = assume(&base, "demo", &w.good("cross-untagged")).await;
+    assert_eq!(status, 200, "{body}");
+
     // CloudTrail: AssumeRoleForPodIdentity and AssumeRole by pods.eks.amazonaws.com with the six tags.
     let events = w.cloudtrail.events();
     let refused = events
@@ -285,6 +294,34 @@ async fn refuses_as_eks_auth_does_over_http() {
         })
         .unwrap();
     assert!(untagged["requestParameters"].get("tags").is_none());
+    let scoped = events
+        .iter()
+        .find(|e| {
+            e["eventName"] == "AssumeRole"
+                && e["requestParameters"]["roleSessionName"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("eks-demo-scoped-pod-"))
+        })
+        .unwrap();
+    assert!(
+        scoped["requestParameters"]["policy"]
+            .as_str()
+            .unwrap()
+            .contains("s3:ListBucket")
+    );
+    assert!(scoped["requestParameters"].get("tags").is_none());
+    let chained = events
+        .iter()
+        .find(|e| {
+            e["eventName"] == "AssumeRole"
+                && e["requestParameters"]["roleArn"] == role("target").as_str()
+                && e["requestParameters"]["externalId"].is_string()
+        })
+        .expect("the target role's AssumeRole with the external id");
+    assert_eq!(
+        chained["requestParameters"]["externalId"],
+        format!("us-east-1/{ACCOUNT}/demo/shop/cross-untagged")
+    );
     let ok = events
         .iter()
         .find(|e| e["eventName"] == "AssumeRoleForPodIdentity" && e.get("errorCode").is_none())
