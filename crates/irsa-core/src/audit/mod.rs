@@ -1,10 +1,12 @@
 //! `irsa audit`, the pure part: account-wide findings over one `GetAccountAuthorizationDetails`
 //! dump ([`model`]) and what else is known about the account ([`context`]). [`audit`] checks
-//! every role (service-linked roles excepted: AWS owns them) for unsafe IRSA trust ([`trust`]),
-//! over-broad permissions ([`permissions`]) and hygiene ([`hygiene`]), and reports, as AUD000,
-//! each check it could not run for want of data. Findings carry stable rule ids ([`rules`]) and
+//! every role (service-linked roles excepted: AWS owns them) for unsafe IRSA and EKS Pod Identity
+//! trust ([`trust`]), over-broad permissions ([`permissions`]) and hygiene ([`hygiene`]), the
+//! named clusters' Pod Identity associations for roles that no longer exist ([`associations`]),
+//! and reports, as AUD000, each check it could not run for want of data. Findings carry stable rule ids ([`rules`]) and
 //! come back in a deterministic order; [`sarif`] renders them for code-scanning tools.
 
+mod associations;
 pub mod context;
 pub mod finding;
 mod hygiene;
@@ -22,6 +24,7 @@ pub use context::{AuditContext, CloudTrailStatus, KnownCluster, TrailState};
 pub use finding::{Finding, reaches, sort_findings};
 pub use model::AccountAuthorizationDetails;
 pub use rules::{RULES, Rule, Severity};
+pub use trust::admits_pod_identity;
 
 /// Audits the dump; findings most severe first.
 pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<Finding> {
@@ -29,15 +32,16 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
     let known = trust::KnownIssuers::new(ctx);
     let managed = permissions::ManagedPolicies::new(&details.policies, &mut findings);
     let mut irsa_roles = 0usize;
+    let mut pod_identity_roles = 0usize;
     let mut undocumented: BTreeSet<&str> = BTreeSet::new();
     for role in details
         .role_detail_list
         .iter()
         .filter(|r| !r.is_service_linked())
     {
-        if trust::check_trust(role, ctx, &known, &mut findings).irsa {
-            irsa_roles += 1;
-        }
+        let facts = trust::check_trust(role, ctx, &known, &mut findings);
+        irsa_roles += usize::from(facts.irsa);
+        pod_identity_roles += usize::from(facts.pod_identity);
         undocumented.extend(permissions::check_permissions(
             role,
             &managed,
@@ -62,6 +66,17 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
             format!("the OIDC provider check did not run for {irsa_roles} IRSA role(s): a snapshot lists no OIDC providers; give the clusters as --cluster NAME=ISSUER_URL, or audit the live account"),
             "AUD005",
         ));
+    }
+    match &ctx.pod_identity_associations {
+        Some(associations) => {
+            associations::check_associations(details, associations, &mut findings)
+        }
+        None if pod_identity_roles > 0 => findings.push(not_run(
+            &root,
+            format!("the association check did not run ({pod_identity_roles} role(s) trust EKS Pod Identity): associations are read only for the clusters named with --cluster NAME in a live audit"),
+            "AUD018",
+        )),
+        None => {}
     }
     if ctx.now_ms.is_none() {
         findings.push(not_run(
