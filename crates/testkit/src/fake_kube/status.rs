@@ -109,6 +109,18 @@ impl ApiError {
         }
     }
 
+    /// A method the resource does not serve (the real server's 405).
+    pub fn method_not_allowed(method: &axum::http::Method, resource: &str) -> Self {
+        ApiError {
+            code: 405,
+            reason: "MethodNotAllowed",
+            message: format!(
+                "the server does not allow this method on the requested resource ({method} {resource})"
+            ),
+            details: None,
+        }
+    }
+
     /// The answer to a path the fake does not serve (the real server's wording).
     pub fn no_route() -> Self {
         ApiError {
