@@ -22,6 +22,7 @@
 //! rustls crypto provider is compiled into irsa and rustls picks it without configuration.
 
 pub mod client;
+pub mod eks_context;
 pub mod error;
 pub mod execute;
 pub mod issuer_tls;
@@ -34,6 +35,7 @@ pub mod token;
 pub mod workloads;
 
 pub use client::KubeClient;
+pub use eks_context::{EksContext, FoundIn, NotEks, eks_context};
 pub use error::KubeError;
 pub use execute::execute;
 pub use observe::{KubeObserveRequest, observe};

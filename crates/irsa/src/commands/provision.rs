@@ -42,18 +42,28 @@ async fn connect(args: &ProvisionArgs) -> Result<Session, CliError> {
     let env_region = std::env::var("AWS_REGION")
         .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
         .ok();
-    let region = args
+    let from_kubeconfig = match (&args.target.cluster, &args.target.file) {
+        (None, None) => Some(connection::kubeconfig_cluster(
+            &args.target,
+            args.output == Format::Text,
+        )?),
+        _ => None,
+    };
+    let cluster = args
         .target
-        .region
+        .cluster
         .clone()
-        .or(if args.target.file.is_none() {
-            env_region.clone()
-        } else {
-            None
-        });
+        .or_else(|| from_kubeconfig.as_ref().map(|k| k.cluster.clone()));
+    let region = args.target.region.clone().or(if args.target.file.is_none() {
+        from_kubeconfig
+            .and_then(|k| k.region)
+            .or_else(|| env_region.clone())
+    } else {
+        None
+    });
     let mut state = desired_input::load(&Selectors {
         file: args.target.file.as_deref(),
-        cluster: args.target.cluster.as_deref(),
+        cluster: cluster.as_deref(),
         region: region.as_deref(),
         account: args.account.as_deref(),
     })?;
