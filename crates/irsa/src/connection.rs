@@ -127,7 +127,11 @@ pub fn kubeconfig_cluster(args: &ClusterArgs, human: bool) -> Result<EksContext,
     let found = eks_context::eks_context(&config, args.context.as_deref())
         .map_err(|e| CliError::input(format!("no --cluster, and {e}:\n  {HOW}")))?;
     if human {
-        let region = found.region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default();
+        let region = found
+            .region
+            .as_deref()
+            .map(|r| format!(" in {r}"))
+            .unwrap_or_default();
         eprintln!(
             "irsa: cluster {}{region}, from kubeconfig context `{}` ({})",
             found.cluster,

@@ -33,7 +33,8 @@ pub fn run(args: DoctorArgs) -> Result<Code, CliError> {
     }
     let single = args.subjects.single().map_err(CliError::input)?;
     connection::runtime()?.block_on(async {
-        let (conn, cluster) = connection::connect(&args.subjects.cluster, args.output == Format::Text).await?;
+        let (conn, cluster) =
+            connection::connect(&args.subjects.cluster, args.output == Format::Text).await?;
         let state = connection::spec_state(&args.subjects.cluster)?;
         let facts = gather(
             &conn,

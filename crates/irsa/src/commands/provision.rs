@@ -54,13 +54,17 @@ async fn connect(args: &ProvisionArgs) -> Result<Session, CliError> {
         .cluster
         .clone()
         .or_else(|| from_kubeconfig.as_ref().map(|k| k.cluster.clone()));
-    let region = args.target.region.clone().or(if args.target.file.is_none() {
-        from_kubeconfig
-            .and_then(|k| k.region)
-            .or_else(|| env_region.clone())
-    } else {
-        None
-    });
+    let region = args
+        .target
+        .region
+        .clone()
+        .or(if args.target.file.is_none() {
+            from_kubeconfig
+                .and_then(|k| k.region)
+                .or_else(|| env_region.clone())
+        } else {
+            None
+        });
     let mut state = desired_input::load(&Selectors {
         file: args.target.file.as_deref(),
         cluster: cluster.as_deref(),

@@ -56,7 +56,8 @@ struct ListEntry {
 
 pub fn list(args: ListArgs) -> Result<Code, CliError> {
     connection::runtime()?.block_on(async {
-        let (conn, cluster) = connection::connect(&args.cluster, args.output == Format::Text).await?;
+        let (conn, cluster) =
+            connection::connect(&args.cluster, args.output == Format::Text).await?;
         let sas = irsa_kube::list_role_service_accounts(&conn.kube, args.namespace.as_deref())
             .await
             .map_err(failed_while("listing service accounts"))?;
@@ -175,7 +176,8 @@ pub struct VerifyOptions {
 pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
     connection::runtime()?.block_on(async {
         let single = args.subjects.single().map_err(CliError::input)?;
-        let (conn, cluster) = connection::connect(&args.subjects.cluster, args.output == Format::Text).await?;
+        let (conn, cluster) =
+            connection::connect(&args.subjects.cluster, args.output == Format::Text).await?;
         let targets: Vec<(String, String)> = if let Some(single) = single {
             vec![single]
         } else if args.subjects.all {
