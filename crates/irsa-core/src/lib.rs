@@ -24,5 +24,6 @@ pub mod render;
 pub mod snapshot;
 pub mod spec;
 pub mod steps;
+pub mod text;
 pub mod usage;
 pub mod verify;

@@ -38,7 +38,8 @@ pub fn env_region() -> Option<String> {
 
 /// Builds the AWS clients alone (no API call yet).
 pub async fn aws_clients(region: &str) -> Result<irsa_aws::Clients, CliError> {
-    let config = irsa_aws::load_config_for_region(region).await;
+    let profile = crate::settings::get().profile;
+    let config = irsa_aws::load_config_for(region, profile.as_deref()).await;
     let mut options = irsa_aws::Options::default();
     if let Ok(attempts) = std::env::var("IRSA_AWS_MAX_ATTEMPTS") {
         options.max_attempts = attempts.parse().map_err(|_| {

@@ -14,12 +14,15 @@ mod executor;
 mod exit;
 mod issuer;
 mod output;
+mod settings;
+mod style;
 mod token;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
+    settings::init(&args.global);
     let result = commands::run(args);
     match result {
         Ok(code) => code.into(),

@@ -18,8 +18,11 @@ pub(crate) fn check_pods(input: &DoctorInput<'_>, subject: &Subject, out: &mut V
             &PODS_WITHOUT_CREDENTIALS,
             Some(subject),
             format!(
-                "{}/{}: {} of {} pod(s) started before the current role annotation and run without its credentials (the webhook injects them only at pod creation)",
-                workload.kind, workload.name, workload.pods_without_credentials, workload.pods
+                "{}/{}: {} of {} started before the current role annotation and run without its credentials (the webhook injects them only at pod creation)",
+                workload.kind,
+                workload.name,
+                workload.pods_without_credentials,
+                crate::text::counted(workload.pods, "pod")
             ),
         );
         if workload.kind == "Pod" {

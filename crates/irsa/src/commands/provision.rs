@@ -22,6 +22,7 @@ use crate::desired_input::{self, Selectors};
 use crate::executor;
 use crate::exit::{CliError, Code};
 use crate::output::{Format, confirm, print_json};
+use crate::style::counted;
 
 /// Everything a provisioning command talks to.
 struct Session {
@@ -360,12 +361,12 @@ impl Session {
         if report.ok() {
             return Ok(());
         }
-        let mut message = format!("{} step(s) failed", report.failed.len());
+        let mut message = format!("{} failed", counted(report.failed.len(), "step"));
         for (_, e) in &report.failed {
             message.push_str(&format!("\n  {e}"));
         }
         if !report.skipped.is_empty() {
-            message.push_str(&format!("\n{} step(s) not started; run apply again once the cause is fixed: it re-observes and completes the rest", report.skipped.len()));
+            message.push_str(&format!("\n{} not started; run apply again once the cause is fixed: it re-observes and completes the rest", counted(report.skipped.len(), "step")));
         }
         Err(CliError::failed(message))
     }
@@ -490,12 +491,12 @@ fn show(plan: &Plan, state: &DesiredState, snapshot: &Snapshot, format: Format) 
         }
     }
     println!(
-        "\n{} to create, {} to update, {} to delete, {} unchanged, {} conflict(s).",
+        "\n{} to create, {} to update, {} to delete, {} unchanged, {}.",
         count(Mark::Create),
         count(Mark::Update),
         count(Mark::Delete),
         count(Mark::Unchanged),
-        count(Mark::Conflict)
+        counted(count(Mark::Conflict), "conflict")
     );
 }
 
@@ -536,7 +537,7 @@ pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
             return Err(CliError::failed("refusing to apply: the plan has conflicts (objects irsa does not own); resolve them or rerun with --adopt"));
         }
         let result = if plan.has_changes() {
-            confirm(&format!("Apply {} step(s)?", plan.steps.len()), args.yes)?;
+            confirm(&format!("Apply {}?", counted(plan.steps.len(), "step")), args.yes)?;
             let result = session.execute(&plan, args.concurrency).await;
             if result.is_ok() {
                 report_restarts(&session, &plan, args.restart).await?;
@@ -612,11 +613,11 @@ async fn report_restarts(session: &Session, plan: &Plan, restart: bool) -> Resul
                 eprintln!("  ✓ restarted deployment {}/{}", w.namespace, w.name);
             } else {
                 eprintln!(
-                    "  ! {} {}/{}: {} pod(s) started before the annotation run without the role; restart them (irsa apply --restart, or kubectl rollout restart)",
+                    "  ! {} {}/{}: {} started before the annotation, without the role; restart them (irsa apply --restart, or kubectl rollout restart)",
                     w.kind.to_lowercase(),
                     w.namespace,
                     w.name,
-                    w.pods_without_credentials
+                    counted(w.pods_without_credentials, "pod")
                 );
             }
         }
@@ -636,8 +637,11 @@ pub fn destroy(args: DestroyArgs) -> Result<Code, CliError> {
         }
         confirm(
             &format!(
-                "Delete {} object(s)?",
-                plan.items.iter().filter(|i| i.mark == Mark::Delete).count()
+                "Delete {}?",
+                counted(
+                    plan.items.iter().filter(|i| i.mark == Mark::Delete).count(),
+                    "object"
+                )
             ),
             args.yes,
         )?;

@@ -14,6 +14,7 @@ use crate::cli::UsageArgs;
 use crate::connection;
 use crate::exit::{CliError, Code};
 use crate::output::{Format, print_json};
+use crate::style::counted;
 
 /// The validated arguments.
 struct UsageQuery {
@@ -149,8 +150,10 @@ fn last_used_text(role: &RoleUsage) -> String {
 
 fn print_table(report: &UsageReport, region: &str) {
     println!(
-        "AssumeRoleWithWebIdentity in {region} from {} to {} (CloudTrail event history): {} event(s).",
-        report.since, report.until, report.events
+        "AssumeRoleWithWebIdentity in {region} from {} to {} (CloudTrail event history): {}.",
+        report.since,
+        report.until,
+        counted(report.events, "event")
     );
     if report.roles.is_empty() {
         println!("No IRSA role and no web-identity call in this window.");

@@ -21,6 +21,7 @@ use crate::cli::{ListArgs, VerifyArgs};
 use crate::connection::{self, Connection};
 use crate::exit::{CliError, Code, failed_while};
 use crate::output::{Format, print_json};
+use crate::style::{count, counted};
 use crate::token;
 
 /// The verdict for one service account.
@@ -139,10 +140,10 @@ pub fn list(args: ListArgs) -> Result<Code, CliError> {
                         verdict, e.namespace, e.name, e.role_arn
                     );
                     println!(
-                        "       role {}, trust {}, {} polic(ies), pods {}/{} with credentials",
+                        "       role {}, trust {}, {}, pods {}/{} with credentials",
                         if e.role_exists { "exists" } else { "MISSING" },
                         if e.trust_allows { "allows" } else { "DENIES" },
-                        e.policies.len(),
+                        count(e.policies.len(), "policy", "policies"),
                         e.pods_with_credentials,
                         e.pods
                     );
@@ -231,8 +232,8 @@ pub fn print_verdicts(verdicts: &[Verdict], format: Format) {
             }
             let failed = verdicts.iter().filter(|v| !v.ok).count();
             println!(
-                "{} service account(s) checked, {failed} failed.",
-                verdicts.len()
+                "{} checked, {failed} failed.",
+                counted(verdicts.len(), "service account")
             );
         }
     }
@@ -525,14 +526,17 @@ async fn pods_check(conn: &Connection, sa: &ServiceAccount, role_arn: &str) -> C
             if stale.is_empty() {
                 Check::pass(
                     "pods",
-                    format!("{} pod(s), all with the role's credentials", pods.len()),
+                    format!(
+                        "{}, all with the role's credentials",
+                        counted(pods.len(), "pod")
+                    ),
                 )
             } else {
                 Check::fail(
                     "pods",
                     format!(
-                        "{} pod(s) run without this role's credentials (started before the annotation): {}",
-                        stale.len(),
+                        "{} without this role's credentials (started before the annotation): {}",
+                        counted(stale.len(), "pod"),
                         stale.join(", ")
                     ),
                 )
