@@ -6,6 +6,7 @@
 //! 0 success (allowed, healthy), 1 a negative answer (denied, findings at the failing severity),
 //! 2 bad input (including usage errors), 3 changes pending.
 
+mod actionable;
 mod cli;
 mod commands;
 mod connection;
@@ -14,6 +15,7 @@ mod executor;
 mod exit;
 mod issuer;
 mod output;
+mod progress;
 mod settings;
 mod style;
 mod token;

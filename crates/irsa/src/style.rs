@@ -12,6 +12,27 @@ pub enum Colour {
     Red,
 }
 
+/// A plan item's mark (`+ ~ - = !`), coloured as terraform colours its plan.
+pub fn mark(mark: irsa_core::plan::Mark) -> String {
+    use irsa_core::plan::Mark;
+    let symbol = mark.symbol().to_string();
+    match mark {
+        Mark::Create => paint(&symbol, Colour::Green),
+        Mark::Update => paint(&symbol, Colour::Yellow),
+        Mark::Delete | Mark::Conflict => paint(&symbol, Colour::Red),
+        Mark::Unchanged => symbol,
+    }
+}
+
+/// `good` in green when `ok`, else `bad` in red.
+pub fn verdict(ok: bool, good: &str, bad: &str) -> String {
+    if ok {
+        paint(good, Colour::Green)
+    } else {
+        paint(bad, Colour::Red)
+    }
+}
+
 /// `text` in `colour` (ANSI SGR) when colour is on, else as it is.
 pub fn paint(text: &str, colour: Colour) -> String {
     paint_if(crate::settings::get().color, text, colour)

@@ -22,7 +22,8 @@ use crate::desired_input::{self, Selectors};
 use crate::executor;
 use crate::exit::{CliError, Code};
 use crate::output::{Format, confirm, print_json};
-use crate::style::counted;
+use crate::progress;
+use crate::style::{self, counted};
 
 /// Everything a provisioning command talks to.
 struct Session {
@@ -327,7 +328,9 @@ impl Session {
         let kube = Arc::new(self.kube.clone());
         let kube_calls = Arc::clone(&self.kube_calls);
         let kube_mutating = Arc::clone(&self.kube_mutating);
+        let reporter = Arc::new(progress::Reporter::new());
         let report = executor::run(&plan.steps, concurrency, move |step| {
+            let reporter = Arc::clone(&reporter);
             let aws = Arc::clone(&aws);
             let kube = Arc::clone(&kube);
             let kube_calls = Arc::clone(&kube_calls);
@@ -335,6 +338,7 @@ impl Session {
             async move {
                 let started = Instant::now();
                 let label = describe(&step);
+                let news = reporter.step(&label);
                 let result = match &step {
                     Step::CreateNamespace { .. }
                     | Step::ApplyServiceAccount { .. }
@@ -346,14 +350,14 @@ impl Session {
                             .map_err(|e| e.to_string())
                     }
                     Step::WriteFile { path, contents } => write_file(path, contents),
-                    _ => irsa_aws::execute(&aws, &step, &|msg: &str| eprintln!("    {msg}"))
+                    _ => irsa_aws::execute(&aws, &step, &|msg: &str| news.status(msg))
                         .await
                         .map_err(|e| e.to_string()),
                 };
-                match &result {
-                    Ok(()) => eprintln!("  ✓ {label} ({:.2}s)", started.elapsed().as_secs_f64()),
-                    Err(e) => eprintln!("  ✗ {label}: {e}"),
-                }
+                news.finish(&match &result {
+                    Ok(()) => format!("  ✓ {label} ({:.2}s)", started.elapsed().as_secs_f64()),
+                    Err(e) => format!("  ✗ {label}: {e}"),
+                });
                 result
             }
         })
@@ -485,7 +489,12 @@ fn show(plan: &Plan, state: &DesiredState, snapshot: &Snapshot, format: Format) 
         state.cluster.name, snapshot.account, snapshot.region
     );
     for item in &plan.items {
-        println!("  {} {:<16} {}", item.mark.symbol(), item.kind, item.name);
+        println!(
+            "  {} {:<16} {}",
+            style::mark(item.mark),
+            item.kind,
+            item.name
+        );
         for line in &item.details {
             println!("        {line}");
         }
@@ -501,7 +510,12 @@ fn show(plan: &Plan, state: &DesiredState, snapshot: &Snapshot, format: Format) 
 }
 
 fn plan_error(e: plan::PlanError) -> CliError {
-    CliError::failed(e.to_string())
+    match &e {
+        plan::PlanError::AccountMismatch { spec, .. } => CliError::failed(format!(
+            "{e}\n  use credentials for account {spec} (--profile NAME or AWS_PROFILE), or correct --account / cluster.account"
+        )),
+        _ => CliError::failed(e.to_string()),
+    }
 }
 
 pub fn plan(args: ProvisionArgs) -> Result<Code, CliError> {

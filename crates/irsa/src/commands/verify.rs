@@ -21,7 +21,7 @@ use crate::cli::{ListArgs, VerifyArgs};
 use crate::connection::{self, Connection};
 use crate::exit::{CliError, Code, failed_while};
 use crate::output::{Format, print_json};
-use crate::style::{count, counted};
+use crate::style::{self, count, counted};
 use crate::token;
 
 /// The verdict for one service account.
@@ -224,7 +224,7 @@ pub fn print_verdicts(verdicts: &[Verdict], format: Format) {
                 for s in &v.steps {
                     println!(
                         "    {} {:<14} {}",
-                        if s.ok { "ok  " } else { "FAIL" },
+                        style::verdict(s.ok, "ok  ", "FAIL"),
                         s.name,
                         s.detail
                     );
