@@ -16,6 +16,14 @@ const CHOSEN: &str = "irsa: cluster demo in us-east-1, from kubeconfig context `
 #[test]
 fn without_cluster_the_commands_take_it_from_the_kubeconfig() {
     let env = common::start();
+    // --color always colours the plan's marks (a pipe gets none by default).
+    let plan = env.irsa(&["plan", "--color", "always"]);
+    assert_eq!(plan.status.code(), Some(3), "{}", stderr(&plan));
+    let shown = String::from_utf8_lossy(&plan.stdout);
+    assert!(shown.contains("  \x1b[32m+\x1b[0m role"), "{shown}");
+    let plain = env.irsa(&["plan"]);
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains('\x1b'));
+
     let apply = env.irsa(&["apply", "--yes"]);
     assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
     assert!(stderr(&apply).starts_with(CHOSEN), "{}", stderr(&apply));
@@ -50,6 +58,45 @@ fn without_cluster_the_commands_take_it_from_the_kubeconfig() {
             "efs-csi-controller-sa"
         ]
     );
+}
+
+/// `--profile` picks credentials from the shared files, as the aws CLI's does.
+#[test]
+fn profile_selects_credentials_from_the_shared_files() {
+    let env = common::start();
+    let aws = env.dir.join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        "[sandbox]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_irsa"));
+        cmd.args(args)
+            .current_dir(&env.dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &env.dir);
+        for (k, v) in env.sandbox.env() {
+            if !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET_ACCESS_KEY") {
+                cmd.env(k, v);
+            }
+        }
+        cmd.output().unwrap()
+    };
+    let without = run(&["list"]);
+    assert_eq!(without.status.code(), Some(1), "{}", stderr(&without));
+    assert!(
+        stderr(&without).contains("no AWS credentials found"),
+        "{}",
+        stderr(&without)
+    );
+    let with = run(&["list", "--profile", "sandbox"]);
+    assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
+    // Global flags go before the command too.
+    let before = run(&["--profile", "sandbox", "--region", "us-east-1", "list"]);
+    assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
 }
 
 #[test]

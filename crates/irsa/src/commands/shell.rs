@@ -21,7 +21,11 @@ pub fn completions(args: CompletionsArgs) -> Result<Code, CliError> {
 
 pub fn man() -> Result<Code, CliError> {
     let page = clap_mangen::Man::new(Cli::command());
-    page.render(&mut std::io::stdout())
-        .map_err(|e| CliError::failed(format!("writing the man page: {e}")))?;
-    Ok(Code::Ok)
+    match page.render(&mut std::io::stdout()) {
+        // `irsa man | head` closes the pipe early: not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::failed(format!("writing the man page: {e}")))
+        }
+        _ => Ok(Code::Ok),
+    }
 }
