@@ -2,6 +2,8 @@
 //!
 //! - [`client`]: a [`KubeClient`] from a kubeconfig (standard `KUBECONFIG` / in-cluster
 //!   inference) or a URL.
+//! - [`eks_context`]: which EKS cluster a kubeconfig context names (its ARN, or its
+//!   `aws eks get-token` / `aws-iam-authenticator` credentials), for commands without `--cluster`.
 //! - [`observe()`]: which namespaces and service accounts exist, for the snapshot.
 //! - [`execute()`]: the Kubernetes steps of a plan (create namespace, create or merge-patch a
 //!   service account, delete a service account), idempotently.

@@ -25,8 +25,8 @@
 //! unless [`FakeKubeOptions::pod_identity_webhook`] is false) and the aws CLI's
 //! `sts get-caller-identity` test pod, whose job the fake runs against STS (see [`awscli`]).
 //!
-//! Not served: exec, attach, port-forward (streaming protocols), server-side apply, tables
-//! (kubectl prints its default columns).
+//! `kubectl get` is answered with server-side `Table`s, the real columns of each type (see
+//! [`tables`]). Not served: exec, attach, port-forward (streaming protocols), server-side apply.
 
 pub mod awscli;
 pub mod controller;
@@ -36,6 +36,7 @@ pub mod selector;
 pub mod status;
 pub mod store;
 pub mod strategic;
+pub mod tables;
 pub mod tokens;
 pub mod watch;
 pub mod webhook;
@@ -517,6 +518,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     }
     router
         .fallback(|| async { ApiError::no_route() })
+        .layer(middleware::from_fn(json_bodies_only))
         .layer(middleware::from_fn_with_state(shared.clone(), record))
         .with_state(shared)
 }
@@ -544,13 +546,32 @@ fn resource_routes(
     router
         .route(
             &format!("{prefix}/{plural}"),
-            get(move |s: AppState, q: Params| async move { list(s, rt, None, q) }),
+            get(
+                move |s: AppState, q: Params, h: HeaderMap| async move { list(s, rt, None, q, &h) },
+            ),
         )
         .route(
             &format!("{prefix}/namespaces/{{ns}}/{plural}"),
             collection(rt),
         )
         .route(&item_path, item(rt))
+}
+
+/// POST and PUT bodies must be JSON (the fake reads no protobuf): anything else is answered
+/// 415 with a `Status`, as the API server answers a format it does not read.
+async fn json_bodies_only(request: Request, next: Next) -> Response {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let writes_body = matches!(request.method().as_str(), "POST" | "PUT");
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if writes_body && !media.is_empty() && media != "application/json" {
+        return ApiError::unsupported_body(&content_type).into_response();
+    }
+    next.run(request).await
 }
 
 async fn record(State(shared): AppState, request: Request, next: Next) -> Response {
@@ -710,6 +731,7 @@ fn list(
     rt: &'static ResourceType,
     ns: Option<&str>,
     Query(q): Params,
+    headers: &HeaderMap,
 ) -> Response {
     let param = |name: &str| q.get(name).map(String::as_str).unwrap_or_default();
     let selectors = LabelSelector::parse(param("labelSelector"))
@@ -729,10 +751,25 @@ fn list(
         };
         return watch::respond(shared, request);
     }
-    respond(
-        StatusCode::OK,
-        shared.store().list(rt, ns, &labels, &fields),
-    )
+    let listed = shared.store().list(rt, ns, &labels, &fields);
+    match listed {
+        Ok(list) if tables::wants_table(accept(headers)) => {
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            let version = list["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default();
+            axum::Json(tables::table(rt, &items, version)).into_response()
+        }
+        other => respond(StatusCode::OK, other),
+    }
+}
+
+/// The request's `Accept` header.
+fn accept(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
 }
 
 fn create(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, body: &Bytes) -> Response {
@@ -740,8 +777,24 @@ fn create(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, body: &B
     respond(StatusCode::CREATED, result)
 }
 
-fn get_one(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &str) -> Response {
-    respond(StatusCode::OK, shared.store().get(rt, ns, name))
+fn get_one(
+    shared: &Shared,
+    rt: &'static ResourceType,
+    ns: Option<&str>,
+    name: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let found = shared.store().get(rt, ns, name);
+    match found {
+        Ok(object) if tables::wants_table(accept(headers)) => {
+            let version = object["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            axum::Json(tables::table(rt, &[object], &version)).into_response()
+        }
+        other => respond(StatusCode::OK, other),
+    }
 }
 
 fn replace(
@@ -809,8 +862,8 @@ fn methods(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
 
 fn collection(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
     let listing = get(
-        move |s: AppState, UrlPath(ns): UrlPath<String>, q: Params| async move {
-            list(s, rt, Some(&ns), q)
+        move |s: AppState, UrlPath(ns): UrlPath<String>, q: Params, h: HeaderMap| async move {
+            list(s, rt, Some(&ns), q, &h)
         },
     );
     let creating = post(
@@ -830,8 +883,8 @@ fn item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
         rt,
         "get",
         get(
-            move |State(s): AppState, UrlPath((ns, name)): NsName| async move {
-                get_one(&s, rt, Some(&ns), &name)
+            move |State(s): AppState, UrlPath((ns, name)): NsName, h: HeaderMap| async move {
+                get_one(&s, rt, Some(&ns), &name, &h)
             },
         ),
     );
@@ -871,7 +924,8 @@ fn item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
 }
 
 fn cluster_collection(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
-    let listing = get(move |s: AppState, q: Params| async move { list(s, rt, None, q) });
+    let listing =
+        get(move |s: AppState, q: Params, h: HeaderMap| async move { list(s, rt, None, q, &h) });
     let creating =
         post(move |State(s): AppState, body: Bytes| async move { create(&s, rt, None, &body) });
     let router = when_served(methods(rt), rt, "list", listing);
@@ -886,7 +940,9 @@ fn cluster_item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
         rt,
         "get",
         get(
-            move |State(s): AppState, UrlPath(name): Name| async move { get_one(&s, rt, None, &name) },
+            move |State(s): AppState, UrlPath(name): Name, h: HeaderMap| async move {
+                get_one(&s, rt, None, &name, &h)
+            },
         ),
     );
     router = when_served(

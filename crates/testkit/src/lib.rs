@@ -6,7 +6,8 @@
 //! - [`fake_cloudtrail`]: a FAKE CloudTrail event history: STS in front of moto, recording every
 //!   AssumeRoleWithWebIdentity, and LookupEvents over the recorded events (moto lacks it);
 //! - [`fake_kube`]: a FAKE Kubernetes API server (namespaces, service accounts, pods,
-//!   deployments) following the real API's JSON, status codes and resourceVersion semantics;
+//!   deployments) following the real API's JSON, status codes and resourceVersion semantics,
+//!   with the discovery, watch, tables and strategic merge patch the real kubectl needs;
 //! - [`latency`]: a proxy that adds a fixed delay in front of any of them, for benchmarks that
 //!   need a networked peer's shape; [`forward`] is the request forwarding they share, and
 //!   [`query_protocol`] the AWS query-protocol helpers;

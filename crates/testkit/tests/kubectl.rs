@@ -212,10 +212,45 @@ async fn get_prints_json_yaml_jsonpath_and_selects_by_label() {
     assert_eq!(annotated, format!("demo/app={ROLE}\n"));
     let none = kubectl.ok(&["get", "sa", "-A", "-l", "team=web"]).await;
     assert_eq!(none, "");
-    let wide = kubectl.ok(&["get", "sa", "-n", "demo", "-o", "wide"]).await;
-    assert!(
-        wide.starts_with("NAME") && wide.contains("\napp "),
+    // The API server's own columns (a Table), the namespace added by kubectl for -A.
+    let table = kubectl.ok(&["get", "sa", "-A", "-l", "team=data"]).await;
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAMESPACE", "NAME", "SECRETS", "AGE"], "{table}");
+    let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..3], ["demo", "app", "0"], "{table}");
+    let deploy = kubectl.manifest(
+        "deploy.yaml",
+        &deployment_yaml("public.ecr.aws/docker/library/busybox:1"),
+    );
+    kubectl.ok(&["apply", "-f", &deploy]).await;
+    let wide = kubectl
+        .ok(&["get", "deploy", "-n", "demo", "-o", "wide"])
+        .await;
+    let header: Vec<&str> = wide.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ],
         "{wide}"
+    );
+    assert!(
+        wide.contains("2/2") && wide.contains("app,sidecar") && wide.contains("app=web"),
+        "{wide}"
+    );
+    let pods = kubectl
+        .ok(&["get", "pods", "-n", "demo", "-o", "wide"])
+        .await;
+    assert!(
+        pods.starts_with("NAME") && pods.contains("READINESS GATES") && pods.contains("Running"),
+        "{pods}"
     );
 }
 

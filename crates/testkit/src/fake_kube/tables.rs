@@ -23,26 +23,39 @@ struct Column(&'static str, &'static str, u8, Cell);
 
 fn columns(rt: &ResourceType) -> Vec<Column> {
     let name = Column("Name", "string", 0, |o| o["metadata"]["name"].clone());
-    let age = Column("Age", "string", 0, |o| json!(age(o)));
-    let containers = Column("Containers", "string", 1, |o| json!(template_containers(o, "name")));
-    let images = Column("Images", "string", 1, |o| json!(template_containers(o, "image")));
+    let age_column = Column("Age", "string", 0, |o| json!(age(o)));
+    let containers = Column("Containers", "string", 1, |o| {
+        json!(template_containers(o, "name"))
+    });
+    let images = Column("Images", "string", 1, |o| {
+        json!(template_containers(o, "image"))
+    });
     let selector = Column("Selector", "string", 1, |o| json!(selector(o)));
-    let int = |o: &Value, path: &[&str]| json!(path.iter().fold(o, |v, k| &v[*k]).as_i64().unwrap_or(0));
     match rt.plural {
-        "namespaces" => vec![name, Column("Status", "string", 0, |o| o["status"]["phase"].clone()), age],
+        "namespaces" => vec![
+            name,
+            Column("Status", "string", 0, |o| o["status"]["phase"].clone()),
+            age_column,
+        ],
         "serviceaccounts" => vec![
             name,
-            Column("Secrets", "integer", 0, |o| json!(o["secrets"].as_array().map_or(0, Vec::len))),
-            age,
+            Column("Secrets", "integer", 0, |o| {
+                json!(o["secrets"].as_array().map_or(0, Vec::len))
+            }),
+            age_column,
         ],
         "pods" => vec![
             name,
             Column("Ready", "string", 0, |o| json!(pod_ready(o))),
             Column("Status", "string", 0, |o| json!(pod_status(o))),
             Column("Restarts", "integer", 0, |o| json!(restarts(o))),
-            age,
-            Column("IP", "string", 1, |o| json!(o["status"]["podIP"].as_str().unwrap_or("<none>"))),
-            Column("Node", "string", 1, |o| json!(o["spec"]["nodeName"].as_str().unwrap_or("<none>"))),
+            age_column,
+            Column("IP", "string", 1, |o| {
+                json!(o["status"]["podIP"].as_str().unwrap_or("<none>"))
+            }),
+            Column("Node", "string", 1, |o| {
+                json!(o["spec"]["nodeName"].as_str().unwrap_or("<none>"))
+            }),
             Column("Nominated Node", "string", 1, |_| json!("<none>")),
             Column("Readiness Gates", "string", 1, |_| json!("<none>")),
         ],
@@ -50,21 +63,34 @@ fn columns(rt: &ResourceType) -> Vec<Column> {
             name,
             Column("Ready", "string", 0, |o| {
                 let ready = o["status"]["readyReplicas"].as_i64().unwrap_or(0);
-                json!(format!("{ready}/{}", o["spec"]["replicas"].as_i64().unwrap_or(1)))
+                json!(format!(
+                    "{ready}/{}",
+                    o["spec"]["replicas"].as_i64().unwrap_or(1)
+                ))
             }),
-            Column("Up-to-date", "integer", 0, |o| json!(o["status"]["updatedReplicas"].as_i64().unwrap_or(0))),
-            Column("Available", "integer", 0, |o| json!(o["status"]["availableReplicas"].as_i64().unwrap_or(0))),
-            age,
+            Column("Up-to-date", "integer", 0, |o| {
+                json!(o["status"]["updatedReplicas"].as_i64().unwrap_or(0))
+            }),
+            Column("Available", "integer", 0, |o| {
+                json!(o["status"]["availableReplicas"].as_i64().unwrap_or(0))
+            }),
+            age_column,
             containers,
             images,
             selector,
         ],
         "replicasets" => vec![
             name,
-            Column("Desired", "integer", 0, |o| json!(o["spec"]["replicas"].as_i64().unwrap_or(0))),
-            Column("Current", "integer", 0, |o| json!(o["status"]["replicas"].as_i64().unwrap_or(0))),
-            Column("Ready", "integer", 0, |o| json!(o["status"]["readyReplicas"].as_i64().unwrap_or(0))),
-            age,
+            Column("Desired", "integer", 0, |o| {
+                json!(o["spec"]["replicas"].as_i64().unwrap_or(0))
+            }),
+            Column("Current", "integer", 0, |o| {
+                json!(o["status"]["replicas"].as_i64().unwrap_or(0))
+            }),
+            Column("Ready", "integer", 0, |o| {
+                json!(o["status"]["readyReplicas"].as_i64().unwrap_or(0))
+            }),
+            age_column,
             containers,
             images,
             selector,
@@ -75,14 +101,15 @@ fn columns(rt: &ResourceType) -> Vec<Column> {
             Column("Reason", "string", 0, |o| o["reason"].clone()),
             Column("Object", "string", 0, |o| {
                 let obj = &o["involvedObject"];
-                json!(format!("{}/{}", obj["kind"].as_str().unwrap_or_default().to_lowercase(), obj["name"].as_str().unwrap_or_default()))
+                json!(format!(
+                    "{}/{}",
+                    obj["kind"].as_str().unwrap_or_default().to_lowercase(),
+                    obj["name"].as_str().unwrap_or_default()
+                ))
             }),
             Column("Message", "string", 0, |o| o["message"].clone()),
         ],
-        _ => {
-            let _ = int;
-            vec![name, age, containers, images]
-        }
+        _ => vec![name, age_column, containers, images],
     }
 }
 
@@ -99,7 +126,10 @@ pub fn table(rt: &ResourceType, objects: &[Value], resource_version: &str) -> Va
     let rows: Vec<Value> = objects
         .iter()
         .map(|o| {
-            let cells: Vec<Value> = columns.iter().map(|Column(_, _, _, cell)| cell(o)).collect();
+            let cells: Vec<Value> = columns
+                .iter()
+                .map(|Column(_, _, _, cell)| cell(o))
+                .collect();
             json!({"cells": cells, "object": {
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",
@@ -121,7 +151,12 @@ fn template_containers(o: &Value, field: &str) -> String {
         .as_array()
         .or_else(|| o["spec"]["containers"].as_array());
     containers
-        .map(|cs| cs.iter().filter_map(|c| c[field].as_str()).collect::<Vec<_>>().join(","))
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c[field].as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
         .unwrap_or_default()
 }
 
@@ -162,9 +197,9 @@ fn pod_status(o: &Value) -> String {
 }
 
 fn restarts(o: &Value) -> i64 {
-    o["status"]["containerStatuses"]
-        .as_array()
-        .map_or(0, |ss| ss.iter().filter_map(|s| s["restartCount"].as_i64()).sum())
+    o["status"]["containerStatuses"].as_array().map_or(0, |ss| {
+        ss.iter().filter_map(|s| s["restartCount"].as_i64()).sum()
+    })
 }
 
 /// The object's age as kubectl shows it (apimachinery's `HumanDuration`): `45s`, `3m20s`,
@@ -211,7 +246,16 @@ mod tests {
 
     #[test]
     fn ages_read_as_kubectl_prints_them() {
-        let cases = [(5, "5s"), (119, "119s"), (200, "3m20s"), (600, "10m"), (3 * 3600 + 60, "3h1m"), (30 * 3600, "30h"), (3 * 86400 + 3600, "3d1h"), (30 * 86400, "30d")];
+        let cases = [
+            (5, "5s"),
+            (119, "119s"),
+            (200, "3m20s"),
+            (600, "10m"),
+            (3 * 3600 + 60, "3h1m"),
+            (30 * 3600, "30h"),
+            (3 * 86400 + 3600, "3d1h"),
+            (30 * 86400, "30d"),
+        ];
         for (seconds, shown) in cases {
             assert_eq!(human_duration(seconds), shown, "{seconds}");
         }
@@ -219,7 +263,9 @@ mod tests {
 
     #[test]
     fn only_a_table_first_accept_gets_one() {
-        assert!(wants_table("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"));
+        assert!(wants_table(
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+        ));
         assert!(!wants_table("application/json"));
         assert!(!wants_table("application/json, */*"));
     }
