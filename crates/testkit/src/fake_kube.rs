@@ -12,7 +12,8 @@
 //! - `GET /version`;
 //! - TokenRequest (`POST /api/v1/namespaces/{ns}/serviceaccounts/{name}/token`) and the
 //!   issuer's discovery (`/.well-known/openid-configuration`, `/openid/v1/jwks`), see [`tokens`];
-//! - pod logs (`GET /api/v1/namespaces/{ns}/pods/{name}/log`, `text/plain`).
+//! - pod logs (`GET /api/v1/namespaces/{ns}/pods/{name}/log`, `text/plain`) and `kubectl exec`
+//!   of `aws sts get-caller-identity` over WebSocket (see [`exec`]).
 //!
 //! Semantics: `uid`, `creationTimestamp`, one increasing `resourceVersion` per write (no-op writes
 //! keep it), `generation` for the apps group, 409 `AlreadyExists` / `Conflict`, 404 `NotFound`
@@ -26,11 +27,12 @@
 //! `sts get-caller-identity` test pod, whose job the fake runs against STS (see [`awscli`]).
 //!
 //! `kubectl get` is answered with server-side `Table`s, the real columns of each type (see
-//! [`tables`]). Not served: exec, attach, port-forward (streaming protocols), server-side apply.
+//! [`tables`]). Not served: exec over SPDY, attach, port-forward, server-side apply.
 
 pub mod awscli;
 pub mod controller;
 pub mod discovery;
+pub mod exec;
 pub mod resources;
 pub mod selector;
 pub mod status;
@@ -541,6 +543,7 @@ fn resource_routes(
         router = match sub {
             Subresource::Token => router.route(&path, post(token_request)),
             Subresource::Log => router.route(&path, get(pod_log)),
+            Subresource::Exec => router.route(&path, get(exec::exec).post(exec::exec)),
         };
     }
     router

@@ -576,3 +576,95 @@ async fn the_test_pod_prints_the_assumed_role_in_the_sandbox() {
     drop(sandbox);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A kubectl that speaks exec over WebSocket (1.30 and later): `IRSA_TEST_KUBECTL_EXEC`, else
+/// the `kubectl` on PATH when it is that recent. Debian's kubernetes-client (1.20) speaks SPDY.
+fn websocket_kubectl() -> Option<PathBuf> {
+    let candidate = std::env::var_os("IRSA_TEST_KUBECTL_EXEC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("kubectl"));
+    let out = std::process::Command::new(&candidate)
+        .args(["version", "--client", "-o", "json"])
+        .output()
+        .ok()?;
+    let version: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let minor: u32 = version["clientVersion"]["minor"]
+        .as_str()?
+        .trim_end_matches('+')
+        .parse()
+        .ok()?;
+    (minor >= 30).then_some(candidate)
+}
+
+/// The guide's "Test IAM Role Assumption" with a long-lived pod: `kubectl exec aws-cli -- aws sts
+/// get-caller-identity` prints what the aws CLI prints with the pod's credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_runs_get_caller_identity_in_the_pod() {
+    let dir = std::env::temp_dir().join(format!("irsa-kubectl-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sandbox = Sandbox::start(SandboxOptions {
+        cluster: "demo".into(),
+        region: "us-east-1".into(),
+        kubeconfig: dir.join("kubeconfig"),
+    })
+    .await
+    .unwrap();
+    let kubectl = Kubectl::new(&std::fs::read_to_string(dir.join("kubeconfig")).unwrap());
+    kubectl.ok(&["create", "namespace", "demo"]).await;
+    let sa = kubectl.manifest("sa.yaml", &service_account_yaml(ROLE));
+    kubectl.ok(&["apply", "-f", &sa]).await;
+    let pod = TEST_POD.replace("[aws, sts, get-caller-identity]", "[sleep, \"3600\"]");
+    let pod = kubectl.manifest("sleeper.yaml", &pod);
+    kubectl.ok(&["apply", "-f", &pod]).await;
+    let exec = [
+        "exec",
+        "aws-cli",
+        "-n",
+        "demo",
+        "--",
+        "aws",
+        "sts",
+        "get-caller-identity",
+    ];
+    // Debian's kubectl speaks SPDY, which the fake refuses with a Status saying so.
+    let refused = kubectl.fails(&exec).await;
+    assert!(refused.contains("serves exec over WebSocket"), "{refused}");
+
+    let Some(modern) = websocket_kubectl() else {
+        eprintln!(
+            "no kubectl 1.30 or later (IRSA_TEST_KUBECTL_EXEC or PATH): exec over WebSocket not run"
+        );
+        return;
+    };
+    let run = |args: Vec<&'static str>| {
+        let modern = modern.clone();
+        let kubeconfig = kubectl.dir.join("kubeconfig");
+        async move {
+            tokio::process::Command::new(modern)
+                .args(args)
+                .env("KUBECONFIG", kubeconfig)
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let out = run(exec.to_vec()).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("the CLI prints JSON");
+    let assumed = printed["Arn"].as_str().unwrap();
+    assert!(
+        assumed.starts_with("arn:aws:sts::123456789012:assumed-role/app/botocore-session-"),
+        "{assumed}"
+    );
+    let other = run(vec!["exec", "aws-cli", "-n", "demo", "--", "ls"]).await;
+    assert_eq!(other.status.code(), Some(127));
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("command terminated with exit code 127")
+    );
+    drop(sandbox);
+    let _ = std::fs::remove_dir_all(&dir);
+}

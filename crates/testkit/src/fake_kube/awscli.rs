@@ -199,6 +199,12 @@ struct Credentials {
     session_token: Option<String>,
 }
 
+/// `aws sts get-caller-identity` run in the pod's `container` (a job pod's, or `kubectl exec`'s):
+/// what the CLI prints and its exit code.
+pub async fn run_in(shared: &Weak<Shared>, pod: &Value, container: &str) -> (String, i32) {
+    execute(shared, pod, container).await
+}
+
 /// The job: (what the CLI prints, its exit code).
 async fn execute(shared: &Weak<Shared>, pod: &Value, container: &str) -> (String, i32) {
     let Some(c) = pod["spec"]["containers"]

@@ -42,6 +42,9 @@ pub enum Subresource {
     Token,
     /// `GET …/pods/{name}/log`: the container's output as text.
     Log,
+    /// `GET …/pods/{name}/exec` (WebSocket): `aws sts get-caller-identity`, see
+    /// [`super::exec`].
+    Exec,
 }
 
 impl Subresource {
@@ -50,6 +53,7 @@ impl Subresource {
         match self {
             Subresource::Token => "token",
             Subresource::Log => "log",
+            Subresource::Exec => "exec",
         }
     }
 
@@ -58,6 +62,7 @@ impl Subresource {
         match self {
             Subresource::Token => &["create"],
             Subresource::Log => &["get"],
+            Subresource::Exec => &["create", "get"],
         }
     }
 
@@ -66,6 +71,7 @@ impl Subresource {
         match self {
             Subresource::Token => Some(("authentication.k8s.io", "v1", "TokenRequest")),
             Subresource::Log => None,
+            Subresource::Exec => Some(("", "v1", "PodExecOptions")),
         }
     }
 }
@@ -152,7 +158,7 @@ pub const PODS: ResourceType = ResourceType {
     kind: "Pod",
     namespaced: true,
     capabilities: Capabilities {
-        subresources: &[Subresource::Log],
+        subresources: &[Subresource::Log, Subresource::Exec],
         ..capabilities("pod", READ_WRITE, &["po"], &["all"])
     },
 };
