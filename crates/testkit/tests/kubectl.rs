@@ -597,7 +597,8 @@ fn websocket_kubectl() -> Option<PathBuf> {
 }
 
 /// The guide's "Test IAM Role Assumption" with a long-lived pod: `kubectl exec aws-cli -- aws sts
-/// get-caller-identity` prints what the aws CLI prints with the pod's credentials.
+/// get-caller-identity` prints what the aws CLI prints with the pod's credentials (and, with the
+/// same recent kubectl, `wait --for=jsonpath=…`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_runs_get_caller_identity_in_the_pod() {
     let dir = std::env::temp_dir().join(format!("irsa-kubectl-exec-{}", std::process::id()));
@@ -648,6 +649,22 @@ async fn exec_runs_get_caller_identity_in_the_pod() {
                 .unwrap()
         }
     };
+    // kubectl 1.23 and later wait on a JSONPath too.
+    let waited = run(vec![
+        "wait",
+        "--for=jsonpath={.status.phase}=Running",
+        "pod/aws-cli",
+        "-n",
+        "demo",
+        "--timeout=20s",
+    ])
+    .await;
+    assert_eq!(
+        String::from_utf8_lossy(&waited.stdout),
+        "pod/aws-cli condition met\n",
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
     let out = run(exec.to_vec()).await;
     assert!(
         out.status.success(),
