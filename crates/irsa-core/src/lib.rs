@@ -31,6 +31,7 @@ pub mod render;
 pub mod snapshot;
 pub mod spec;
 pub mod steps;
+pub mod text;
 pub mod usage;
 pub mod verify;
 pub mod verify_pod_identity;

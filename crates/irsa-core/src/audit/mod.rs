@@ -63,7 +63,7 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
     if irsa_roles > 0 && !known.providers_known() && !known.clusters_known() {
         findings.push(not_run(
             &root,
-            format!("the OIDC provider check did not run for {irsa_roles} IRSA role(s): a snapshot lists no OIDC providers; give the clusters as --cluster NAME=ISSUER_URL, or audit the live account"),
+            format!("the OIDC provider check did not run for {}: a snapshot lists no OIDC providers; give the clusters as --cluster NAME=ISSUER_URL, or audit the live account", crate::text::counted(irsa_roles, "IRSA role")),
             "AUD005",
         ));
     }
@@ -88,7 +88,7 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
     if untagged_policies > 0 {
         findings.push(not_run(
             &root,
-            format!("the tag check did not run for {untagged_policies} customer-managed polic(ies): GetAccountAuthorizationDetails does not return policy tags (the live audit reads them with ListPolicyTags)"),
+            format!("the tag check did not run for {}: GetAccountAuthorizationDetails does not return policy tags (the live audit reads them with ListPolicyTags)", crate::text::count(untagged_policies, "customer-managed policy", "customer-managed policies")),
             "AUD010",
         ));
     }
@@ -96,7 +96,14 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
         let shown: Vec<&str> = undocumented.iter().take(5).copied().collect();
         findings.push(not_run(
             &root,
-            format!("{} attached managed polic(ies) have no document in the dump and were not checked for Action `*` or writes on `*`", undocumented.len()),
+            format!(
+                "{} without a document in the dump, not checked for Action `*` or writes on `*`",
+                crate::text::count(
+                    undocumented.len(),
+                    "attached managed policy",
+                    "attached managed policies"
+                )
+            ),
             format!("e.g. {}", shown.join(", ")),
         ));
     }

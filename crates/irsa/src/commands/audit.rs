@@ -22,6 +22,7 @@ use crate::cli::{AuditArgs, AuditFormat};
 use crate::connection;
 use crate::exit::{CliError, Code, read_input_file};
 use crate::output::print_json;
+use crate::style::{count, counted};
 
 /// The flags, checked.
 struct Checked {
@@ -184,10 +185,10 @@ fn print_table(findings: &[Finding], summary: &Summary, fail_on: Severity) {
         println!("{table}");
     }
     println!(
-        "{} role(s), {} managed polic(ies): {} finding(s) ({} critical, {} high, {} medium, {} low, {} info); failing at {}: {}",
-        summary.roles,
-        summary.policies,
-        summary.findings,
+        "{}, {}: {} ({} critical, {} high, {} medium, {} low, {} info); failing at {}: {}",
+        counted(summary.roles, "role"),
+        count(summary.policies, "managed policy", "managed policies"),
+        counted(summary.findings, "finding"),
         summary.critical,
         summary.high,
         summary.medium,

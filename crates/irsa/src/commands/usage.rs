@@ -22,6 +22,7 @@ use crate::cli::UsageArgs;
 use crate::connection;
 use crate::exit::{CliError, Code};
 use crate::output::{Format, print_json};
+use crate::style::counted;
 
 /// The validated arguments.
 struct UsageQuery {
@@ -183,8 +184,10 @@ fn subject_text(sa: &SubjectUsage) -> String {
 
 fn print_table(report: &UsageReport, region: &str) {
     println!(
-        "AssumeRoleWithWebIdentity and EKS Pod Identity's AssumeRole in {region} from {} to {} (CloudTrail event history): {} event(s).",
-        report.since, report.until, report.events
+        "AssumeRoleWithWebIdentity and EKS Pod Identity's AssumeRole in {region} from {} to {} (CloudTrail event history): {}.",
+        report.since,
+        report.until,
+        counted(report.events, "event")
     );
     if report.roles.is_empty() {
         println!("No IRSA or Pod Identity role and no role assumption in this window.");

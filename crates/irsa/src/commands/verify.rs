@@ -22,6 +22,7 @@ use crate::cli::{ListArgs, VerifyArgs};
 use crate::connection::{self, Connection};
 use crate::exit::{CliError, Code, failed_while};
 use crate::output::{Format, print_json};
+use crate::style::{self, count, counted};
 use crate::token;
 
 /// The verdict for one service account.
@@ -54,7 +55,8 @@ struct ListEntry {
 
 pub fn list(args: ListArgs) -> Result<Code, CliError> {
     connection::runtime()?.block_on(async {
-        let (conn, cluster) = connection::connect(&args.cluster).await?;
+        let (conn, cluster) =
+            connection::connect(&args.cluster, args.output == Format::Text).await?;
         let (sas, associations) = tokio::join!(
             irsa_kube::list_role_service_accounts(&conn.kube, args.namespace.as_deref()),
             irsa_aws::pod_identity::read_associations(
@@ -124,7 +126,7 @@ fn print_list(entries: &[ListEntry]) {
             "       role {}, trust {}, {}, pods {}/{} with credentials",
             if r.role_exists { "exists" } else { "MISSING" },
             if r.trust_allows { "allows" } else { "DENIES" },
-            plural(r.policies.len(), "policy", "policies"),
+            count(r.policies.len(), "policy", "policies"),
             e.pods_with_credentials,
             e.pods
         );
@@ -134,11 +136,6 @@ fn print_list(entries: &[ListEntry]) {
             }
         }
     }
-}
-
-/// `1 policy`, `2 policies`.
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Whether a pod carries the credentials of the row's effective mechanism.
@@ -171,7 +168,8 @@ pub struct VerifyOptions {
 pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
     connection::runtime()?.block_on(async {
         let single = args.subjects.single().map_err(CliError::input)?;
-        let (conn, cluster) = connection::connect(&args.subjects.cluster).await?;
+        let (conn, cluster) =
+            connection::connect(&args.subjects.cluster, args.output == Format::Text).await?;
         let targets: Vec<(String, String)> = if let Some(single) = single {
             vec![single]
         } else if args.subjects.all {
@@ -230,7 +228,7 @@ pub fn print_verdicts(verdicts: &[Verdict], format: Format) {
                 for s in &v.steps {
                     println!(
                         "    {} {:<14} {}",
-                        if s.ok { "ok  " } else { "FAIL" },
+                        style::verdict(s.ok, "ok  ", "FAIL"),
                         s.name,
                         s.detail
                     );
@@ -238,8 +236,8 @@ pub fn print_verdicts(verdicts: &[Verdict], format: Format) {
             }
             let failed = verdicts.iter().filter(|v| !v.ok).count();
             println!(
-                "{} service account(s) checked, {failed} failed.",
-                verdicts.len()
+                "{} checked, {failed} failed.",
+                counted(verdicts.len(), "service account")
             );
         }
     }
@@ -696,14 +694,17 @@ async fn pods_check(conn: &Connection, sa: &ServiceAccount, role_arn: &str) -> C
             if stale.is_empty() {
                 Check::pass(
                     "pods",
-                    format!("{} pod(s), all with the role's credentials", pods.len()),
+                    format!(
+                        "{}, all with the role's credentials",
+                        counted(pods.len(), "pod")
+                    ),
                 )
             } else {
                 Check::fail(
                     "pods",
                     format!(
-                        "{} pod(s) run without this role's credentials (started before the annotation): {}",
-                        stale.len(),
+                        "{} without this role's credentials (started before the annotation): {}",
+                        counted(stale.len(), "pod"),
                         stale.join(", ")
                     ),
                 )
