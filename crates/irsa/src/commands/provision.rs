@@ -644,26 +644,25 @@ async fn verify_applied(session: &Session) -> Result<bool, CliError> {
     Ok(verdicts.iter().all(|v| v.ok))
 }
 
-/// After an annotation changed, the pods started before it run without the role: list their
-/// workloads, and restart them with `--restart`.
+/// After an annotation or an EKS Pod Identity association changed, the pods started before it
+/// run without the role (both are injected only at pod creation): list their workloads, and
+/// restart them with `--restart`.
 async fn report_restarts(session: &Session, plan: &Plan, restart: bool) -> Result<(), CliError> {
     for s in &plan.steps {
-        let Step::ApplyServiceAccount {
-            namespace,
-            name,
-            annotations,
-            ..
-        } = &s.step
-        else {
+        let Some((namespace, name, kind)) = relinked_service_account(&s.step) else {
             continue;
         };
-        if !annotations.iter().any(|(k, _)| k == ROLE_ARN_ANNOTATION) {
-            continue;
-        }
         let workloads = irsa_kube::workloads_using(&session.kube, namespace, name)
             .await
             .map_err(|e| CliError::failed(format!("listing pods of {namespace}/{name}: {e}")))?;
-        for w in workloads.iter().filter(|w| w.pods_without_credentials > 0) {
+        for w in &workloads {
+            let stale = match kind {
+                Kind::Irsa => w.pods_without_credentials,
+                Kind::PodIdentity => w.pods_without_pod_identity,
+            };
+            if stale == 0 {
+                continue;
+            }
             if restart && w.kind == "Deployment" {
                 irsa_kube::restart_deployment(&session.kube, &w.namespace, &w.name)
                     .await
@@ -673,16 +672,40 @@ async fn report_restarts(session: &Session, plan: &Plan, restart: bool) -> Resul
                 eprintln!("  ✓ restarted deployment {}/{}", w.namespace, w.name);
             } else {
                 eprintln!(
-                    "  ! {} {}/{}: {} started before the annotation, without the role; restart them (irsa apply --restart, or kubectl rollout restart)",
+                    "  ! {} {}/{}: {} started before the {} run without the role; restart them (irsa apply --restart, or kubectl rollout restart)",
                     w.kind.to_lowercase(),
                     w.namespace,
                     w.name,
-                    counted(w.pods_without_credentials, "pod")
+                    counted(stale, "pod"),
+                    match kind {
+                        Kind::Irsa => "annotation",
+                        Kind::PodIdentity => "EKS Pod Identity association",
+                    }
                 );
             }
         }
     }
     Ok(())
+}
+
+/// The service account whose pods a step gives a new role at their next creation, and how.
+fn relinked_service_account(step: &Step) -> Option<(&str, &str, Kind)> {
+    match step {
+        Step::ApplyServiceAccount {
+            namespace,
+            name,
+            annotations,
+            ..
+        } if annotations.iter().any(|(k, _)| k == ROLE_ARN_ANNOTATION) => {
+            Some((namespace, name, Kind::Irsa))
+        }
+        Step::CreatePodIdentityAssociation {
+            namespace,
+            service_account,
+            ..
+        } => Some((namespace, service_account, Kind::PodIdentity)),
+        _ => None,
+    }
 }
 
 pub fn destroy(args: DestroyArgs) -> Result<Code, CliError> {
