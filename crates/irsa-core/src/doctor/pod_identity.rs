@@ -381,6 +381,34 @@ struct Refusal {
     why: String,
 }
 
+/// The rule a refused trust is reported under, by what fails first.
+struct RefusalRules {
+    /// No Allow statement names the principal.
+    principal: &'static Rule,
+    /// The statements for the principal do not allow the action.
+    action: &'static Rule,
+    /// A condition of a statement for the principal and action does not hold.
+    condition: &'static Rule,
+    /// A Deny applies, or nothing else explains it.
+    denied: &'static Rule,
+}
+
+/// The role's own trust: each cause has its rule.
+const ROLE_TRUST: RefusalRules = RefusalRules {
+    principal: &POD_TRUST_PRINCIPAL,
+    action: &POD_TRUST_ACTION,
+    condition: &POD_TRUST_SCOPE,
+    denied: &POD_TRUST_DENIED,
+};
+
+/// A target role's trust: one rule, the cause in the message.
+const TARGET_ROLE_TRUST: RefusalRules = RefusalRules {
+    principal: &TARGET_TRUST,
+    action: &TARGET_TRUST,
+    condition: &TARGET_TRUST,
+    denied: &TARGET_TRUST,
+};
+
 /// Evaluates `trust` for `principal` asking each of `actions` with `ctx`; the first refusal,
 /// classified by what fails in the Allow statements that could have matched.
 fn refusal(
@@ -388,9 +416,8 @@ fn refusal(
     principal: Principal<'_>,
     actions: &[&str],
     ctx: &Context,
-    rules: (&'static Rule, &'static Rule, &'static Rule, &'static Rule),
+    rules: &RefusalRules,
 ) -> Option<Refusal> {
-    let (no_principal, no_action, condition, denied) = rules;
     for action in actions {
         let request = Request {
             principal: Some(principal),
@@ -404,7 +431,7 @@ fn refusal(
         }
         if decision == Decision::ExplicitDeny {
             return Some(Refusal {
-                rule: denied,
+                rule: rules.denied,
                 why: format!("a Deny statement matches {action}"),
             });
         }
@@ -418,7 +445,7 @@ fn refusal(
             .collect();
         if verdicts.is_empty() {
             return Some(Refusal {
-                rule: no_principal,
+                rule: rules.principal,
                 why: format!(
                     "no Allow statement names the {} principal {}",
                     principal.kind.as_str(),
@@ -432,7 +459,7 @@ fn refusal(
         });
         return Some(match failed {
             Some(c) => Refusal {
-                rule: condition,
+                rule: rules.condition,
                 why: format!(
                     "{} {} is {:?}; for {action} EKS sends {}",
                     c.operator.name(),
@@ -444,11 +471,11 @@ fn refusal(
                 ),
             },
             None if verdicts.iter().all(|(_, v)| *v == Applies::ActionMismatch) => Refusal {
-                rule: no_action,
+                rule: rules.action,
                 why: format!("its statements for {} do not allow {action}", principal.id),
             },
             None => Refusal {
-                rule: denied,
+                rule: rules.denied,
                 why: format!("no statement allows {action}"),
             },
         });
@@ -479,12 +506,7 @@ fn check_trust(
             },
             actions(tags_on),
             &session_context(input, subject, tags_on),
-            (
-                &POD_TRUST_PRINCIPAL,
-                &POD_TRUST_ACTION,
-                &POD_TRUST_SCOPE,
-                &POD_TRUST_DENIED,
-            ),
+            &ROLE_TRUST,
         ),
     };
     let Some(refused) = refused else {
@@ -592,7 +614,7 @@ fn check_target(input: &DoctorInput<'_>, subject: &Subject, usage: &Use, out: &m
                 },
                 actions(tags_on),
                 &ctx,
-                (&TARGET_TRUST, &TARGET_TRUST, &TARGET_TRUST, &TARGET_TRUST),
+                &TARGET_ROLE_TRUST,
             )
             .map(|r| r.why)
         });
