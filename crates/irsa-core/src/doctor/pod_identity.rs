@@ -122,7 +122,17 @@ pub(crate) fn check_subject(input: &DoctorInput<'_>, subject: &Subject, out: &mu
                 check_target(input, subject, usage, out);
             }
         }
-        permissions::check(input, subject, &facts, out);
+        // With a target role the pods get the target's permissions (read when in the account).
+        let granting = match &usage.options.target_role_arn {
+            None => Some(facts),
+            Some(target) => readable(input, target).then(|| RoleFacts {
+                session_policy: usage.options.session_policy.clone(),
+                ..chain::role_facts(input, target, AUDIENCE)
+            }),
+        };
+        if let Some(granting) = &granting {
+            permissions::check(input, subject, granting, out);
+        }
     }
     check_pods(input, subject, out);
     check_addon(input, subject, out);
@@ -568,14 +578,18 @@ fn check_trust(
     out.push(finding);
 }
 
+/// Whether doctor read the role `arn`: it is in the account (a target role in another account
+/// is not readable with this account's credentials).
+fn readable(input: &DoctorInput<'_>, arn: &str) -> bool {
+    iam_policy::arn::Arn::parse(arn).is_ok_and(|arn| arn.account == input.snapshot.account)
+}
+
 /// A target role (cross-account chaining) exists and its trust admits the first role.
 fn check_target(input: &DoctorInput<'_>, subject: &Subject, usage: &Use, out: &mut Vec<Finding>) {
     let Some(target_arn) = &usage.options.target_role_arn else {
         return;
     };
-    let readable = iam_policy::arn::Arn::parse(target_arn)
-        .is_ok_and(|arn| arn.account == input.snapshot.account);
-    if !readable {
+    if !readable(input, target_arn) {
         return;
     }
     let name = verify::role_name_of(target_arn).unwrap_or_default();
