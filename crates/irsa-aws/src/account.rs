@@ -2,24 +2,32 @@
 //! walk ([`crate::authorization_details`]), `ListOpenIDConnectProviders` (one call), the
 //! clusters (`eks:ListClusters`, paged, then `DescribeCluster` for each, or only for the
 //! `--cluster` names) and CloudTrail of the region (`DescribeTrails` with shadow trails, then
-//! `GetTrailStatus` per trail: [`crate::trails`]). The four run concurrently. With required tag
+//! `GetTrailStatus` per trail: [`crate::trails`]) and, for each `--cluster` name, its EKS Pod
+//! Identity associations (one paged `ListPodIdentityAssociations` walk, then
+//! `DescribePodIdentityAssociation` per association: [`crate::pod_identity`]; the summaries name
+//! no role). They run concurrently. With required tag
 //! keys, `ListPolicyTags` is called for each customer-managed policy attached to a role
 //! (GetAccountAuthorizationDetails carries role tags but not policy tags). No decision is made
 //! here: the result feeds `irsa_core::audit`.
 
+use std::collections::BTreeMap;
+
 use futures_util::future::try_join_all;
 use irsa_core::audit::model::Tag;
 use irsa_core::audit::{AccountAuthorizationDetails, CloudTrailStatus, KnownCluster};
+use irsa_core::snapshot::PodIdentityAssociation;
 use tokio::sync::Semaphore;
 
 use crate::clients::Clients;
 use crate::error::{AwsError, all_items};
 use crate::observe::{invalid, limited};
+use crate::pod_identity::{AssociationScope, observe_associations};
 
 /// What to read besides the account-wide state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountRequest {
-    /// Describe only these clusters; `None`: every cluster of the region.
+    /// Describe only these clusters, and read their Pod Identity associations; `None`: every
+    /// cluster of the region, and no associations.
     pub clusters: Option<Vec<String>>,
     /// Read the tags of attached customer-managed policies (for required-tag checks).
     pub policy_tags: bool,
@@ -33,6 +41,9 @@ pub struct AccountObservation {
     pub clusters: Vec<KnownCluster>,
     pub oidc_provider_arns: Vec<String>,
     pub cloudtrail: CloudTrailStatus,
+    /// Cluster name → its described Pod Identity associations, for the named clusters; `None`
+    /// when no cluster was named.
+    pub pod_identity_associations: Option<BTreeMap<String, Vec<PodIdentityAssociation>>>,
 }
 
 /// Reads the account (see the module doc for the calls).
@@ -42,9 +53,16 @@ pub async fn observe_account(
 ) -> Result<AccountObservation, AwsError> {
     let limit = Semaphore::new(clients.options().max_concurrency.max(1));
     let limit = &limit;
-    let (mut details, clusters, oidc_provider_arns, cloudtrail) = tokio::try_join!(
+    // A named cluster is described before its associations are read, so one that does not
+    // exist fails as DescribeCluster.
+    let names = request.clusters.as_deref();
+    let clusters_and_associations = async {
+        let clusters = observe_clusters(clients, limit, names).await?;
+        Ok((clusters, associations_of(clients, limit, names).await?))
+    };
+    let (mut details, (clusters, pod_identity_associations), oidc_provider_arns, cloudtrail) = tokio::try_join!(
         crate::authorization_details::read(clients),
-        observe_clusters(clients, limit, request.clusters.as_deref()),
+        clusters_and_associations,
         limited(limit, provider_arns(clients)),
         crate::trails::observe(clients, limit),
     )?;
@@ -56,7 +74,26 @@ pub async fn observe_account(
         clusters,
         oidc_provider_arns,
         cloudtrail,
+        pod_identity_associations,
     })
+}
+
+/// Every association of each named cluster (none read without names).
+async fn associations_of(
+    clients: &Clients,
+    limit: &Semaphore,
+    names: Option<&[String]>,
+) -> Result<Option<BTreeMap<String, Vec<PodIdentityAssociation>>>, AwsError> {
+    let Some(names) = names else {
+        return Ok(None);
+    };
+    let read = try_join_all(
+        names
+            .iter()
+            .map(|name| observe_associations(clients, limit, name, &AssociationScope::All)),
+    )
+    .await?;
+    Ok(Some(names.iter().cloned().zip(read).collect()))
 }
 
 async fn provider_arns(clients: &Clients) -> Result<Vec<String>, AwsError> {

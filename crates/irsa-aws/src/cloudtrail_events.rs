@@ -1,33 +1,44 @@
-//! What `irsa usage` reads: `AssumeRoleWithWebIdentity` events from CloudTrail's event history
-//! (LookupEvents) in a time window, and what IAM knows of the roles (RoleLastUsed, trust policy),
-//! fetched concurrently. I/O only: events are parsed and grouped by `irsa_core::usage`.
+//! What `irsa usage` reads: the role assumptions of both identity mechanisms from CloudTrail's
+//! event history (LookupEvents) in a time window, and what IAM knows of the roles (RoleLastUsed,
+//! trust policy), fetched concurrently. I/O only: events are parsed and grouped by
+//! `irsa_core::usage`.
 //!
-//! One lookup, by `EventName=AssumeRoleWithWebIdentity`, paged with NextToken (50 events a
-//! page), whatever roles are asked for: LookupEvents takes one attribute per request, so the
-//! alternative, one `ResourceName=<role ARN>` walk per role, costs a walk per role and returns
-//! every other event on the role too (GetRole, UpdateAssumeRolePolicy, …), and it needs the
-//! role ARNs before the lookup can start. The event-name walk costs ⌈events ÷ 50⌉ calls for all
-//! web-identity events of the region; roles are filtered locally. LookupEvents is limited to
-//! about 2 requests per second per account and region: throttling (`ThrottlingException`) is
-//! retried by the SDK's adaptive retry (its client-side rate limiter slows down after a
-//! throttle), with the attempts of [`Options::max_attempts`](crate::Options).
+//! One lookup per event name, each paged with NextToken (50 events a page), whatever roles are
+//! asked for: `AssumeRoleWithWebIdentity` (IRSA), `AssumeRole` (of which those made by
+//! `pods.eks.amazonaws.com`, EKS Pod Identity, are kept; the others are counted as skipped) and
+//! `AssumeRoleForPodIdentity` (the Pod Identity agent's calls to EKS Auth). LookupEvents takes one
+//! attribute per request, so the alternative, one `ResourceName=<role ARN>` walk per role, costs a
+//! walk per role and returns every other event on the role too (GetRole,
+//! UpdateAssumeRolePolicy, …), and it needs the role ARNs before the lookup can start. The
+//! event-name walks cost ⌈events ÷ 50⌉ calls each; roles are filtered locally. LookupEvents is
+//! limited to about 2 requests per second per account and region: throttling
+//! (`ThrottlingException`) is retried by the SDK's adaptive retry (its client-side rate limiter
+//! slows down after a throttle), with the attempts of [`Options::max_attempts`](crate::Options).
 //!
 //! IAM, concurrently: GetRole per requested role (a role IAM does not know is simply absent), or,
 //! with no role given, one paged GetAccountAuthorizationDetails walk (`Filter=Role`) for every
 //! role's RoleLastUsed and trust policy.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use aws_sdk_iam::types::EntityType;
 use futures_util::future::try_join_all;
-use irsa_core::usage::{RoleInfo, RoleLastUsed, WebIdentityEvent, parse_event};
+use irsa_core::usage::{
+    ASSUME_ROLE, ASSUME_ROLE_FOR_POD_IDENTITY, EventError, RoleInfo, RoleLastUsed, UsageEvents,
+    parse_eks_auth_event, parse_event, parse_pod_identity_event,
+};
 
 use crate::clients::Clients;
 use crate::error::{AwsError, ErrorKind};
 use crate::observe::{absent_if_not_found, rfc3339};
 
-/// The CloudTrail event name irsa reads.
+/// The CloudTrail event name of IRSA's role assumption.
 pub const EVENT_NAME: &str = "AssumeRoleWithWebIdentity";
+
+/// Every event name irsa looks up, one walk each.
+pub const EVENT_NAMES: [&str; 3] = [EVENT_NAME, ASSUME_ROLE, ASSUME_ROLE_FOR_POD_IDENTITY];
 
 /// What to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +53,21 @@ pub struct UsageRequest {
 /// What was read.
 #[derive(Debug, Clone, Default)]
 pub struct UsageObservation {
-    pub events: Vec<WebIdentityEvent>,
+    pub events: UsageEvents,
     /// Events that could not be read, with the reason (kept out of the report, counted).
     pub unreadable: Vec<String>,
+    /// AssumeRole events made by others than EKS Pod Identity (not role usage by pods).
+    pub skipped: usize,
     pub roles: Vec<RoleInfo>,
-    /// LookupEvents requests made (pages).
-    pub lookup_calls: usize,
+    /// LookupEvents requests made (pages), per event name.
+    pub lookup_calls: BTreeMap<&'static str, usize>,
+}
+
+impl UsageObservation {
+    /// LookupEvents requests made, every walk together.
+    pub fn total_lookup_calls(&self) -> usize {
+        self.lookup_calls.values().sum()
+    }
 }
 
 /// Reads the events and the roles concurrently.
@@ -64,32 +84,76 @@ pub async fn observe_usage(
             Ok(found.into_iter().flatten().collect())
         }
     };
-    let ((events, unreadable, lookup_calls), roles) = tokio::try_join!(
-        lookup_web_identity_events(clients, request.start, request.end),
+    let walk = |name| lookup_events(clients, name, request.start, request.end);
+    let (web, assume_role, eks_auth, roles) = tokio::try_join!(
+        walk(EVENT_NAME),
+        walk(ASSUME_ROLE),
+        walk(ASSUME_ROLE_FOR_POD_IDENTITY),
         roles
     )?;
-    Ok(UsageObservation {
-        events,
-        unreadable,
+    let mut seen = UsageObservation {
         roles,
-        lookup_calls,
-    })
+        ..UsageObservation::default()
+    };
+    for walk in [&web, &assume_role, &eks_auth] {
+        seen.lookup_calls.insert(walk.name, walk.calls);
+        seen.unreadable.extend(walk.missing.iter().cloned());
+    }
+    let unreadable = &mut seen.unreadable;
+    let events = &mut seen.events;
+    events.web_identity = parsed(&web, parse_event, unreadable);
+    events.eks_auth = parsed(&eks_auth, parse_eks_auth_event, unreadable);
+    for event in parsed(&assume_role, parse_pod_identity_event, unreadable) {
+        match event {
+            Some(event) => events.pod_identity.push(event),
+            None => seen.skipped += 1,
+        }
+    }
+    Ok(seen)
 }
 
-/// Every AssumeRoleWithWebIdentity event in the window, newest first; the unreadable ones; the
-/// number of LookupEvents calls.
-pub async fn lookup_web_identity_events(
+/// The walk's documents read by `parse`; the reasons of those it could not read go to
+/// `unreadable`.
+fn parsed<T>(
+    walk: &Lookup,
+    parse: impl Fn(&str) -> Result<T, EventError>,
+    unreadable: &mut Vec<String>,
+) -> Vec<T> {
+    walk.documents
+        .iter()
+        .filter_map(|d| parse(d).map_err(|e| unreadable.push(e.to_string())).ok())
+        .collect()
+}
+
+/// One walk's result: the events' `CloudTrailEvent` documents, newest first.
+#[derive(Debug)]
+struct Lookup {
+    name: &'static str,
+    documents: Vec<String>,
+    /// Events without a CloudTrailEvent document.
+    missing: Vec<String>,
+    calls: usize,
+}
+
+/// Every event named `name` in the window (one paged walk).
+async fn lookup_events(
     clients: &Clients,
+    name: &'static str,
     start: i64,
     end: i64,
-) -> Result<(Vec<WebIdentityEvent>, Vec<String>, usize), AwsError> {
+) -> Result<Lookup, AwsError> {
     const OP: &str = "cloudtrail:LookupEvents";
     let attribute = LookupAttribute::builder()
         .attribute_key(LookupAttributeKey::EventName)
-        .attribute_value(EVENT_NAME)
+        .attribute_value(name)
         .build()
-        .map_err(|e| AwsError::new(ErrorKind::Other, OP, EVENT_NAME, e.to_string()))?;
-    let (mut events, mut unreadable, mut calls) = (Vec::new(), Vec::new(), 0);
+        .map_err(|e| AwsError::new(ErrorKind::Other, OP, name, e.to_string()))?;
+    let mut lookup = Lookup {
+        name,
+        documents: Vec::new(),
+        missing: Vec::new(),
+        calls: 0,
+    };
     let mut next_token = None;
     loop {
         let out = clients
@@ -102,19 +166,15 @@ pub async fn lookup_web_identity_events(
             .set_next_token(next_token.take())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(OP, EVENT_NAME, e))?;
-        calls += 1;
+            .map_err(|e| AwsError::from_sdk(OP, name, e))?;
+        lookup.calls += 1;
         for event in out.events() {
-            let Some(document) = event.cloud_trail_event() else {
-                unreadable.push(format!(
+            match event.cloud_trail_event() {
+                Some(document) => lookup.documents.push(document.to_string()),
+                None => lookup.missing.push(format!(
                     "event {} has no CloudTrailEvent",
                     event.event_id().unwrap_or("(without id)")
-                ));
-                continue;
-            };
-            match parse_event(document) {
-                Ok(parsed) => events.push(parsed),
-                Err(e) => unreadable.push(e.to_string()),
+                )),
             }
         }
         match out.next_token() {
@@ -122,7 +182,7 @@ pub async fn lookup_web_identity_events(
             _ => break,
         }
     }
-    Ok((events, unreadable, calls))
+    Ok(lookup)
 }
 
 fn last_used(used: Option<&aws_sdk_iam::types::RoleLastUsed>) -> Option<RoleLastUsed> {

@@ -32,6 +32,14 @@ pub enum ErrorKind {
     NotAnAwsStep,
     /// AWS answered with something the adapter cannot use (a missing field, a bad document).
     InvalidResponse,
+    /// No credentials could be loaded from any source of the provider chain.
+    NoCredentials,
+    /// AWS refused the caller's credentials: expired or unknown (ExpiredToken,
+    /// InvalidClientTokenId, SignatureDoesNotMatch, UnrecognizedClientException), or their
+    /// provider failed (an expired SSO session).
+    InvalidCredentials,
+    /// The endpoint could not be reached: connection refused, DNS, TLS, timeout.
+    Unreachable,
     /// Any other error from AWS or the transport.
     Other,
 }
@@ -104,7 +112,15 @@ impl AwsError {
             Some("InvalidIdentityToken" | "ExpiredTokenException" | "IDPRejectedClaim") => {
                 ErrorKind::InvalidToken
             }
-            _ => ErrorKind::Other,
+            Some(
+                "ExpiredToken"
+                | "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "UnrecognizedClientException"
+                | "InvalidSignatureException",
+            ) => ErrorKind::InvalidCredentials,
+            Some(_) => ErrorKind::Other,
+            None => transport_kind(&err),
         };
         AwsError {
             kind,
@@ -123,6 +139,25 @@ impl AwsError {
         self.kind = kind;
         self
     }
+}
+
+/// Why a call that got no answer from AWS failed: no credentials, failed credentials, or an
+/// endpoint that could not be reached, read from the error's chain of causes.
+fn transport_kind(err: &(dyn std::error::Error + 'static)) -> ErrorKind {
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    let causes = || std::iter::successors(Some(err), |e| e.source());
+    // A credentials failure reaches the caller wrapped in a connector error: look for it first.
+    if let Some(credentials) = causes().find_map(|e| e.downcast_ref::<CredentialsError>()) {
+        return match credentials {
+            CredentialsError::CredentialsNotLoaded(_) => ErrorKind::NoCredentials,
+            _ => ErrorKind::InvalidCredentials,
+        };
+    }
+    if causes().any(|e| e.downcast_ref::<ConnectorError>().is_some()) {
+        return ErrorKind::Unreachable;
+    }
+    ErrorKind::Other
 }
 
 /// Every item of a paginated list call (its `.into_paginator().items().send()`), or the first

@@ -64,8 +64,16 @@ pub async fn load_config() -> aws_config::SdkConfig {
 
 /// [`load_config`] with the region set explicitly (the spec's region wins over the profile's).
 pub async fn load_config_for_region(region: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_string()))
-        .load()
-        .await
+    load_config_for(region, None).await
+}
+
+/// [`load_config_for_region`] with a named profile (`--profile`, as the aws CLI's), which wins
+/// over `AWS_PROFILE`.
+pub async fn load_config_for(region: &str, profile: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()));
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    loader.load().await
 }

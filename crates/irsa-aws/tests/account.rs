@@ -207,6 +207,7 @@ async fn reads_the_account_and_audits_it() {
         region: Some("us-east-1".into()),
         oidc_provider_arns: Some(observed.oidc_provider_arns.clone()),
         cloudtrail: Some(observed.cloudtrail.clone()),
+        pod_identity_associations: observed.pod_identity_associations.clone(),
         now_ms: None,
         unused_days: 90,
         required_tags: vec!["owner".into()],
@@ -257,5 +258,123 @@ async fn a_named_cluster_that_does_not_exist_is_an_error() {
     assert!(
         err.to_string().starts_with("eks:DescribeCluster nope"),
         "{err}"
+    );
+}
+
+/// A role trusted by EKS Pod Identity, scoped to `namespace/service_account` of `cluster`.
+fn pod_identity_trust(cluster: &str, namespace: &str, service_account: &str) -> serde_json::Value {
+    json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {
+            "aws:RequestTag/eks-cluster-arn": format!("arn:aws:eks:us-east-1:{ACCOUNT}:cluster/{cluster}"),
+            "aws:RequestTag/kubernetes-namespace": namespace,
+            "aws:RequestTag/kubernetes-service-account": service_account}}}]})
+}
+
+async fn associate(clients: &Clients, cluster: &str, service_account: &str, role: &str) {
+    clients
+        .eks
+        .create_pod_identity_association()
+        .cluster_name(cluster)
+        .namespace("kube-system")
+        .service_account(service_account)
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/{role}"))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Through the fake EKS (moto has no Pod Identity): the named cluster's associations are listed
+/// once and described one by one; an association whose role was deleted since is AUD018, and
+/// a cluster not named costs no association call.
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_the_named_clusters_associations_and_finds_deleted_roles() {
+    let moto = MotoServer::start().expect("moto starts");
+    let fake = testkit::fake_eks::FakeEks::start(&moto.endpoint()).expect("fake EKS starts");
+    let clients = common::clients_for(&fake.endpoint(), Options::default());
+    // IAM straight to moto (the fake would forward it anyway).
+    let iam = common::clients_for(&moto.endpoint(), Options::default());
+    create_cluster(&clients, "prod").await;
+    create_cluster(&clients, "other").await;
+    for (sa, role) in [
+        ("ebs-csi-controller-sa", "ebs"),
+        ("efs-csi-controller-sa", "efs"),
+        ("cluster-autoscaler", "autoscaler"),
+    ] {
+        create_role(
+            &iam,
+            role,
+            pod_identity_trust("prod", "kube-system", sa),
+            &[],
+        )
+        .await;
+        associate(&clients, "prod", sa, role).await;
+    }
+    iam.iam.delete_role().role_name("efs").send().await.unwrap();
+
+    let observe = |clusters: &[&str]| {
+        let request = AccountRequest {
+            clusters: Some(clusters.iter().map(|c| c.to_string()).collect()),
+            policy_tags: false,
+        };
+        let clients = &clients;
+        async move {
+            let before = clients.stats().api_calls;
+            let observed = observe_account(clients, &request).await.unwrap();
+            (observed, clients.stats().api_calls - before)
+        }
+    };
+    let (observed, calls) = observe(&["prod"]).await;
+    let (_, calls_other) = observe(&["other"]).await;
+    // The same reads for both clusters, plus one DescribePodIdentityAssociation per association.
+    assert_eq!(calls - calls_other, 3);
+    let associations = observed.pod_identity_associations.clone().unwrap();
+    let prod = &associations["prod"];
+    assert_eq!(prod.len(), 3);
+    assert!(prod.iter().all(|a| a.role_arn.starts_with("arn:aws:iam::")));
+
+    let ctx = AuditContext {
+        clusters: Some(observed.clusters.clone()),
+        region: Some("us-east-1".into()),
+        oidc_provider_arns: Some(observed.oidc_provider_arns.clone()),
+        cloudtrail: Some(observed.cloudtrail.clone()),
+        pod_identity_associations: observed.pod_identity_associations.clone(),
+        now_ms: None,
+        unused_days: 90,
+        required_tags: vec![],
+    };
+    let findings = audit(&observed.details, &ctx);
+    let missing: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.rule == "AUD018")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(missing.len(), 1, "{findings:#?}");
+    assert!(
+        missing[0].contains("kube-system/efs-csi-controller-sa in cluster prod"),
+        "{}",
+        missing[0]
+    );
+    assert!(
+        !findings.iter().any(|f| f.rule == "AUD016"),
+        "the roles are scoped: {findings:#?}"
+    );
+
+    // No cluster named: associations are not read, and the audit says the check did not run.
+    let unnamed = observe_account(&clients, &AccountRequest::default())
+        .await
+        .unwrap();
+    assert!(unnamed.pod_identity_associations.is_none());
+    let ctx = AuditContext {
+        pod_identity_associations: None,
+        ..ctx
+    };
+    let findings = audit(&unnamed.details, &ctx);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.rule == "AUD000" && f.evidence == "AUD018"),
+        "{findings:#?}"
     );
 }

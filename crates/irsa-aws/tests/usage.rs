@@ -3,6 +3,7 @@
 //! then LookupEvents paged by NextToken, and IAM's roles (GetRole, GetAccountAuthorizationDetails)
 //! read concurrently.
 
+use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -11,7 +12,7 @@ use irsa_aws::{
     observe_usage,
 };
 use irsa_core::steps::Step;
-use irsa_core::usage::build_report;
+use irsa_core::usage::{UsageEvents, build_report};
 use serde_json::json;
 use testkit::fake_cloudtrail::FakeCloudTrail;
 use testkit::moto::MotoServer;
@@ -126,16 +127,22 @@ async fn reads_web_identity_events_and_role_usage() {
     .await
     .unwrap();
     let calls = clients.stats().api_calls - before.api_calls;
-    assert_eq!(seen.events.len(), SUCCESSES + 3);
+    let web = &seen.events.web_identity;
+    assert_eq!(web.len(), SUCCESSES + 3);
     assert!(seen.unreadable.is_empty(), "{:?}", seen.unreadable);
-    // ⌈123 / 50⌉ = 3 LookupEvents pages, plus one GetRole per requested role.
-    assert_eq!(seen.lookup_calls, 3);
-    assert_eq!(calls, 3 + 2);
-    assert_eq!(seen.roles.len(), 1, "the missing role is absent");
-    assert!(
-        seen.events[0].time >= seen.events[SUCCESSES + 2].time,
-        "newest first"
+    // ⌈123 / 50⌉ = 3 LookupEvents pages for AssumeRoleWithWebIdentity, one (empty) page each
+    // for AssumeRole and AssumeRoleForPodIdentity, plus one GetRole per requested role.
+    assert_eq!(
+        seen.lookup_calls,
+        BTreeMap::from([
+            ("AssumeRole", 1),
+            ("AssumeRoleForPodIdentity", 1),
+            ("AssumeRoleWithWebIdentity", 3)
+        ])
     );
+    assert_eq!(calls, 5 + 2);
+    assert_eq!(seen.roles.len(), 1, "the missing role is absent");
+    assert!(web[0].time >= web[SUCCESSES + 2].time, "newest first");
 
     let report = build_report(
         &seen.events,
@@ -198,6 +205,6 @@ async fn reads_web_identity_events_and_role_usage() {
     )
     .await
     .unwrap();
-    assert!(empty.events.is_empty());
-    assert_eq!(empty.lookup_calls, 1);
+    assert_eq!(empty.events, UsageEvents::default());
+    assert_eq!(empty.total_lookup_calls(), 3, "one page per event name");
 }

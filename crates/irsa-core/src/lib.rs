@@ -8,6 +8,7 @@
 //!   decided) that plan and render work from.
 //! - [`identity`]: the identity mechanisms (IRSA, EKS Pod Identity) behind one seam: trust
 //!   policies, service-account metadata, association options.
+//! - [`list`]: `irsa list`'s rows, one per linked service account (IRSA, Pod Identity or both).
 //! - [`render`]: the files `irsa render` writes for each binding.
 //! - [`plan`], [`verify`], [`doctor`]: what apply changes, whether a binding works, and what is
 //!   wrong with one and how to fix it, decided over an observed [`snapshot`].
@@ -23,12 +24,14 @@ pub mod audit;
 pub mod desired;
 pub mod doctor;
 pub mod identity;
+pub mod list;
 pub mod plan;
 pub mod presets;
 pub mod render;
 pub mod snapshot;
 pub mod spec;
 pub mod steps;
+pub mod text;
 pub mod usage;
 pub mod verify;
 pub mod verify_pod_identity;

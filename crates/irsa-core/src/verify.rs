@@ -237,9 +237,9 @@ pub fn check_chain(
     checks.push(Check::pass(
         "role",
         format!(
-            "{} exists, {} polic(ies) attached",
+            "{} exists, {} attached",
             role.arn,
-            role.attached_policy_arns.len()
+            crate::text::count(role.attached_policy_arns.len(), "policy", "policies")
         ),
     ));
 

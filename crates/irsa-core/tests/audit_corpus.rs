@@ -1,10 +1,14 @@
 //! The planted-misconfiguration corpus (`fixtures/audit/planted.json`, a dump in the shape
 //! `aws iam get-account-authorization-details` writes): every resource named `planted-audNNN-…`
 //! must raise exactly rule AUDNNN, and every `clean-…` role (IRSA roles, service roles, a GitHub
-//! Actions OIDC role) and the service-linked role must raise nothing. Account-level rules
-//! (AUD000, AUD011) are checked by varying the context.
+//! Actions OIDC role, scoped EKS Pod Identity roles) and the service-linked role must raise
+//! nothing. Account-level rules (AUD000, AUD011) are checked by varying the context. AUD018 is
+//! about an association whose role is gone, so its planted case is an association of the
+//! context (a dump holds none), with an id named like the planted roles.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use irsa_core::snapshot::PodIdentityAssociation;
 
 use irsa_core::audit::{
     AccountAuthorizationDetails, AuditContext, CloudTrailStatus, Finding, KnownCluster, Severity,
@@ -33,7 +37,21 @@ fn trail(logging: bool) -> TrailState {
     }
 }
 
-/// Everything known: two clusters, their providers plus an orphan one, a logging trail.
+fn association(id: &str, service_account: &str, role: &str) -> PodIdentityAssociation {
+    PodIdentityAssociation {
+        association_id: id.into(),
+        association_arn: format!(
+            "arn:aws:eks:us-east-1:{ACCOUNT}:podidentityassociation/prod/{id}"
+        ),
+        namespace: "kube-system".into(),
+        service_account: service_account.into(),
+        role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{role}"),
+        ..PodIdentityAssociation::default()
+    }
+}
+
+/// Everything known: two clusters, their providers plus an orphan one, a logging trail, the
+/// Pod Identity associations of `prod` (one to a live role, one to a deleted one).
 fn full_context() -> AuditContext {
     AuditContext {
         clusters: Some(vec![
@@ -57,6 +75,21 @@ fn full_context() -> AuditContext {
             region: "us-east-1".into(),
             trails: vec![trail(true)],
         }),
+        pod_identity_associations: Some(BTreeMap::from([(
+            "prod".to_string(),
+            vec![
+                association(
+                    "a-clean0ebs0csi0001",
+                    "ebs-csi-controller-sa",
+                    "clean-pod-identity-ebs-csi",
+                ),
+                association(
+                    "planted-aud018-role-deleted",
+                    "efs-csi-controller-sa",
+                    "efs-csi-role-deleted-since",
+                ),
+            ],
+        )])),
         now_ms: iam_policy::condition::parse_date("2026-11-29T00:00:00Z"),
         unused_days: 90,
         required_tags: vec!["owner".into()],
@@ -225,11 +258,12 @@ fn snapshot_alone_says_which_checks_could_not_run() {
         clusters: None,
         oidc_provider_arns: None,
         cloudtrail: None,
+        pod_identity_associations: None,
         ..full_context()
     };
     let findings = audit(&details(), &ctx);
     let not_run: Vec<&Finding> = findings.iter().filter(|f| f.rule == "AUD000").collect();
-    assert_eq!(not_run.len(), 2, "{not_run:#?}");
+    assert_eq!(not_run.len(), 3, "{not_run:#?}");
     assert!(
         not_run
             .iter()
@@ -245,6 +279,10 @@ fn snapshot_alone_says_which_checks_could_not_run() {
             .iter()
             .any(|f| f.message.contains("CloudTrail check did not run"))
     );
+    assert!(not_run.iter().any(|f| {
+        f.message
+            .contains("association check did not run (4 role(s)")
+    }));
     // Without providers and clusters nothing can be said about AUD005; the rest is unchanged.
     assert!(!findings.iter().any(|f| f.rule == "AUD005"));
     assert!(findings.iter().any(|f| f.rule == "AUD001"));
@@ -314,4 +352,61 @@ fn a_permissions_boundary_lowers_broad_permissions_one_level() {
         .unwrap();
     assert_eq!(f.severity, Severity::Medium);
     assert!(f.message.contains("capped by the permissions boundary"));
+}
+
+// Amazon EKS User Guide, "Create IAM role with trust policy required by EKS Pod Identity"
+// (pod-id-role.html): the trust without Condition admits every association; the guide scopes it
+// with aws:RequestTag/kubernetes-namespace and …/kubernetes-service-account.
+#[test]
+fn pod_identity_findings_name_the_statement_and_the_association() {
+    let findings = audit(&details(), &full_context());
+    let find = |suffix: &str| {
+        findings
+            .iter()
+            .find(|f| f.resource.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no finding on {suffix}"))
+    };
+    let unscoped = find("planted-aud016-pod-identity-unscoped");
+    assert_eq!(unscoped.severity, Severity::Medium);
+    assert_eq!(
+        unscoped.evidence,
+        "trust policy Statement[0] (Sid \"AllowEksAuthToAssumeRoleForPodIdentity\")"
+    );
+    let both = find("planted-aud017-both-mechanisms");
+    assert_eq!(both.severity, Severity::Info);
+    assert!(
+        both.message
+            .contains("oidc.eks.us-east-1.amazonaws.com/id/CLUSTERA")
+    );
+    let gone = find("planted-aud018-role-deleted");
+    assert_eq!(gone.severity, Severity::High);
+    assert!(
+        gone.message
+            .contains("kube-system/efs-csi-controller-sa in cluster prod"),
+        "{}",
+        gone.message
+    );
+}
+
+#[test]
+fn sarif_carries_the_pod_identity_rules() {
+    let findings = audit(&details(), &full_context());
+    let log = irsa_core::audit::sarif::to_sarif(&findings, "0.1.0", Some("planted.json"));
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    for (id, name, level) in [
+        ("AUD016", "pod-identity-trust-unscoped", "warning"),
+        ("AUD017", "trust-both-identity-mechanisms", "note"),
+        ("AUD018", "pod-identity-association-role-missing", "error"),
+    ] {
+        let index = rules.iter().position(|r| r["id"] == id).unwrap();
+        assert_eq!(rules[index]["name"], name);
+        let result = results
+            .iter()
+            .find(|r| r["ruleId"] == id)
+            .unwrap_or_else(|| panic!("no {id} result"));
+        assert_eq!(result["ruleIndex"], index);
+        assert_eq!(result["level"], level);
+    }
 }

@@ -2,6 +2,8 @@
 //!
 //! - [`client`]: a [`KubeClient`] from a kubeconfig (standard `KUBECONFIG` / in-cluster
 //!   inference) or a URL.
+//! - [`eks_context`]: which EKS cluster a kubeconfig context names (its ARN, or its
+//!   `aws eks get-token` / `aws-iam-authenticator` credentials), for commands without `--cluster`.
 //! - [`observe()`]: which namespaces and service accounts exist, for the snapshot.
 //! - [`execute()`]: the Kubernetes steps of a plan (create namespace, create or merge-patch a
 //!   service account, delete a service account), idempotently.
@@ -22,6 +24,7 @@
 //! rustls crypto provider is compiled into irsa and rustls picks it without configuration.
 
 pub mod client;
+pub mod eks_context;
 pub mod error;
 pub mod execute;
 pub mod issuer_tls;
@@ -34,6 +37,7 @@ pub mod token;
 pub mod workloads;
 
 pub use client::KubeClient;
+pub use eks_context::{EksContext, FoundIn, NotEks, eks_context};
 pub use error::KubeError;
 pub use execute::execute;
 pub use observe::{KubeObserveRequest, observe};

@@ -14,8 +14,51 @@ use crate::output::Format;
     about = "Set up, verify, troubleshoot and audit IAM Roles for Service Accounts (IRSA) on Amazon EKS"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Flags every command takes, before or after its name.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// AWS profile from ~/.aws/config and ~/.aws/credentials (as the aws CLI's; default AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (default: the spec's, then the kubeconfig context's, then AWS_REGION / AWS_DEFAULT_REGION).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Colour in human output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Show the full detail of errors (the AWS SDK's and the Kubernetes client's).
+    #[arg(long, global = true)]
+    pub debug: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// `irsa completions SHELL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +91,34 @@ pub enum Command {
     /// Audit every role of the account (live, or a get-account-authorization-details dump):
     /// exit 1 when a finding reaches --fail-on.
     Audit(AuditArgs),
+    /// Print a shell completion script: `irsa completions bash > /etc/bash_completion.d/irsa`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `irsa man > irsa.1; man ./irsa.1`.
+    Man,
+}
+
+impl Command {
+    /// Hands the global `--region` to the command that reads it.
+    pub fn set_region(&mut self, region: Option<String>) {
+        let slot = match self {
+            Command::Render(a) => &mut a.region,
+            Command::Plan(a) | Command::Destroy(DestroyArgs { common: a, .. }) => {
+                &mut a.target.region
+            }
+            Command::Apply(a) => &mut a.common.target.region,
+            Command::List(a) => &mut a.cluster.region,
+            Command::Verify(a) => &mut a.subjects.cluster.region,
+            Command::Doctor(a) => &mut a.subjects.cluster.region,
+            Command::Usage(a) => &mut a.region,
+            Command::Audit(a) => &mut a.region,
+            Command::Presets(PresetsArgs {
+                command: Some(PresetsCommand::Show(a)),
+                ..
+            }) => &mut a.region,
+            _ => return,
+        };
+        *slot = region;
+    }
 }
 
 #[derive(Debug, Args)]
@@ -70,8 +141,8 @@ pub struct AuditArgs {
     /// Report roles not used for more than this many days.
     #[arg(long, default_value_t = 90, value_name = "N")]
     pub unused_days: u32,
-    /// AWS region for EKS and CloudTrail (default: AWS_REGION / AWS_DEFAULT_REGION).
-    #[arg(long)]
+    /// The global `--region` (AWS region for EKS and CloudTrail).
+    #[arg(skip)]
     pub region: Option<String>,
 }
 
@@ -105,7 +176,8 @@ pub struct PresetShowArgs {
     /// EKS cluster name (required by presets that scope permissions to the cluster).
     #[arg(long)]
     pub cluster: Option<String>,
-    #[arg(long)]
+    /// The global `--region`.
+    #[arg(skip)]
     pub region: Option<String>,
     /// AWS account id (12 digits).
     #[arg(long)]
@@ -123,7 +195,8 @@ pub struct RenderArgs {
     pub file: Option<PathBuf>,
     #[arg(long)]
     pub cluster: Option<String>,
-    #[arg(long)]
+    /// The global `--region`.
+    #[arg(skip)]
     pub region: Option<String>,
     /// AWS account id (12 digits).
     #[arg(long)]
@@ -297,16 +370,18 @@ pub struct ClusterArgs {
     /// Spec file: irsa.yaml or an eksctl ClusterConfig (plan/apply/destroy without it: the default bundle).
     #[arg(short = 'f', long = "file")]
     pub file: Option<PathBuf>,
-    /// EKS cluster name (for its OIDC issuer).
+    /// EKS cluster name (default: the kubeconfig context's, from its EKS ARN or its
+    /// `aws eks get-token` / `aws-iam-authenticator` credentials).
     #[arg(long)]
     pub cluster: Option<String>,
-    /// AWS region (default: the spec's, then AWS_REGION / AWS_DEFAULT_REGION).
-    #[arg(long)]
+    /// The global `--region` (default: the spec's, then the kubeconfig context's, then
+    /// AWS_REGION / AWS_DEFAULT_REGION).
+    #[arg(skip)]
     pub region: Option<String>,
     /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    /// kubeconfig context (default: the current one).
+    /// kubeconfig context (default: the current one); also names the cluster when it is an EKS one.
     #[arg(long)]
     pub context: Option<String>,
 }
@@ -383,8 +458,8 @@ pub struct UsageArgs {
     /// How far back: a number and m, h, d or w (at most 90 days, CloudTrail's event history).
     #[arg(long, default_value = "24h", value_name = "DURATION")]
     pub since: String,
-    /// The region whose CloudTrail event history is read (default: AWS_REGION).
-    #[arg(long)]
+    /// The global `--region`: whose CloudTrail event history is read (default: AWS_REGION).
+    #[arg(skip)]
     pub region: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub output: Format,

@@ -1,12 +1,14 @@
 //! Connecting to AWS and the cluster: the async runtime, the AWS clients for the right region
 //! (the standard credential chain, `AWS_ENDPOINT_URL*` overrides, `IRSA_AWS_MAX_ATTEMPTS` for test
 //! servers) and the Kubernetes client from the kubeconfig, and the first look at AWS that the
-//! service-account commands share ([`observe_cluster`]). Shared by every command that talks to
+//! service-account commands share ([`observe_cluster`]). Without `--cluster` and `-f`, the
+//! cluster (and region) come from the kubeconfig's context ([`kubeconfig_cluster`]). Shared by every command that talks to
 //! them; only [`observe_cluster`] makes API calls.
 
 use irsa_core::desired::DesiredState;
 use irsa_core::snapshot::{ServiceAccount, Snapshot};
 use irsa_core::verify;
+use irsa_kube::eks_context::{self, EksContext};
 
 use crate::cli::ClusterArgs;
 use crate::desired_input::{self, Selectors};
@@ -36,7 +38,8 @@ pub fn env_region() -> Option<String> {
 
 /// Builds the AWS clients alone (no API call yet).
 pub async fn aws_clients(region: &str) -> Result<irsa_aws::Clients, CliError> {
-    let config = irsa_aws::load_config_for_region(region).await;
+    let profile = crate::settings::get().profile;
+    let config = irsa_aws::load_config_for(region, profile.as_deref()).await;
     let mut options = irsa_aws::Options::default();
     if let Ok(attempts) = std::env::var("IRSA_AWS_MAX_ATTEMPTS") {
         options.max_attempts = attempts.parse().map_err(|_| {
@@ -113,13 +116,46 @@ pub fn spec_state(args: &ClusterArgs) -> Result<Option<DesiredState>, CliError> 
     .map(Some)
 }
 
-/// Connects for a command that names a cluster by flag or spec; returns the cluster name.
-pub async fn connect(args: &ClusterArgs) -> Result<(Connection, String), CliError> {
+/// The EKS cluster of the kubeconfig's context (`--context`, else the current one), for a
+/// command given neither `--cluster` nor `-f`; announced on stderr for a person (`human`).
+pub fn kubeconfig_cluster(args: &ClusterArgs, human: bool) -> Result<EksContext, CliError> {
+    const HOW: &str = "name the cluster with --cluster NAME [--region R] or -f FILE, pick an EKS context with --context, or write one with `aws eks update-kubeconfig --name NAME --region R`";
+    let config = eks_context::read(args.kubeconfig.as_deref()).map_err(|e| {
+        CliError::input(format!(
+            "no --cluster, and the kubeconfig could not be read ({e}): {HOW}"
+        ))
+    })?;
+    let found = eks_context::eks_context(&config, args.context.as_deref())
+        .map_err(|e| CliError::input(format!("no --cluster, and {e}:\n  {HOW}")))?;
+    if human {
+        let region = found
+            .region
+            .as_deref()
+            .map(|r| format!(" in {r}"))
+            .unwrap_or_default();
+        eprintln!(
+            "irsa: cluster {}{region}, from kubeconfig context `{}` ({})",
+            found.cluster,
+            found.context,
+            found.found_in.describe()
+        );
+    }
+    Ok(found)
+}
+
+/// Connects for a command that names a cluster by flag, spec or kubeconfig; returns the
+/// cluster name. `human`: the output is for a person (the kubeconfig's choice is announced).
+pub async fn connect(args: &ClusterArgs, human: bool) -> Result<(Connection, String), CliError> {
     let state = spec_state(args)?;
+    let from_kubeconfig = match (&args.cluster, &state) {
+        (None, None) => Some(kubeconfig_cluster(args, human)?),
+        _ => None,
+    };
     let cluster = args
         .cluster
         .clone()
         .or_else(|| state.as_ref().map(|s| s.cluster.name.clone()))
+        .or_else(|| from_kubeconfig.as_ref().map(|k| k.cluster.clone()))
         .ok_or_else(|| CliError::input("give --cluster (or -f FILE naming the cluster)"))?;
     let region = args
         .region
@@ -130,6 +166,7 @@ pub async fn connect(args: &ClusterArgs) -> Result<(Connection, String), CliErro
                 .map(|s| s.cluster.region.clone())
                 .filter(|r| !r.is_empty())
         })
+        .or_else(|| from_kubeconfig.and_then(|k| k.region))
         .or_else(env_region)
         .ok_or_else(|| {
             CliError::input("no region: give --region, cluster.region in the spec, or AWS_REGION")

@@ -58,9 +58,11 @@ impl fmt::Display for CliError {
     }
 }
 
-/// Turns an adapter error into a failure saying what was being done (`"listing pods: …"`).
-pub fn failed_while<E: fmt::Display>(what: &str) -> impl Fn(E) -> CliError + '_ {
-    move |e| CliError::failed(format!("{what}: {e}"))
+/// Turns an adapter error into a failure saying what was being done (`"listing pods: …"`),
+/// or, for the failures anyone can meet (no credentials, an endpoint out of reach), what to do
+/// (see [`crate::actionable`]).
+pub fn failed_while<E: std::error::Error + 'static>(what: &str) -> impl Fn(E) -> CliError + '_ {
+    move |e| CliError::failed(crate::actionable::explain(what, &e))
 }
 
 /// Reads a file the user named, with the path in the error.

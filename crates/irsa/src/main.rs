@@ -6,6 +6,7 @@
 //! 0 success (allowed, healthy), 1 a negative answer (denied, findings at the failing severity),
 //! 2 bad input (including usage errors), 3 changes pending.
 
+mod actionable;
 mod cli;
 mod commands;
 mod connection;
@@ -14,12 +15,16 @@ mod executor;
 mod exit;
 mod issuer;
 mod output;
+mod progress;
+mod settings;
+mod style;
 mod token;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
+    settings::init(&args.global);
     let result = commands::run(args);
     match result {
         Ok(code) => code.into(),

@@ -1,6 +1,6 @@
 //! End-to-end tests of `irsa audit`: the real binary on the planted-misconfiguration corpus
 //! (table, JSON, SARIF, exit codes, bad input refused before any call) and, live, against moto
-//! on 127.0.0.1.
+//! on 127.0.0.1, and against the sandbox (the fake EKS's Pod Identity associations).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use serde_json::{Value, json};
 use testkit::moto::MotoServer;
+
+mod common;
 
 const CLUSTER_A: &str = "prod=https://oidc.eks.us-east-1.amazonaws.com/id/CLUSTERA";
 const CLUSTER_B: &str = "staging=https://oidc.eks.us-east-1.amazonaws.com/id/CLUSTERB";
@@ -75,7 +77,7 @@ fn snapshot_audit_reports_every_planted_rule_and_fails_at_high() {
     let report = json(&out);
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(report["summary"]["findings"], findings.len());
-    assert_eq!(report["summary"]["roles"], 25);
+    assert_eq!(report["summary"]["roles"], 30);
     for f in findings {
         let resource = f["resource"].as_str().unwrap();
         let name = resource.rsplit('/').next().unwrap();
@@ -131,12 +133,14 @@ fn fail_on_sets_the_exit_code() {
         let args: Vec<&str> = base.iter().chain(extra).copied().collect();
         irsa(&args, &[])
     };
-    // Clean roles: only the informational "CloudTrail check did not run".
+    // Clean roles: only the informational "CloudTrail check did not run" and, as clean Pod
+    // Identity roles are there, "the association check did not run".
     let out = run(&["--output", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json(&out);
-    assert_eq!(report["summary"]["findings"], 1, "{report}");
+    assert_eq!(report["summary"]["findings"], 2, "{report}");
     assert_eq!(report["findings"][0]["rule"], "AUD000");
+    assert_eq!(report["findings"][1]["rule"], "AUD000");
     assert_eq!(run(&["--fail-on", "low"]).status.code(), Some(0));
     assert_eq!(run(&["--fail-on", "info"]).status.code(), Some(1));
     let table = run(&[]);
@@ -346,4 +350,77 @@ fn live_audit_against_moto() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Live through the sandbox: the associations of `--cluster demo` are read, one naming a role
+/// that was deleted since is AUD018 (high, so exit 1), in JSON and in SARIF; an unscoped Pod
+/// Identity role is AUD016.
+#[test]
+fn live_audit_finds_associations_of_deleted_roles() {
+    let env = common::start();
+    let pods = |condition: Value| {
+        let mut statement = json!({"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"]});
+        if !condition.is_null() {
+            statement["Condition"] = condition;
+        }
+        json!({"Version": "2012-10-17", "Statement": [statement]})
+    };
+    let scoped = pods(json!({"StringEquals": {
+        "aws:RequestTag/eks-cluster-arn": env.sandbox.cluster_arn(),
+        "aws:RequestTag/kubernetes-namespace": "default",
+        "aws:RequestTag/kubernetes-service-account": "web"}}));
+    for (name, trust) in [("pi-web", scoped), ("pi-anyone", pods(Value::Null))] {
+        env.step(irsa_core::steps::Step::CreateRole {
+            name: name.into(),
+            path: "/".into(),
+            trust_policy: trust,
+            permissions_boundary: None,
+            tags: Default::default(),
+        });
+    }
+    let web = env.sandbox.plant_association(
+        "default",
+        "web",
+        "arn:aws:iam::123456789012:role/pi-web",
+        &[],
+        None,
+    );
+    let orphan = env.sandbox.plant_association(
+        "default",
+        "orphan",
+        "arn:aws:iam::123456789012:role/deleted-since",
+        &[],
+        None,
+    );
+    let out = env.irsa(&["audit", "--cluster", "demo", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    let of =
+        |rule: &str| -> Vec<&Value> { findings.iter().filter(|f| f["rule"] == rule).collect() };
+    let missing = of("AUD018");
+    assert_eq!(missing.len(), 1, "{report:#}");
+    assert_eq!(missing[0]["resource"], orphan.arn.as_str());
+    assert_eq!(missing[0]["severity"], "high");
+    assert!(
+        !findings.iter().any(|f| f["resource"] == web.arn.as_str()),
+        "{report:#}"
+    );
+    let unscoped = of("AUD016");
+    assert_eq!(unscoped.len(), 1, "{report:#}");
+    assert!(
+        unscoped[0]["resource"]
+            .as_str()
+            .unwrap()
+            .ends_with("role/pi-anyone")
+    );
+    assert!(of("AUD000").iter().all(|f| f["evidence"] != "AUD018"));
+
+    let sarif = json(&env.irsa(&["audit", "--cluster", "demo", "--output", "sarif"]));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["ruleId"] == "AUD018"
+        && r["level"] == "error"
+        && r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == orphan.arn.as_str()));
+    let _ = std::fs::remove_dir_all(&env.dir);
 }

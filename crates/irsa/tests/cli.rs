@@ -713,3 +713,61 @@ fn render_needs_cluster_and_region_without_a_file() {
     assert_eq!(bad_region.status.code(), Some(2));
     assert!(stderr(&bad_region).contains("--region"));
 }
+
+#[test]
+fn completions_for_each_shell_and_a_man_page() {
+    for (shell, marker) in [
+        ("bash", "complete -F _irsa"),
+        ("zsh", "#compdef irsa"),
+        ("fish", "complete -c irsa"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = irsa(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("verify") && script.contains("profile"),
+            "{shell}"
+        );
+    }
+    let bad = irsa(&["completions", "tcsh"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let man = irsa(&["man"]);
+    assert_eq!(man.status.code(), Some(0), "{}", stderr(&man));
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(page.contains(".TH irsa 1"), "{page}");
+    assert!(
+        page.contains("\\-\\-profile") && page.contains("\\-\\-color"),
+        "{page}"
+    );
+}
+
+#[test]
+fn region_is_global_before_or_after_the_command() {
+    let dir = std::env::temp_dir().join(format!("irsa-cli-region-{}", std::process::id()));
+    let out_dir = dir.display().to_string();
+    let issuer = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+    let common = [
+        "--cluster",
+        "demo",
+        "--account",
+        "123456789012",
+        "--issuer",
+        issuer,
+        "--out",
+        &out_dir,
+        "--output",
+        "json",
+    ];
+    let after = irsa(&[&["render", "--region", "eu-west-1"][..], &common].concat());
+    assert_eq!(after.status.code(), Some(0), "{}", stderr(&after));
+    let before = irsa(&[&["--region", "eu-west-1", "render"][..], &common].concat());
+    assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
+    assert_eq!(after.stdout, before.stdout);
+    let values =
+        std::fs::read_to_string(dir.join("kube-system.cluster-autoscaler/helm-values.yaml"))
+            .unwrap();
+    assert!(values.contains("eu-west-1"), "{values}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

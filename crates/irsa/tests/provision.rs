@@ -532,7 +532,7 @@ fn destroy_removes_dropped_bindings_and_keeps_a_provider_others_trust() {
     assert_eq!(destroyed.status.code(), Some(0), "{}", text(&destroyed));
     let shown = String::from_utf8_lossy(&destroyed.stdout);
     assert!(
-        shown.contains("still trusted by 1 role(s) that stay (team-app)"),
+        shown.contains("still trusted by 1 role that stays (team-app)"),
         "{}",
         text(&destroyed)
     );

@@ -12,7 +12,8 @@
 //! - `GET /version`;
 //! - TokenRequest (`POST /api/v1/namespaces/{ns}/serviceaccounts/{name}/token`) and the
 //!   issuer's discovery (`/.well-known/openid-configuration`, `/openid/v1/jwks`), see [`tokens`];
-//! - pod logs (`GET /api/v1/namespaces/{ns}/pods/{name}/log`, `text/plain`).
+//! - pod logs (`GET /api/v1/namespaces/{ns}/pods/{name}/log`, `text/plain`) and `kubectl exec`
+//!   of `aws sts get-caller-identity` over WebSocket (see [`exec`]).
 //!
 //! Semantics: `uid`, `creationTimestamp`, one increasing `resourceVersion` per write (no-op writes
 //! keep it), `generation` for the apps group, 409 `AlreadyExists` / `Conflict`, 404 `NotFound`
@@ -28,16 +29,22 @@
 //! whose job the fake runs against STS, through web identity or the Pod Identity agent (see
 //! [`awscli`]).
 //!
-//! Not served: watch.
+//! `kubectl get` is answered with server-side `Table`s, the real columns of each type (see
+//! [`tables`]). Not served: exec over SPDY, attach, port-forward, server-side apply.
 
 pub mod awscli;
 pub mod controller;
+pub mod discovery;
+pub mod exec;
 pub mod pod_identity_webhook;
 pub mod resources;
 pub mod selector;
 pub mod status;
 pub mod store;
+pub mod strategic;
+pub mod tables;
 pub mod tokens;
+pub mod watch;
 pub mod webhook;
 
 use std::collections::{BTreeMap, HashMap};
@@ -52,15 +59,15 @@ use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use serde_json::{Value, json};
 
 pub use resources::{
-    DAEMON_SETS, DEPLOYMENTS, NAMESPACES, PODS, REPLICA_SETS, RESOURCES, ResourceType,
-    SERVICE_ACCOUNTS, STATEFUL_SETS,
+    Capabilities, DAEMON_SETS, DEPLOYMENTS, EVENTS, NAMESPACES, PODS, REPLICA_SETS, RESOURCES,
+    ResourceType, SERVICE_ACCOUNTS, STATEFUL_SETS, Subresource,
 };
 pub use status::ApiError;
-pub use store::{CreateHook, Store};
+pub use store::{CreateHook, PatchType, Store};
 pub use tokens::{DEFAULT_ISSUER, ServiceAccountClaims, TokenError, TokenIssuer, TokenVerifier};
 
 use selector::{FieldSelector, LabelSelector};
@@ -504,47 +511,96 @@ pub fn deployment_manifest(name: &str, service_account: &str, replicas: u32) -> 
 type Params = Query<HashMap<String, String>>;
 type AppState = State<Arc<Shared>>;
 
-/// The fake's routes (a tokio-free `Router`, usable with `tower::ServiceExt::oneshot` too).
+/// The fake's routes (a tokio-free `Router`, usable with `tower::ServiceExt::oneshot` too):
+/// discovery, then each resource type's paths with the verbs and subresources the resource
+/// table gives it.
 pub fn router(shared: Arc<Shared>) -> Router {
     let mut router = Router::new()
         .route("/version", get(version))
+        .route("/api", get(api_versions))
+        .route(
+            "/apis",
+            get(|| async { axum::Json(discovery::group_list()) }),
+        )
+        .route("/openapi/v2", get(openapi_v2))
         .route(
             "/.well-known/openid-configuration",
             get(openid_configuration),
         )
-        .route("/openid/v1/jwks", get(jwks))
-        .route(
-            "/api/v1/namespaces/{ns}/serviceaccounts/{name}/token",
-            post(token_request),
-        )
-        .route("/api/v1/namespaces/{ns}/pods/{name}/log", get(pod_log));
-    for &rt in RESOURCES {
-        let prefix = rt.prefix();
-        let plural = rt.plural;
-        if rt.namespaced {
-            router = router
-                .route(
-                    &format!("{prefix}/{plural}"),
-                    get(move |s: AppState, q: Params| async move { list(s, rt, None, q) }),
-                )
-                .route(
-                    &format!("{prefix}/namespaces/{{ns}}/{plural}"),
-                    collection(rt),
-                )
-                .route(
-                    &format!("{prefix}/namespaces/{{ns}}/{plural}/{{name}}"),
-                    item(rt),
-                );
+        .route("/openid/v1/jwks", get(jwks));
+    for (group, version) in discovery::group_versions() {
+        let list = move || async move { respond_found(discovery::resource_list(group, version)) };
+        if group.is_empty() {
+            router = router.route(&format!("/api/{version}"), get(list));
         } else {
             router = router
-                .route(&format!("{prefix}/{plural}"), cluster_collection(rt))
-                .route(&format!("{prefix}/{plural}/{{name}}"), cluster_item(rt));
+                .route(&format!("/apis/{group}/{version}"), get(list))
+                .route(
+                    &format!("/apis/{group}"),
+                    get(move || async move { respond_found(discovery::group(group)) }),
+                );
         }
+    }
+    for &rt in RESOURCES {
+        router = resource_routes(router, rt);
     }
     router
         .fallback(|| async { ApiError::no_route() })
+        .layer(middleware::from_fn(json_bodies_only))
         .layer(middleware::from_fn_with_state(shared.clone(), record))
         .with_state(shared)
+}
+
+/// The paths of one resource type: its collection(s), its objects, their subresources.
+fn resource_routes(
+    mut router: Router<Arc<Shared>>,
+    rt: &'static ResourceType,
+) -> Router<Arc<Shared>> {
+    let prefix = rt.prefix();
+    let plural = rt.plural;
+    if !rt.namespaced {
+        return router
+            .route(&format!("{prefix}/{plural}"), cluster_collection(rt))
+            .route(&format!("{prefix}/{plural}/{{name}}"), cluster_item(rt));
+    }
+    let item_path = format!("{prefix}/namespaces/{{ns}}/{plural}/{{name}}");
+    for &sub in rt.capabilities.subresources {
+        let path = format!("{item_path}/{}", sub.segment());
+        router = match sub {
+            Subresource::Token => router.route(&path, post(token_request)),
+            Subresource::Log => router.route(&path, get(pod_log)),
+            Subresource::Exec => router.route(&path, get(exec::exec).post(exec::exec)),
+        };
+    }
+    router
+        .route(
+            &format!("{prefix}/{plural}"),
+            get(
+                move |s: AppState, q: Params, h: HeaderMap| async move { list(s, rt, None, q, &h) },
+            ),
+        )
+        .route(
+            &format!("{prefix}/namespaces/{{ns}}/{plural}"),
+            collection(rt),
+        )
+        .route(&item_path, item(rt))
+}
+
+/// POST and PUT bodies must be JSON (the fake reads no protobuf): anything else is answered
+/// 415 with a `Status`, as the API server answers a format it does not read.
+async fn json_bodies_only(request: Request, next: Next) -> Response {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let writes_body = matches!(request.method().as_str(), "POST" | "PUT");
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if writes_body && !media.is_empty() && media != "application/json" {
+        return ApiError::unsupported_body(&content_type).into_response();
+    }
+    next.run(request).await
 }
 
 async fn record(State(shared): AppState, request: Request, next: Next) -> Response {
@@ -562,6 +618,40 @@ async fn record(State(shared): AppState, request: Request, next: Next) -> Respon
             uri,
         });
     next.run(request).await
+}
+
+/// `GET /api`, naming the address the client reached.
+async fn api_versions(headers: HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    axum::Json(discovery::core_versions(host)).into_response()
+}
+
+/// `GET /openapi/v2`, in protobuf when the client asks for it (kubectl does), else JSON.
+async fn openapi_v2(headers: HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if accept.contains(discovery::OPENAPI_PROTOBUF) {
+        let media = discovery::OPENAPI_PROTOBUF_CONTENT_TYPE;
+        return (
+            [(header::CONTENT_TYPE, media)],
+            discovery::openapi_protobuf(),
+        )
+            .into_response();
+    }
+    axum::Json(discovery::openapi_json()).into_response()
+}
+
+/// A discovery document, or the API's 404 for a group or version not served.
+fn respond_found(document: Option<Value>) -> Response {
+    match document {
+        Some(document) => axum::Json(document).into_response(),
+        None => ApiError::no_route().into_response(),
+    }
 }
 
 async fn version() -> Response {
@@ -670,21 +760,45 @@ fn list(
     rt: &'static ResourceType,
     ns: Option<&str>,
     Query(q): Params,
+    headers: &HeaderMap,
 ) -> Response {
-    let result = (|| {
-        let labels = LabelSelector::parse(
-            q.get("labelSelector")
-                .map(String::as_str)
-                .unwrap_or_default(),
-        )?;
-        let fields = FieldSelector::parse(
-            q.get("fieldSelector")
-                .map(String::as_str)
-                .unwrap_or_default(),
-        )?;
-        shared.store().list(rt, ns, &labels, &fields)
-    })();
-    respond(StatusCode::OK, result)
+    let param = |name: &str| q.get(name).map(String::as_str).unwrap_or_default();
+    let selectors = LabelSelector::parse(param("labelSelector"))
+        .and_then(|labels| Ok((labels, FieldSelector::parse(param("fieldSelector"))?)));
+    let (labels, fields) = match selectors {
+        Ok(selectors) => selectors,
+        Err(e) => return e.into_response(),
+    };
+    if matches!(param("watch"), "true" | "1") {
+        let request = watch::WatchRequest {
+            rt,
+            namespace: ns.map(str::to_string),
+            labels,
+            fields,
+            since: param("resourceVersion").parse().ok(),
+            timeout: watch::WatchRequest::timeout_from(q.get("timeoutSeconds")),
+        };
+        return watch::respond(shared, request);
+    }
+    let listed = shared.store().list(rt, ns, &labels, &fields);
+    match listed {
+        Ok(list) if tables::wants_table(accept(headers)) => {
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            let version = list["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default();
+            axum::Json(tables::table(rt, &items, version)).into_response()
+        }
+        other => respond(StatusCode::OK, other),
+    }
+}
+
+/// The request's `Accept` header.
+fn accept(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
 }
 
 fn create(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, body: &Bytes) -> Response {
@@ -692,8 +806,24 @@ fn create(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, body: &B
     respond(StatusCode::CREATED, result)
 }
 
-fn get_one(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &str) -> Response {
-    respond(StatusCode::OK, shared.store().get(rt, ns, name))
+fn get_one(
+    shared: &Shared,
+    rt: &'static ResourceType,
+    ns: Option<&str>,
+    name: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let found = shared.store().get(rt, ns, name);
+    match found {
+        Ok(object) if tables::wants_table(accept(headers)) => {
+            let version = object["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            axum::Json(tables::table(rt, &[object], &version)).into_response()
+        }
+        other => respond(StatusCode::OK, other),
+    }
 }
 
 fn replace(
@@ -720,11 +850,11 @@ fn patch(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let media = content_type.split(';').next().unwrap_or_default().trim();
-    if media != "application/merge-patch+json" && media != "application/strategic-merge-patch+json"
-    {
+    let Some(patch_type) = PatchType::from_media_type(media) else {
         return ApiError::unsupported_media_type(content_type).into_response();
-    }
-    let result = parse_body(body).and_then(|p| shared.store().patch(rt, ns, name, &p));
+    };
+    let result =
+        parse_body(body).and_then(|p| shared.store().patch_as(rt, ns, name, &p, patch_type));
     respond(StatusCode::OK, result)
 }
 
@@ -732,38 +862,146 @@ fn delete(shared: &Shared, rt: &'static ResourceType, ns: Option<&str>, name: &s
     respond(StatusCode::OK, shared.store().delete(rt, ns, name))
 }
 
+/// Whether the resource table lets clients do `verb` on `rt`.
+fn serves(rt: &ResourceType, verb: &str) -> bool {
+    rt.capabilities.verbs.contains(&verb)
+}
+
+/// Adds `method` to `router` when `rt` serves `verb`; a method not served is answered as the
+/// real server does (405 `MethodNotAllowed`).
+fn when_served(
+    router: MethodRouter<Arc<Shared>>,
+    rt: &ResourceType,
+    verb: &str,
+    method: MethodRouter<Arc<Shared>>,
+) -> MethodRouter<Arc<Shared>> {
+    if serves(rt, verb) {
+        router.merge(method)
+    } else {
+        router
+    }
+}
+
+fn methods(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
+    let plural = rt.qualified();
+    MethodRouter::new().fallback(move |method: axum::http::Method| async move {
+        ApiError::method_not_allowed(&method, &plural)
+    })
+}
+
 fn collection(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
-    get(
-        move |s: AppState, UrlPath(ns): UrlPath<String>, q: Params| async move {
-            list(s, rt, Some(&ns), q)
+    let listing = get(
+        move |s: AppState, UrlPath(ns): UrlPath<String>, q: Params, h: HeaderMap| async move {
+            list(s, rt, Some(&ns), q, &h)
         },
-    )
-    .post(
+    );
+    let creating = post(
         move |State(s): AppState, UrlPath(ns): UrlPath<String>, body: Bytes| async move {
             create(&s, rt, Some(&ns), &body)
         },
-    )
+    );
+    let router = when_served(methods(rt), rt, "list", listing);
+    when_served(router, rt, "create", creating)
 }
 
 fn item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
     type NsName = UrlPath<(String, String)>;
-    get(move |State(s): AppState, UrlPath((ns, name)): NsName| async move { get_one(&s, rt, Some(&ns), &name) })
-        .put(move |State(s): AppState, UrlPath((ns, name)): NsName, body: Bytes| async move { replace(&s, rt, Some(&ns), &name, &body) })
-        .patch(move |State(s): AppState, UrlPath((ns, name)): NsName, headers: HeaderMap, body: Bytes| async move { patch(&s, rt, Some(&ns), &name, &headers, &body) })
-        .delete(move |State(s): AppState, UrlPath((ns, name)): NsName| async move { delete(&s, rt, Some(&ns), &name) })
+    let mut router = methods(rt);
+    router = when_served(
+        router,
+        rt,
+        "get",
+        get(
+            move |State(s): AppState, UrlPath((ns, name)): NsName, h: HeaderMap| async move {
+                get_one(&s, rt, Some(&ns), &name, &h)
+            },
+        ),
+    );
+    router = when_served(
+        router,
+        rt,
+        "update",
+        put(
+            move |State(s): AppState, UrlPath((ns, name)): NsName, body: Bytes| async move {
+                replace(&s, rt, Some(&ns), &name, &body)
+            },
+        ),
+    );
+    router = when_served(
+        router,
+        rt,
+        "patch",
+        axum::routing::patch(
+            move |State(s): AppState,
+                  UrlPath((ns, name)): NsName,
+                  headers: HeaderMap,
+                  body: Bytes| async move {
+                patch(&s, rt, Some(&ns), &name, &headers, &body)
+            },
+        ),
+    );
+    when_served(
+        router,
+        rt,
+        "delete",
+        axum::routing::delete(
+            move |State(s): AppState, UrlPath((ns, name)): NsName| async move {
+                delete(&s, rt, Some(&ns), &name)
+            },
+        ),
+    )
 }
 
 fn cluster_collection(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
-    get(move |s: AppState, q: Params| async move { list(s, rt, None, q) })
-        .post(move |State(s): AppState, body: Bytes| async move { create(&s, rt, None, &body) })
+    let listing =
+        get(move |s: AppState, q: Params, h: HeaderMap| async move { list(s, rt, None, q, &h) });
+    let creating =
+        post(move |State(s): AppState, body: Bytes| async move { create(&s, rt, None, &body) });
+    let router = when_served(methods(rt), rt, "list", listing);
+    when_served(router, rt, "create", creating)
 }
 
 fn cluster_item(rt: &'static ResourceType) -> MethodRouter<Arc<Shared>> {
     type Name = UrlPath<String>;
-    get(move |State(s): AppState, UrlPath(name): Name| async move { get_one(&s, rt, None, &name) })
-        .put(move |State(s): AppState, UrlPath(name): Name, body: Bytes| async move { replace(&s, rt, None, &name, &body) })
-        .patch(move |State(s): AppState, UrlPath(name): Name, headers: HeaderMap, body: Bytes| async move { patch(&s, rt, None, &name, &headers, &body) })
-        .delete(move |State(s): AppState, UrlPath(name): Name| async move { delete(&s, rt, None, &name) })
+    let mut router = methods(rt);
+    router = when_served(
+        router,
+        rt,
+        "get",
+        get(
+            move |State(s): AppState, UrlPath(name): Name, h: HeaderMap| async move {
+                get_one(&s, rt, None, &name, &h)
+            },
+        ),
+    );
+    router = when_served(
+        router,
+        rt,
+        "update",
+        put(
+            move |State(s): AppState, UrlPath(name): Name, body: Bytes| async move {
+                replace(&s, rt, None, &name, &body)
+            },
+        ),
+    );
+    router = when_served(
+        router,
+        rt,
+        "patch",
+        axum::routing::patch(
+            move |State(s): AppState, UrlPath(name): Name, headers: HeaderMap, body: Bytes| async move {
+                patch(&s, rt, None, &name, &headers, &body)
+            },
+        ),
+    );
+    when_served(
+        router,
+        rt,
+        "delete",
+        axum::routing::delete(move |State(s): AppState, UrlPath(name): Name| async move {
+            delete(&s, rt, None, &name)
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@
 //!   LookupEvents over the recorded events (moto lacks it);
 //! - [`fake_kube`]: a FAKE Kubernetes API server (namespaces, service accounts, pods,
 //!   deployments) following the real API's JSON, status codes and resourceVersion semantics,
-//!   with EKS's pod mutation for IRSA and Pod Identity and runnable aws-cli test pods;
+//!   with EKS's pod mutation for IRSA and Pod Identity, runnable aws-cli test pods, and the
+//!   discovery, watch, tables and strategic merge patch the real kubectl needs;
 //! - [`latency`]: a proxy that adds a fixed delay in front of any of them, for benchmarks that
 //!   need a networked peer's shape; [`forward`] is the request forwarding they share, and
 //!   [`aws_wire`] the AWS wire formats (restJson1, the query protocol) they speak;

@@ -12,6 +12,11 @@
 //! Identity). Used by the `irsa-sandbox` binary, by the README's demo and by the end-to-end
 //! tests.
 //!
+//! The kubeconfig is shaped like the one `aws eks update-kubeconfig` writes: its cluster, user
+//! and current context are all named after the cluster's ARN
+//! (`arn:aws:eks:<region>:<account>:cluster/<name>`), so irsa and kubectl find the cluster
+//! from it as they would on a real one; the fake API needs no credentials, so the user has none.
+//!
 //! [`Sandbox::env`] gives the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_EKS`,
 //! `AWS_ENDPOINT_URL_EKS_AUTH`, `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_CLOUDTRAIL`, static test
 //! credentials, `AWS_REGION`, `KUBECONFIG`) so that irsa, the aws CLI and boto3 all reach it;
@@ -83,6 +88,12 @@ pub struct Sandbox {
 /// The account moto uses by default.
 pub const SANDBOX_ACCOUNT: &str = "123456789012";
 
+/// The cluster's ARN, which `aws eks update-kubeconfig` names the kubeconfig's cluster, user and
+/// context after (and so does the sandbox's kubeconfig).
+pub fn cluster_arn(region: &str, cluster: &str) -> String {
+    format!("arn:aws:eks:{region}:{SANDBOX_ACCOUNT}:cluster/{cluster}")
+}
+
 impl Sandbox {
     pub async fn start(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
         let moto = tokio::task::spawn_blocking(MotoServer::start)
@@ -145,11 +156,14 @@ impl Sandbox {
         .await
         .map_err(SandboxError::FakeKube)?;
         let _ = cluster_handle.set(kube.handle());
-        kube.write_kubeconfig(&options.kubeconfig)
-            .map_err(|source| SandboxError::Kubeconfig {
-                path: options.kubeconfig.clone(),
-                source,
-            })?;
+        std::fs::write(
+            &options.kubeconfig,
+            kube.kubeconfig_yaml_named(&cluster_arn(&options.region, &options.cluster)),
+        )
+        .map_err(|source| SandboxError::Kubeconfig {
+            path: options.kubeconfig.clone(),
+            source,
+        })?;
         Ok(Sandbox {
             moto,
             eks,

@@ -1,10 +1,12 @@
 //! What the audit knows besides the authorization details: the known clusters and their OIDC
 //! issuers, the account's OIDC provider ARNs, the CloudTrail trails of the audited region, the
-//! current time, the unused-role threshold and the required tag keys. `None` means "not known"
+//! EKS Pod Identity associations of the named clusters, the current time, the unused-role threshold and the required tag keys. `None` means "not known"
 //! (a snapshot file alone lists no providers and no trails): the checks that need it report
 //! that they could not run instead of guessing.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+
+use crate::snapshot::PodIdentityAssociation;
 
 /// An EKS cluster and its issuer (host and path, without `https://`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +63,9 @@ pub struct AuditContext {
     pub oidc_provider_arns: Option<Vec<String>>,
     /// CloudTrail in the audited region; `None` when not observed.
     pub cloudtrail: Option<CloudTrailStatus>,
+    /// Cluster name → its EKS Pod Identity associations (described); `None` when not read (a
+    /// snapshot, or a live audit without `--cluster`).
+    pub pod_identity_associations: Option<BTreeMap<String, Vec<PodIdentityAssociation>>>,
     /// Now, in milliseconds since the epoch; `None` skips the unused-role check.
     pub now_ms: Option<i64>,
     /// Roles unused for more days than this are reported.

@@ -1,10 +1,12 @@
 //! `irsa audit`, the pure part: account-wide findings over one `GetAccountAuthorizationDetails`
 //! dump ([`model`]) and what else is known about the account ([`context`]). [`audit`] checks
-//! every role (service-linked roles excepted: AWS owns them) for unsafe IRSA trust ([`trust`]),
-//! over-broad permissions ([`permissions`]) and hygiene ([`hygiene`]), and reports, as AUD000,
-//! each check it could not run for want of data. Findings carry stable rule ids ([`rules`]) and
+//! every role (service-linked roles excepted: AWS owns them) for unsafe IRSA and EKS Pod Identity
+//! trust ([`trust`]), over-broad permissions ([`permissions`]) and hygiene ([`hygiene`]), the
+//! named clusters' Pod Identity associations for roles that no longer exist ([`associations`]),
+//! and reports, as AUD000, each check it could not run for want of data. Findings carry stable rule ids ([`rules`]) and
 //! come back in a deterministic order; [`sarif`] renders them for code-scanning tools.
 
+mod associations;
 pub mod context;
 pub mod finding;
 mod hygiene;
@@ -22,6 +24,7 @@ pub use context::{AuditContext, CloudTrailStatus, KnownCluster, TrailState};
 pub use finding::{Finding, reaches, sort_findings};
 pub use model::AccountAuthorizationDetails;
 pub use rules::{RULES, Rule, Severity};
+pub use trust::admits_pod_identity;
 
 /// Audits the dump; findings most severe first.
 pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<Finding> {
@@ -29,15 +32,16 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
     let known = trust::KnownIssuers::new(ctx);
     let managed = permissions::ManagedPolicies::new(&details.policies, &mut findings);
     let mut irsa_roles = 0usize;
+    let mut pod_identity_roles = 0usize;
     let mut undocumented: BTreeSet<&str> = BTreeSet::new();
     for role in details
         .role_detail_list
         .iter()
         .filter(|r| !r.is_service_linked())
     {
-        if trust::check_trust(role, ctx, &known, &mut findings).irsa {
-            irsa_roles += 1;
-        }
+        let facts = trust::check_trust(role, ctx, &known, &mut findings);
+        irsa_roles += usize::from(facts.irsa);
+        pod_identity_roles += usize::from(facts.pod_identity);
         undocumented.extend(permissions::check_permissions(
             role,
             &managed,
@@ -59,9 +63,20 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
     if irsa_roles > 0 && !known.providers_known() && !known.clusters_known() {
         findings.push(not_run(
             &root,
-            format!("the OIDC provider check did not run for {irsa_roles} IRSA role(s): a snapshot lists no OIDC providers; give the clusters as --cluster NAME=ISSUER_URL, or audit the live account"),
+            format!("the OIDC provider check did not run for {}: a snapshot lists no OIDC providers; give the clusters as --cluster NAME=ISSUER_URL, or audit the live account", crate::text::counted(irsa_roles, "IRSA role")),
             "AUD005",
         ));
+    }
+    match &ctx.pod_identity_associations {
+        Some(associations) => {
+            associations::check_associations(details, associations, &mut findings)
+        }
+        None if pod_identity_roles > 0 => findings.push(not_run(
+            &root,
+            format!("the association check did not run ({pod_identity_roles} role(s) trust EKS Pod Identity): associations are read only for the clusters named with --cluster NAME in a live audit"),
+            "AUD018",
+        )),
+        None => {}
     }
     if ctx.now_ms.is_none() {
         findings.push(not_run(
@@ -73,7 +88,7 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
     if untagged_policies > 0 {
         findings.push(not_run(
             &root,
-            format!("the tag check did not run for {untagged_policies} customer-managed polic(ies): GetAccountAuthorizationDetails does not return policy tags (the live audit reads them with ListPolicyTags)"),
+            format!("the tag check did not run for {}: GetAccountAuthorizationDetails does not return policy tags (the live audit reads them with ListPolicyTags)", crate::text::count(untagged_policies, "customer-managed policy", "customer-managed policies")),
             "AUD010",
         ));
     }
@@ -81,7 +96,14 @@ pub fn audit(details: &AccountAuthorizationDetails, ctx: &AuditContext) -> Vec<F
         let shown: Vec<&str> = undocumented.iter().take(5).copied().collect();
         findings.push(not_run(
             &root,
-            format!("{} attached managed polic(ies) have no document in the dump and were not checked for Action `*` or writes on `*`", undocumented.len()),
+            format!(
+                "{} without a document in the dump, not checked for Action `*` or writes on `*`",
+                crate::text::count(
+                    undocumented.len(),
+                    "attached managed policy",
+                    "attached managed policies"
+                )
+            ),
             format!("e.g. {}", shown.join(", ")),
         ));
     }

@@ -133,6 +133,27 @@ pub const TRUST_POLICY_SIZE: Rule = Rule {
     title: "trust policy over IAM's default quota of 2,048 characters",
     help: "IAM refuses a longer trust policy unless the account's quota was raised, so the next edit (one more service account or cluster) fails. Use one role per service account or cluster.",
 };
+pub const POD_IDENTITY_TRUST_UNSCOPED: Rule = Rule {
+    id: "AUD016",
+    name: "pod-identity-trust-unscoped",
+    severity: Severity::Medium,
+    title: "role trusted by pods.eks.amazonaws.com without scoping conditions",
+    help: "EKS Pod Identity assumes the role for any association that names it, so any association in the account may use it (low when the conditions name clusters but no namespace or service account, or the reverse). Add StringEquals `aws:RequestTag/eks-cluster-arn`, `aws:RequestTag/kubernetes-namespace` and `aws:RequestTag/kubernetes-service-account` (or `aws:SourceArn`/`aws:SourceAccount`).",
+};
+pub const BOTH_IDENTITY_MECHANISMS: Rule = Rule {
+    id: "AUD017",
+    name: "trust-both-identity-mechanisms",
+    severity: Severity::Info,
+    title: "role trusted by both IRSA (web identity) and EKS Pod Identity",
+    help: "The role trusts an EKS cluster's OIDC provider and pods.eks.amazonaws.com, as during a migration. A service account with both an IRSA annotation and an association uses IRSA in workloads (the SDKs find web identity first) and the association in EKS add-ons. Remove the statement of the mechanism no longer used once the migration is done.",
+};
+pub const ASSOCIATION_ROLE_MISSING: Rule = Rule {
+    id: "AUD018",
+    name: "pod-identity-association-role-missing",
+    severity: Severity::High,
+    title: "EKS Pod Identity association naming a role that no longer exists",
+    help: "The association's role (or target role) is not in the account, so the pods of its service account get no credentials, and a role re-created under that name would be handed to them. Delete the association (`aws eks delete-pod-identity-association`) or point it at a live role.",
+};
 
 /// Every rule, in id order.
 pub const RULES: &[Rule] = &[
@@ -152,6 +173,9 @@ pub const RULES: &[Rule] = &[
     TRUST_PRINCIPAL_EVERYONE,
     TRUST_FEDERATED_OTHER_ACCOUNT,
     TRUST_POLICY_SIZE,
+    POD_IDENTITY_TRUST_UNSCOPED,
+    BOTH_IDENTITY_MECHANISMS,
+    ASSOCIATION_ROLE_MISSING,
 ];
 
 impl Rule {

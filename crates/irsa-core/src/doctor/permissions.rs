@@ -201,8 +201,8 @@ fn check_auto_discovery(input: &DoctorInput<'_>, subject: &Subject, out: &mut Ve
         &ASG_NOT_DISCOVERABLE,
         Some(subject),
         format!(
-            "none of the {} Auto Scaling group(s) in {} carries both {AUTOSCALER_ENABLED_TAG} and {cluster_tag}: the autoscaler discovers nothing to scale, and its policy allows scaling only tagged groups",
-            groups.len(),
+            "none of the {} in {} carries both {AUTOSCALER_ENABLED_TAG} and {cluster_tag}: the autoscaler discovers nothing to scale, and its policy allows scaling only tagged groups",
+            crate::text::counted(groups.len(), "Auto Scaling group"),
             input.snapshot.region
         ),
     );

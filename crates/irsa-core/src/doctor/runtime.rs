@@ -39,8 +39,10 @@ pub(crate) fn restart_stale(
             rule,
             Some(subject),
             format!(
-                "{}/{}: {count} of {} pod(s) {why}",
-                workload.kind, workload.name, workload.pods
+                "{}/{}: {count} of {} {why}",
+                workload.kind,
+                workload.name,
+                crate::text::counted(workload.pods, "pod")
             ),
         );
         out.push(with_restart(finding, subject, workload));

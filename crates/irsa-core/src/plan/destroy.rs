@@ -368,11 +368,15 @@ fn plan_policies(snapshot: &Snapshot, detaches: &BTreeMap<&str, Vec<usize>>, pla
             .attachment_count
             .map_or(0, |n| (n as usize).saturating_sub(detach_steps.len()));
         if others > 0 {
-            plan.items.push(
-                Item::new(Mark::Unchanged, "policy", arn).detail(format!(
-                    "created by irsa but still attached to {others} other role(s), user(s) or group(s): kept"
-                )),
-            );
+            plan.items
+                .push(Item::new(Mark::Unchanged, "policy", arn).detail(format!(
+                    "created by irsa but still attached to {}: kept",
+                    crate::text::count(
+                        others,
+                        "other role, user or group",
+                        "other roles, users or groups"
+                    )
+                )));
             continue;
         }
         let versions = policy
@@ -435,8 +439,9 @@ fn plan_provider(
         .collect();
     if !staying.is_empty() {
         plan.items.push(keep(format!(
-            "still trusted by {} role(s) that stay ({}): kept",
-            staying.len(),
+            "still trusted by {} that {} ({}): kept",
+            crate::text::counted(staying.len(), "role"),
+            if staying.len() == 1 { "stays" } else { "stay" },
             staying.join(", ")
         )));
         return;

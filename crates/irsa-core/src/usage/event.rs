@@ -39,8 +39,11 @@ impl WebIdentityEvent {
 pub enum EventError {
     #[error("the CloudTrail event is not JSON: {0}")]
     NotJson(String),
-    #[error("the CloudTrail event is `{0}`, not AssumeRoleWithWebIdentity")]
-    OtherEvent(String),
+    #[error("the CloudTrail event is `{name}`, not {expected}")]
+    OtherEvent {
+        name: String,
+        expected: &'static str,
+    },
     #[error("the CloudTrail event {event_id} has no {field}")]
     Missing {
         event_id: String,
@@ -50,39 +53,74 @@ pub enum EventError {
     BadTime { event_id: String, time: String },
 }
 
-fn text(value: &Value) -> Option<String> {
+pub(crate) fn text(value: &Value) -> Option<String> {
     value.as_str().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// What every event of the usage report carries: its id, time, region and failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub event_id: Option<String>,
+    pub time: i64,
+    pub region: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+impl Header {
+    fn id(&self) -> String {
+        self.event_id
+            .clone()
+            .unwrap_or_else(|| "(without eventID)".into())
+    }
+
+    /// A required text field of the event (`path` as CloudTrail names it).
+    pub fn required(&self, value: &Value, path: &'static str) -> Result<String, EventError> {
+        text(value).ok_or_else(|| EventError::Missing {
+            event_id: self.id(),
+            field: path,
+        })
+    }
+}
+
+/// Parses `json`, checks that it is an `expected` event and reads its [`Header`].
+pub(crate) fn read_event(
+    json: &str,
+    expected: &'static str,
+) -> Result<(Value, Header), EventError> {
+    let event: Value =
+        serde_json::from_str(json).map_err(|e| EventError::NotJson(e.to_string()))?;
+    let name = event["eventName"].as_str().unwrap_or_default();
+    if name != expected {
+        return Err(EventError::OtherEvent {
+            name: name.to_string(),
+            expected,
+        });
+    }
+    let mut header = Header {
+        event_id: text(&event["eventID"]),
+        time: 0,
+        region: text(&event["awsRegion"]),
+        error_code: text(&event["errorCode"]),
+        error_message: text(&event["errorMessage"]),
+    };
+    let time_text = header.required(&event["eventTime"], "eventTime")?;
+    header.time = chrono::DateTime::parse_from_rfc3339(&time_text)
+        .map_err(|_| EventError::BadTime {
+            event_id: header.id(),
+            time: time_text.clone(),
+        })?
+        .timestamp();
+    Ok((event, header))
 }
 
 /// Reads the `CloudTrailEvent` JSON string of one event.
 pub fn parse_event(json: &str) -> Result<WebIdentityEvent, EventError> {
-    let event: Value =
-        serde_json::from_str(json).map_err(|e| EventError::NotJson(e.to_string()))?;
-    let name = event["eventName"].as_str().unwrap_or_default();
-    if name != "AssumeRoleWithWebIdentity" {
-        return Err(EventError::OtherEvent(name.to_string()));
-    }
-    let event_id = text(&event["eventID"]);
-    let id = || {
-        event_id
-            .clone()
-            .unwrap_or_else(|| "(without eventID)".into())
-    };
-    let role_arn =
-        text(&event["requestParameters"]["roleArn"]).ok_or_else(|| EventError::Missing {
-            event_id: id(),
-            field: "requestParameters.roleArn",
-        })?;
-    let time_text = text(&event["eventTime"]).ok_or_else(|| EventError::Missing {
-        event_id: id(),
-        field: "eventTime",
-    })?;
-    let time = chrono::DateTime::parse_from_rfc3339(&time_text)
-        .map_err(|_| EventError::BadTime {
-            event_id: id(),
-            time: time_text.clone(),
-        })?
-        .timestamp();
+    let (event, header) = read_event(json, "AssumeRoleWithWebIdentity")?;
+    let role_arn = header.required(
+        &event["requestParameters"]["roleArn"],
+        "requestParameters.roleArn",
+    )?;
     let identity = &event["userIdentity"];
     let response = &event["responseElements"];
     let subject =
@@ -96,16 +134,16 @@ pub fn parse_event(json: &str) -> Result<WebIdentityEvent, EventError> {
         )
     });
     Ok(WebIdentityEvent {
-        event_id,
-        time,
+        event_id: header.event_id,
+        time: header.time,
         role_arn,
         subject,
         audience,
         provider,
         session: text(&event["requestParameters"]["roleSessionName"]),
-        region: text(&event["awsRegion"]),
-        error_code: text(&event["errorCode"]),
-        error_message: text(&event["errorMessage"]),
+        region: header.region,
+        error_code: header.error_code,
+        error_message: header.error_message,
     })
 }
 
@@ -160,7 +198,10 @@ mod tests {
         assert!(matches!(parse_event("{"), Err(EventError::NotJson(_))));
         assert_eq!(
             parse_event(r#"{"eventName":"AssumeRole"}"#),
-            Err(EventError::OtherEvent("AssumeRole".into()))
+            Err(EventError::OtherEvent {
+                name: "AssumeRole".into(),
+                expected: "AssumeRoleWithWebIdentity"
+            })
         );
         assert!(matches!(
             parse_event(

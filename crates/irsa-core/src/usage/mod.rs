@@ -1,17 +1,25 @@
 //! Role usage from CloudTrail, for `irsa usage`: the guide's "monitor IAM role usage via
-//! CloudTrail" as pure functions. [`event`] reads one `AssumeRoleWithWebIdentity` event (the
-//! `CloudTrailEvent` JSON string LookupEvents returns) into a typed [`WebIdentityEvent`];
-//! [`report`] groups events per role and per service account (the token's subject), with
-//! successes, failures by error code and first/last seen, beside IAM's RoleLastUsed; [`since`]
-//! parses the `--since` window within CloudTrail's 90 days of event history.
+//! CloudTrail" as pure functions, for both identity mechanisms. [`event`] reads one
+//! `AssumeRoleWithWebIdentity` event (the `CloudTrailEvent` JSON string LookupEvents returns)
+//! into a typed [`WebIdentityEvent`]; [`pod_identity`] reads EKS Pod Identity's two records (the
+//! agent's `AssumeRoleForPodIdentity`, and STS `AssumeRole` by `pods.eks.amazonaws.com` with the
+//! session tags); [`report`] groups them per role, mechanism and service account, with successes,
+//! failures by error code and first/last seen, beside IAM's RoleLastUsed; [`since`] parses the
+//! `--since` window within CloudTrail's 90 days of event history.
 
 pub mod event;
+pub mod pod_identity;
 pub mod report;
 pub mod since;
 
 pub use event::{EventError, WebIdentityEvent, parse_event};
+pub use pod_identity::{
+    ASSUME_ROLE, ASSUME_ROLE_FOR_POD_IDENTITY, EksAuthEvent, PodIdentityEvent,
+    parse_eks_auth_event, parse_pod_identity_event,
+};
 pub use report::{
-    RoleInfo, RoleLastUsed, RoleUsage, Subject, SubjectUsage, UsageReport, build_report,
+    ClusterCalls, RoleInfo, RoleLastUsed, RoleUsage, Subject, SubjectUsage, UsageEvents,
+    UsageReport, build_report,
 };
 pub use since::{MAX_SINCE_SECONDS, SinceError, parse_since};
 

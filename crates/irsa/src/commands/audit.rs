@@ -1,7 +1,8 @@
 //! `irsa audit`: account-wide findings, from the live account or from a saved
 //! `aws iam get-account-authorization-details` dump. Every flag is checked before the first API
 //! call; the live read is `irsa_aws::observe_account` (one GetAccountAuthorizationDetails walk and
-//! a few calls per cluster and trail, never per role), the decisions are
+//! a few calls per cluster and trail, plus the EKS Pod Identity associations of each
+//! `--cluster NAME`, never a call per role), the decisions are
 //! `irsa_core::audit::audit`, and the output is a table, JSON (`{"summary", "findings"}`) or
 //! SARIF 2.1.0. Exit 0 when no finding reaches `--fail-on` (default high), 1 when one does, 2 on
 //! bad input.
@@ -21,6 +22,7 @@ use crate::cli::{AuditArgs, AuditFormat};
 use crate::connection;
 use crate::exit::{CliError, Code, read_input_file};
 use crate::output::print_json;
+use crate::style::{count, counted};
 
 /// The flags, checked.
 struct Checked {
@@ -159,6 +161,7 @@ fn live(
         clusters: Some(observed.clusters),
         oidc_provider_arns: Some(observed.oidc_provider_arns),
         cloudtrail: Some(observed.cloudtrail),
+        pod_identity_associations: observed.pod_identity_associations,
         ..base
     };
     Ok((observed.details, ctx))
@@ -182,10 +185,10 @@ fn print_table(findings: &[Finding], summary: &Summary, fail_on: Severity) {
         println!("{table}");
     }
     println!(
-        "{} role(s), {} managed polic(ies): {} finding(s) ({} critical, {} high, {} medium, {} low, {} info); failing at {}: {}",
-        summary.roles,
-        summary.policies,
-        summary.findings,
+        "{}, {}: {} ({} critical, {} high, {} medium, {} low, {} info); failing at {}: {}",
+        counted(summary.roles, "role"),
+        count(summary.policies, "managed policy", "managed policies"),
+        counted(summary.findings, "finding"),
         summary.critical,
         summary.high,
         summary.medium,

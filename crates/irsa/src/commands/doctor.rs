@@ -36,6 +36,7 @@ use crate::cli::{DoctorArgs, SubjectArgs};
 use crate::connection::{self, Connection};
 use crate::exit::{CliError, Code, failed_while};
 use crate::output::{Format, confirm, print_json};
+use crate::style::{count, counted};
 
 pub fn run(args: DoctorArgs) -> Result<Code, CliError> {
     if args.rules {
@@ -43,7 +44,8 @@ pub fn run(args: DoctorArgs) -> Result<Code, CliError> {
     }
     let single = args.subjects.single().map_err(CliError::input)?;
     connection::runtime()?.block_on(async {
-        let (conn, cluster) = connection::connect(&args.subjects.cluster).await?;
+        let (conn, cluster) =
+            connection::connect(&args.subjects.cluster, args.output == Format::Text).await?;
         let state = connection::spec_state(&args.subjects.cluster)?;
         let facts = gather(
             &conn,
@@ -62,7 +64,10 @@ pub fn run(args: DoctorArgs) -> Result<Code, CliError> {
         if args.output == Format::Text {
             report(&facts, &findings, &[], Format::Text, true);
         }
-        confirm(&format!("Perform {} fix(es)?", fixes.len()), args.yes)?;
+        confirm(
+            &format!("Perform {}?", count(fixes.len(), "fix", "fixes")),
+            args.yes,
+        )?;
         let fixed = perform(&conn, &fixes).await?;
         eprintln!("Diagnosing again…");
         let facts = gather(
@@ -614,8 +619,8 @@ fn report(facts: &Facts, findings: &[Finding], fixed: &[String], format: Format,
     let failures = findings.iter().filter(|f| f.is_failure()).count();
     match findings.iter().find(|f| f.is_failure()) {
         None => println!(
-            "Healthy: {} service account(s) checked ({}), every link of the chain holds.",
-            subjects.len(),
+            "Healthy: {} checked ({}), every link of the chain holds.",
+            counted(subjects.len(), "service account"),
             subjects
                 .iter()
                 .map(|s| with_mechanism(s))
@@ -623,8 +628,9 @@ fn report(facts: &Facts, findings: &[Finding], fixed: &[String], format: Format,
                 .join(", ")
         ),
         Some(first) => println!(
-            "{failures} problem(s) for {} service account(s); root cause: {} ({}).",
-            subjects.len(),
+            "{} for {}; root cause: {} ({}).",
+            counted(failures, "problem"),
+            counted(subjects.len(), "service account"),
             first.rule,
             first.link.as_str()
         ),

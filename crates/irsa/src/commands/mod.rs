@@ -6,6 +6,7 @@ mod policy;
 mod presets;
 mod provision;
 mod render;
+mod shell;
 mod trust;
 mod usage;
 mod verify;
@@ -14,7 +15,9 @@ use crate::cli::{Cli, Command, PolicyCommand, TrustCommand};
 use crate::exit::{CliError, Code};
 
 pub fn run(cli: Cli) -> Result<Code, CliError> {
-    match cli.command {
+    let mut command = cli.command;
+    command.set_region(cli.global.region);
+    match command {
         Command::Presets(args) => presets::run(args),
         Command::Render(args) => render::run(args),
         Command::Plan(args) => provision::plan(args),
@@ -29,5 +32,7 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),
         Command::Trust(TrustCommand::Check(args)) => trust::check(args),
         Command::Audit(args) => audit::run(args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man => shell::man(),
     }
 }

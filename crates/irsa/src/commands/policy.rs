@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::cli::{KindArg, PolicyEvalArgs, PolicyLintArgs, RulesArgs};
 use crate::exit::{CliError, Code, read_input_file};
 use crate::output::{Format, print_json};
+use crate::style::counted;
 
 /// Reads and parses a policy file, naming the file in the error.
 pub fn load_policy(path: &Path) -> Result<PolicyDocument, CliError> {
@@ -421,9 +422,9 @@ pub fn lint(args: PolicyLintArgs) -> Result<Code, CliError> {
                 .filter(|f| f.finding.severity >= Severity::High)
                 .count();
             println!(
-                "{} file(s), {} finding(s), {failing} high or critical",
-                results.len(),
-                all.len()
+                "{}, {}, {failing} high or critical",
+                counted(results.len(), "file"),
+                counted(all.len(), "finding")
             );
         }
     }

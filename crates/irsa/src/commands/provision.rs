@@ -24,6 +24,8 @@ use crate::desired_input::{self, Selectors};
 use crate::executor;
 use crate::exit::{CliError, Code};
 use crate::output::{Format, confirm, print_json};
+use crate::progress;
+use crate::style::{self, counted};
 
 /// Everything a provisioning command talks to.
 struct Session {
@@ -44,18 +46,32 @@ async fn connect(args: &ProvisionArgs) -> Result<Session, CliError> {
     let env_region = std::env::var("AWS_REGION")
         .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
         .ok();
+    let from_kubeconfig = match (&args.target.cluster, &args.target.file) {
+        (None, None) => Some(connection::kubeconfig_cluster(
+            &args.target,
+            args.output == Format::Text,
+        )?),
+        _ => None,
+    };
+    let cluster = args
+        .target
+        .cluster
+        .clone()
+        .or_else(|| from_kubeconfig.as_ref().map(|k| k.cluster.clone()));
     let region = args
         .target
         .region
         .clone()
         .or(if args.target.file.is_none() {
-            env_region.clone()
+            from_kubeconfig
+                .and_then(|k| k.region)
+                .or_else(|| env_region.clone())
         } else {
             None
         });
     let mut state = desired_input::load(&Selectors {
         file: args.target.file.as_deref(),
-        cluster: args.target.cluster.as_deref(),
+        cluster: cluster.as_deref(),
         region: region.as_deref(),
         account: args.account.as_deref(),
     })?;
@@ -343,7 +359,9 @@ impl Session {
         let kube = Arc::new(self.kube.clone());
         let kube_calls = Arc::clone(&self.kube_calls);
         let kube_mutating = Arc::clone(&self.kube_mutating);
+        let reporter = Arc::new(progress::Reporter::new());
         let report = executor::run(&plan.steps, concurrency, move |step| {
+            let reporter = Arc::clone(&reporter);
             let aws = Arc::clone(&aws);
             let kube = Arc::clone(&kube);
             let kube_calls = Arc::clone(&kube_calls);
@@ -351,6 +369,7 @@ impl Session {
             async move {
                 let started = Instant::now();
                 let label = describe(&step);
+                let news = reporter.step(&label);
                 let result = match &step {
                     Step::CreateNamespace { .. }
                     | Step::ApplyServiceAccount { .. }
@@ -362,14 +381,14 @@ impl Session {
                             .map_err(|e| e.to_string())
                     }
                     Step::WriteFile { path, contents } => write_file(path, contents),
-                    _ => irsa_aws::execute(&aws, &step, &|msg: &str| eprintln!("    {msg}"))
+                    _ => irsa_aws::execute(&aws, &step, &|msg: &str| news.status(msg))
                         .await
                         .map_err(|e| e.to_string()),
                 };
-                match &result {
-                    Ok(()) => eprintln!("  ✓ {label} ({:.2}s)", started.elapsed().as_secs_f64()),
-                    Err(e) => eprintln!("  ✗ {label}: {e}"),
-                }
+                news.finish(&match &result {
+                    Ok(()) => format!("  ✓ {label} ({:.2}s)", started.elapsed().as_secs_f64()),
+                    Err(e) => format!("  ✗ {label}: {e}"),
+                });
                 result
             }
         })
@@ -377,12 +396,12 @@ impl Session {
         if report.ok() {
             return Ok(());
         }
-        let mut message = format!("{} step(s) failed", report.failed.len());
+        let mut message = format!("{} failed", counted(report.failed.len(), "step"));
         for (_, e) in &report.failed {
             message.push_str(&format!("\n  {e}"));
         }
         if !report.skipped.is_empty() {
-            message.push_str(&format!("\n{} step(s) not started; run apply again once the cause is fixed: it re-observes and completes the rest", report.skipped.len()));
+            message.push_str(&format!("\n{} not started; run apply again once the cause is fixed: it re-observes and completes the rest", counted(report.skipped.len(), "step")));
         }
         Err(CliError::failed(message))
     }
@@ -516,23 +535,33 @@ fn show(plan: &Plan, state: &DesiredState, snapshot: &Snapshot, format: Format) 
         state.cluster.name, snapshot.account, snapshot.region
     );
     for item in &plan.items {
-        println!("  {} {:<16} {}", item.mark.symbol(), item.kind, item.name);
+        println!(
+            "  {} {:<16} {}",
+            style::mark(item.mark),
+            item.kind,
+            item.name
+        );
         for line in &item.details {
             println!("        {line}");
         }
     }
     println!(
-        "\n{} to create, {} to update, {} to delete, {} unchanged, {} conflict(s).",
+        "\n{} to create, {} to update, {} to delete, {} unchanged, {}.",
         count(Mark::Create),
         count(Mark::Update),
         count(Mark::Delete),
         count(Mark::Unchanged),
-        count(Mark::Conflict)
+        counted(count(Mark::Conflict), "conflict")
     );
 }
 
 fn plan_error(e: plan::PlanError) -> CliError {
-    CliError::failed(e.to_string())
+    match &e {
+        plan::PlanError::AccountMismatch { spec, .. } => CliError::failed(format!(
+            "{e}\n  use credentials for account {spec} (--profile NAME or AWS_PROFILE), or correct --account / cluster.account"
+        )),
+        _ => CliError::failed(e.to_string()),
+    }
 }
 
 pub fn plan(args: ProvisionArgs) -> Result<Code, CliError> {
@@ -568,7 +597,7 @@ pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
             return Err(CliError::failed("refusing to apply: the plan has conflicts (objects irsa does not own); resolve them or rerun with --adopt"));
         }
         let result = if plan.has_changes() {
-            confirm(&format!("Apply {} step(s)?", plan.steps.len()), args.yes)?;
+            confirm(&format!("Apply {}?", counted(plan.steps.len(), "step")), args.yes)?;
             let result = session.execute(&plan, args.concurrency).await;
             if result.is_ok() {
                 report_restarts(&session, &plan, args.restart).await?;
@@ -644,11 +673,11 @@ async fn report_restarts(session: &Session, plan: &Plan, restart: bool) -> Resul
                 eprintln!("  ✓ restarted deployment {}/{}", w.namespace, w.name);
             } else {
                 eprintln!(
-                    "  ! {} {}/{}: {} pod(s) started before the annotation run without the role; restart them (irsa apply --restart, or kubectl rollout restart)",
+                    "  ! {} {}/{}: {} started before the annotation, without the role; restart them (irsa apply --restart, or kubectl rollout restart)",
                     w.kind.to_lowercase(),
                     w.namespace,
                     w.name,
-                    w.pods_without_credentials
+                    counted(w.pods_without_credentials, "pod")
                 );
             }
         }
@@ -668,8 +697,11 @@ pub fn destroy(args: DestroyArgs) -> Result<Code, CliError> {
         }
         confirm(
             &format!(
-                "Delete {} object(s)?",
-                plan.items.iter().filter(|i| i.mark == Mark::Delete).count()
+                "Delete {}?",
+                counted(
+                    plan.items.iter().filter(|i| i.mark == Mark::Delete).count(),
+                    "object"
+                )
             ),
             args.yes,
         )?;

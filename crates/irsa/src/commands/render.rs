@@ -10,6 +10,7 @@ use crate::cli::RenderArgs;
 use crate::desired_input::{self, Selectors};
 use crate::exit::{CliError, Code};
 use crate::output::{Format, print_json};
+use crate::style::counted;
 
 pub fn run(args: RenderArgs) -> Result<Code, CliError> {
     let state = desired_input::load(&Selectors {
@@ -45,8 +46,8 @@ pub fn run(args: RenderArgs) -> Result<Code, CliError> {
         })),
         Format::Text => {
             println!(
-                "Rendered {} binding(s) for cluster {} into {}:",
-                state.bindings.len(),
+                "Rendered {} for cluster {} into {}:",
+                counted(state.bindings.len(), "binding"),
                 state.cluster.name,
                 args.out.display()
             );

@@ -1,19 +1,28 @@
-//! `irsa usage`: the guide's "monitor IAM role usage via CloudTrail". It reads the region's
-//! `AssumeRoleWithWebIdentity` events from CloudTrail's event history (LookupEvents) in the
-//! `--since` window and IAM's RoleLastUsed, then shows per role and per service account (the
-//! token's subject) how many calls succeeded, how many failed by error code, and when they were
-//! last seen. Input (`--role`, `--since`, `--region`) is checked before the first API call.
+//! `irsa usage`: the guide's "monitor IAM role usage via CloudTrail", for IRSA and EKS Pod
+//! Identity. It reads the region's `AssumeRoleWithWebIdentity`, `AssumeRole` (those by
+//! `pods.eks.amazonaws.com`) and `AssumeRoleForPodIdentity` events from CloudTrail's event
+//! history (LookupEvents, one walk per event name) in the `--since` window and IAM's
+//! RoleLastUsed, then shows per role, mechanism and service account (the token's subject, or
+//! the Pod Identity session tags) how many calls succeeded, how many failed by error code, and
+//! when they were last seen, and the Pod Identity agent's calls per cluster. Input (`--role`,
+//! `--since`, `--region`) is checked before the first API call.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::collections::BTreeMap;
+
 use comfy_table::{Table, presets::NOTHING};
-use irsa_core::usage::{RoleUsage, UsageReport, build_report, parse_since, role_name_of_arn};
+use irsa_core::identity::Kind;
+use irsa_core::usage::{
+    RoleUsage, SubjectUsage, UsageReport, build_report, parse_since, role_name_of_arn,
+};
 use serde::Serialize;
 
 use crate::cli::UsageArgs;
 use crate::connection;
 use crate::exit::{CliError, Code};
 use crate::output::{Format, print_json};
+use crate::style::counted;
 
 /// The validated arguments.
 struct UsageQuery {
@@ -77,7 +86,11 @@ struct UsageJson<'a> {
     report: &'a UsageReport,
     /// Events CloudTrail returned that could not be read (with the reason).
     unreadable_events: &'a [String],
+    /// AssumeRole events made by others than EKS Pod Identity (not pods' role use).
+    skipped_events: usize,
+    /// LookupEvents requests, all walks together and per event name.
     lookup_calls: usize,
+    lookup_calls_by_event: &'a BTreeMap<&'static str, usize>,
 }
 
 pub fn run(args: UsageArgs) -> Result<Code, CliError> {
@@ -106,7 +119,9 @@ pub fn run(args: UsageArgs) -> Result<Code, CliError> {
                 region: &query.region,
                 report: &report,
                 unreadable_events: &seen.unreadable,
-                lookup_calls: seen.lookup_calls,
+                skipped_events: seen.skipped,
+                lookup_calls: seen.total_lookup_calls(),
+                lookup_calls_by_event: &seen.lookup_calls,
             }),
             Format::Text => {
                 print_table(&report, &query.region);
@@ -147,18 +162,46 @@ fn last_used_text(role: &RoleUsage) -> String {
     }
 }
 
+/// `irsa`, `pod-identity` or both, as the role's trust and calls say.
+fn identities_text(kinds: &[Kind]) -> String {
+    if kinds.is_empty() {
+        return "-".into();
+    }
+    kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The subject, with its cluster when the call names one (Pod Identity's session tags).
+fn subject_text(sa: &SubjectUsage) -> String {
+    match &sa.cluster {
+        Some(cluster) => format!("{} ({cluster})", sa.subject),
+        None => sa.subject.clone(),
+    }
+}
+
 fn print_table(report: &UsageReport, region: &str) {
     println!(
-        "AssumeRoleWithWebIdentity in {region} from {} to {} (CloudTrail event history): {} event(s).",
-        report.since, report.until, report.events
+        "AssumeRoleWithWebIdentity and EKS Pod Identity's AssumeRole in {region} from {} to {} (CloudTrail event history): {}.",
+        report.since,
+        report.until,
+        counted(report.events, "event")
     );
     if report.roles.is_empty() {
-        println!("No IRSA role and no web-identity call in this window.");
-        return;
+        println!("No IRSA or Pod Identity role and no role assumption in this window.");
+    } else {
+        print_roles(report);
     }
+    print_agent_calls(report);
+}
+
+fn print_roles(report: &UsageReport) {
     let mut table = Table::new();
     table.load_style(NOTHING).set_header([
         "ROLE",
+        "IDENTITY",
         "SERVICE ACCOUNT",
         "OK",
         "FAILED",
@@ -169,18 +212,20 @@ fn print_table(report: &UsageReport, region: &str) {
         let last_used = last_used_text(role);
         if role.service_accounts.is_empty() {
             table.add_row([
-                role.role.as_str(),
-                "(no calls)",
-                "0",
-                "0",
-                "-",
-                last_used.as_str(),
+                role.role.clone(),
+                identities_text(&role.identities),
+                "(no calls)".into(),
+                "0".into(),
+                "0".into(),
+                "-".into(),
+                last_used.clone(),
             ]);
         }
         for sa in &role.service_accounts {
             table.add_row([
                 role.role.clone(),
-                sa.subject.clone(),
+                sa.identity.to_string(),
+                subject_text(sa),
                 sa.successes.to_string(),
                 failures_text(&sa.failures),
                 sa.last_seen.clone(),
@@ -192,8 +237,38 @@ fn print_table(report: &UsageReport, region: &str) {
     for role in &report.roles {
         for sa in &role.service_accounts {
             if let Some(error) = &sa.last_error {
-                println!("{} as {}: last failure {error}", role.role, sa.subject);
+                println!(
+                    "{} as {}: last failure {error}",
+                    role.role,
+                    subject_text(sa)
+                );
             }
+        }
+    }
+}
+
+/// The Pod Identity agent's AssumeRoleForPodIdentity calls per cluster (they name no role).
+fn print_agent_calls(report: &UsageReport) {
+    if report.pod_identity_requests.is_empty() {
+        return;
+    }
+    println!("EKS Pod Identity agent (AssumeRoleForPodIdentity) per cluster:");
+    let mut table = Table::new();
+    table
+        .load_style(NOTHING)
+        .set_header(["CLUSTER", "OK", "FAILED", "LAST SEEN"]);
+    for calls in &report.pod_identity_requests {
+        table.add_row([
+            calls.cluster.clone(),
+            calls.successes.to_string(),
+            failures_text(&calls.failures),
+            calls.last_seen.clone(),
+        ]);
+    }
+    println!("{table}");
+    for calls in &report.pod_identity_requests {
+        if let Some(error) = &calls.last_error {
+            println!("cluster {}: last refusal {error}", calls.cluster);
         }
     }
 }

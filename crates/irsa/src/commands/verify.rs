@@ -9,9 +9,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use iam_policy::document::PolicyDocument;
 use iam_policy::eval::Decision;
-use iam_policy::trust::{self, TokenClaims};
+
 use irsa_core::identity::Kind;
 use irsa_core::identity::pod_identity;
 use irsa_core::snapshot::{PodIdentityAssociation, ServiceAccount, Snapshot};
@@ -23,6 +22,7 @@ use crate::cli::{ListArgs, VerifyArgs};
 use crate::connection::{self, Connection};
 use crate::exit::{CliError, Code, failed_while};
 use crate::output::{Format, print_json};
+use crate::style::{self, count, counted};
 use crate::token;
 
 /// The verdict for one service account.
@@ -47,118 +47,107 @@ fn now() -> i64 {
 
 #[derive(Serialize)]
 struct ListEntry {
-    namespace: String,
-    name: String,
-    role_arn: String,
-    role_exists: bool,
-    trust_allows: bool,
-    trust_reasons: Vec<String>,
-    policies: Vec<String>,
+    #[serde(flatten)]
+    row: irsa_core::list::Row,
     pods: usize,
     pods_with_credentials: usize,
 }
 
 pub fn list(args: ListArgs) -> Result<Code, CliError> {
     connection::runtime()?.block_on(async {
-        let (conn, cluster) = connection::connect(&args.cluster).await?;
-        let sas = irsa_kube::list_role_service_accounts(&conn.kube, args.namespace.as_deref())
-            .await
-            .map_err(failed_while("listing service accounts"))?;
-        let snapshot = connection::observe_cluster(
+        let (conn, cluster) =
+            connection::connect(&args.cluster, args.output == Format::Text).await?;
+        let (sas, associations) = tokio::join!(
+            irsa_kube::list_role_service_accounts(&conn.kube, args.namespace.as_deref()),
+            irsa_aws::pod_identity::read_associations(
+                &conn.aws,
+                &cluster,
+                &irsa_aws::pod_identity::AssociationScope::All
+            )
+        );
+        let sas = sas.map_err(failed_while("listing service accounts"))?;
+        let mut snapshot = connection::observe_cluster(
             &conn,
             &cluster,
             connection::annotated_role_names(&sas),
             Vec::new(),
         )
         .await?;
-        let provider = snapshot
-            .cluster
-            .as_ref()
-            .and_then(|c| c.issuer_url.as_deref())
-            .and_then(|i| snapshot.provider_for_issuer(i));
+        snapshot.pod_identity_associations = associations
+            .map_err(failed_while("reading EKS Pod Identity associations"))?
+            .into_iter()
+            .filter(|a| args.namespace.as_deref().is_none_or(|ns| a.namespace == ns))
+            .collect();
+        read_association_roles(&conn, &mut snapshot).await?;
         let mut entries = Vec::new();
-        for sa in &sas {
-            let role_arn = verify::annotated_role(sa).unwrap_or_default().to_string();
-            let role = verify::role_name_of(&role_arn).and_then(|n| snapshot.role(&n));
-            let (trust_allows, trust_reasons) = match (role, provider) {
-                (Some(role), Some(provider)) => {
-                    match PolicyDocument::from_value(&role.trust_policy) {
-                        Ok(doc) => match trust::check_web_identity(
-                            &doc,
-                            &provider.arn,
-                            &TokenClaims::for_service_account(
-                                &sa.namespace,
-                                &sa.name,
-                                verify::audience_of(sa),
-                            ),
-                        ) {
-                            Ok(t) => (t.allowed, t.reasons),
-                            Err(e) => (false, vec![e.to_string()]),
-                        },
-                        Err(e) => (false, vec![format!("invalid trust policy: {e}")]),
-                    }
-                }
-                (None, _) => (false, vec!["the role does not exist".to_string()]),
-                (_, None) => (
-                    false,
-                    vec!["the cluster's issuer has no IAM OIDC provider".to_string()],
-                ),
-            };
-            let pods = irsa_kube::pods_of(&conn.kube, &sa.namespace, &sa.name)
+        for row in irsa_core::list::rows(&sas, &snapshot, &cluster) {
+            let pods = irsa_kube::pods_of(&conn.kube, &row.namespace, &row.name)
                 .await
                 .map_err(failed_while("listing pods"))?;
-            let with_credentials = pods.iter().filter(|p| pod_has_role(p, &role_arn)).count();
+            let with_credentials = pods.iter().filter(|p| pod_is_current(p, &row)).count();
             entries.push(ListEntry {
-                namespace: sa.namespace.clone(),
-                name: sa.name.clone(),
-                role_exists: role.is_some(),
-                policies: role
-                    .map(|r| r.attached_policy_arns.clone())
-                    .unwrap_or_default(),
-                role_arn,
-                trust_allows,
-                trust_reasons,
+                row,
                 pods: pods.len(),
                 pods_with_credentials: with_credentials,
             });
         }
         match args.output {
             Format::Json => print_json(&entries),
-            Format::Text => {
-                if entries.is_empty() {
-                    println!(
-                        "No service account has an {} annotation.",
-                        irsa_core::render::ROLE_ARN_ANNOTATION
-                    );
-                }
-                for e in &entries {
-                    let verdict = if e.role_exists && e.trust_allows {
-                        "ok"
-                    } else {
-                        "BROKEN"
-                    };
-                    println!(
-                        "{:<6} {}/{}  →  {}",
-                        verdict, e.namespace, e.name, e.role_arn
-                    );
-                    println!(
-                        "       role {}, trust {}, {} polic(ies), pods {}/{} with credentials",
-                        if e.role_exists { "exists" } else { "MISSING" },
-                        if e.trust_allows { "allows" } else { "DENIES" },
-                        e.policies.len(),
-                        e.pods_with_credentials,
-                        e.pods
-                    );
-                    if !e.trust_allows {
-                        for r in &e.trust_reasons {
-                            println!("       {r}");
-                        }
-                    }
-                }
-            }
+            Format::Text => print_list(&entries),
         }
         Ok(Code::Ok)
     })
+}
+
+fn print_list(entries: &[ListEntry]) {
+    if entries.is_empty() {
+        println!(
+            "No service account has an {} annotation or an EKS Pod Identity association.",
+            irsa_core::render::ROLE_ARN_ANNOTATION
+        );
+    }
+    for e in entries {
+        let r = &e.row;
+        let verdict = if r.role_exists && r.trust_allows {
+            "ok"
+        } else {
+            "BROKEN"
+        };
+        let identity = match r.identity {
+            irsa_core::list::Linked::Irsa => "IRSA",
+            irsa_core::list::Linked::PodIdentity => "Pod Identity",
+            irsa_core::list::Linked::Both => "IRSA + Pod Identity (workloads use IRSA)",
+        };
+        println!(
+            "{:<6} {}/{}  →  {}  [{identity}]",
+            verdict, r.namespace, r.name, r.role_arn
+        );
+        println!(
+            "       role {}, trust {}, {}, pods {}/{} with credentials",
+            if r.role_exists { "exists" } else { "MISSING" },
+            if r.trust_allows { "allows" } else { "DENIES" },
+            count(r.policies.len(), "policy", "policies"),
+            e.pods_with_credentials,
+            e.pods
+        );
+        if !r.trust_allows {
+            for reason in &r.trust_reasons {
+                println!("       {reason}");
+            }
+        }
+    }
+}
+
+/// Whether a pod carries the credentials of the row's effective mechanism.
+fn pod_is_current(pod: &irsa_kube::PodCredentials, row: &irsa_core::list::Row) -> bool {
+    match row.identity {
+        irsa_core::list::Linked::PodIdentity => {
+            !pod.containers.is_empty() && pod.containers.iter().all(|c| c.uses_pod_identity())
+        }
+        irsa_core::list::Linked::Irsa | irsa_core::list::Linked::Both => {
+            pod_has_role(pod, &row.role_arn)
+        }
+    }
 }
 
 fn pod_has_role(pod: &irsa_kube::PodCredentials, role_arn: &str) -> bool {
@@ -179,7 +168,8 @@ pub struct VerifyOptions {
 pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
     connection::runtime()?.block_on(async {
         let single = args.subjects.single().map_err(CliError::input)?;
-        let (conn, cluster) = connection::connect(&args.subjects.cluster).await?;
+        let (conn, cluster) =
+            connection::connect(&args.subjects.cluster, args.output == Format::Text).await?;
         let targets: Vec<(String, String)> = if let Some(single) = single {
             vec![single]
         } else if args.subjects.all {
@@ -238,7 +228,7 @@ pub fn print_verdicts(verdicts: &[Verdict], format: Format) {
                 for s in &v.steps {
                     println!(
                         "    {} {:<14} {}",
-                        if s.ok { "ok  " } else { "FAIL" },
+                        style::verdict(s.ok, "ok  ", "FAIL"),
                         s.name,
                         s.detail
                     );
@@ -246,8 +236,8 @@ pub fn print_verdicts(verdicts: &[Verdict], format: Format) {
             }
             let failed = verdicts.iter().filter(|v| !v.ok).count();
             println!(
-                "{} service account(s) checked, {failed} failed.",
-                verdicts.len()
+                "{} checked, {failed} failed.",
+                counted(verdicts.len(), "service account")
             );
         }
     }
@@ -704,14 +694,17 @@ async fn pods_check(conn: &Connection, sa: &ServiceAccount, role_arn: &str) -> C
             if stale.is_empty() {
                 Check::pass(
                     "pods",
-                    format!("{} pod(s), all with the role's credentials", pods.len()),
+                    format!(
+                        "{}, all with the role's credentials",
+                        counted(pods.len(), "pod")
+                    ),
                 )
             } else {
                 Check::fail(
                     "pods",
                     format!(
-                        "{} pod(s) run without this role's credentials (started before the annotation): {}",
-                        stale.len(),
+                        "{} without this role's credentials (started before the annotation): {}",
+                        counted(stale.len(), "pod"),
                         stale.join(", ")
                     ),
                 )

@@ -209,6 +209,12 @@ struct Credentials {
     session_token: Option<String>,
 }
 
+/// `aws sts get-caller-identity` run in the pod's `container` (a job pod's, or `kubectl exec`'s):
+/// what the CLI prints and its exit code.
+pub async fn run_in(shared: &Weak<Shared>, pod: &Value, container: &str) -> (String, i32) {
+    execute(shared, pod, container).await
+}
+
 /// What a job's providers see: the pod, its container's literal env, the fake's peers.
 struct Job<'a> {
     shared: &'a Weak<Shared>,

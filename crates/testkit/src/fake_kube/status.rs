@@ -109,6 +109,30 @@ impl ApiError {
         }
     }
 
+    /// A POST or PUT body in a format the fake does not read (protobuf: the fake speaks JSON only).
+    pub fn unsupported_body(content_type: &str) -> Self {
+        ApiError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json (got {content_type:?})"
+            ),
+            details: None,
+        }
+    }
+
+    /// A method the resource does not serve (the real server's 405).
+    pub fn method_not_allowed(method: &axum::http::Method, resource: &str) -> Self {
+        ApiError {
+            code: 405,
+            reason: "MethodNotAllowed",
+            message: format!(
+                "the server does not allow this method on the requested resource ({method} {resource})"
+            ),
+            details: None,
+        }
+    }
+
     /// The answer to a path the fake does not serve (the real server's wording).
     pub fn no_route() -> Self {
         ApiError {

@@ -18,6 +18,7 @@ use super::controller;
 use super::resources::{NAMESPACES, RESOURCES, ResourceType, SERVICE_ACCOUNTS};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
+use super::strategic;
 
 /// A hook run on every create of one resource type, before the object is stored: it may
 /// mutate the object (as a mutating admission webhook does) or refuse it. It sees the store as
@@ -35,6 +36,26 @@ pub struct Store {
     hooks: Vec<(&'static str, CreateHook)>,
     /// Whether deployments get ReplicaSets and pods (the simulated deployment controller).
     pub simulate_controllers: bool,
+}
+
+/// The patch types the fake applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchType {
+    /// `application/merge-patch+json`.
+    Merge,
+    /// `application/strategic-merge-patch+json` (see [`strategic`]).
+    Strategic,
+}
+
+impl PatchType {
+    /// The patch type of a request's media type, if the fake applies it.
+    pub fn from_media_type(media: &str) -> Option<PatchType> {
+        match media {
+            "application/merge-patch+json" => Some(PatchType::Merge),
+            "application/strategic-merge-patch+json" => Some(PatchType::Strategic),
+            _ => None,
+        }
+    }
 }
 
 /// RFC 7386 JSON merge patch: objects merge recursively, `null` removes a key, anything else
@@ -451,9 +472,7 @@ impl Store {
         Ok(self.store_update(rt, ns, name, &current, object))
     }
 
-    /// PATCH with `application/merge-patch+json` or `application/strategic-merge-patch+json`
-    /// (both applied as an RFC 7386 merge patch: the same for maps such as labels and
-    /// annotations; lists are replaced, where strategic merge would merge some by key).
+    /// PATCH with `application/merge-patch+json` (an RFC 7386 merge patch).
     pub fn patch(
         &mut self,
         rt: &'static ResourceType,
@@ -461,13 +480,28 @@ impl Store {
         name: &str,
         patch: &Value,
     ) -> Result<Value, ApiError> {
+        self.patch_as(rt, ns, name, patch, PatchType::Merge)
+    }
+
+    /// PATCH of either type (see [`PatchType`]).
+    pub fn patch_as(
+        &mut self,
+        rt: &'static ResourceType,
+        ns: Option<&str>,
+        name: &str,
+        patch: &Value,
+        patch_type: PatchType,
+    ) -> Result<Value, ApiError> {
         if !patch.is_object() {
             return Err(ApiError::bad_request("a merge patch must be a JSON object"));
         }
         let current = self.get(rt, ns, name)?;
         Self::check_precondition(rt, name, &current, patch)?;
         let mut updated = current.clone();
-        merge_patch(&mut updated, patch);
+        match patch_type {
+            PatchType::Merge => merge_patch(&mut updated, patch),
+            PatchType::Strategic => strategic::apply(&mut updated, patch),
+        }
         Ok(self.store_update(rt, ns, name, &current, updated))
     }
 

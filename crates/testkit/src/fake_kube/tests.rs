@@ -426,3 +426,37 @@ async fn create_hooks_see_and_mutate_new_objects_and_requests_are_recorded() {
     assert_eq!(fake.mutating_requests(), 1);
     assert!(fake.kubeconfig_yaml().contains(&fake.endpoint()));
 }
+
+#[tokio::test]
+async fn bodies_that_are_not_json_and_verbs_not_served_are_status_errors() {
+    let fake = FakeKube::start().await;
+    let (code, status) = call(
+        &fake,
+        "POST",
+        "/api/v1/namespaces/default/serviceaccounts",
+        "application/vnd.kubernetes.protobuf",
+        Some(json!({"metadata": {"name": "x"}})),
+    )
+    .await;
+    assert_eq!(
+        (code, status["reason"].as_str()),
+        (415, Some("UnsupportedMediaType"))
+    );
+    // Events are read-only in the resource table: no POST route.
+    let (code, status) = call(
+        &fake,
+        "POST",
+        "/api/v1/namespaces/default/events",
+        JSON,
+        Some(json!({"metadata": {"name": "e"}})),
+    )
+    .await;
+    assert_eq!(
+        (code, status["reason"].as_str()),
+        (405, Some("MethodNotAllowed"))
+    );
+    assert_eq!(status["kind"], "Status");
+    let (code, discovery) = call(&fake, "GET", "/apis/apps/v1", JSON, None).await;
+    assert_eq!(code, 200);
+    assert_eq!(discovery["kind"], "APIResourceList");
+}

@@ -3,7 +3,11 @@
 //! mapped to audit rules; then what only an account-wide view can tell: whether the trusted OIDC
 //! provider still exists and belongs to a known cluster (AUD005), and whether the role is shared
 //! by several service accounts or clusters (AUD006). A role is an IRSA role when it trusts, for
-//! `sts:AssumeRoleWithWebIdentity`, an EKS issuer or a known cluster's issuer.
+//! `sts:AssumeRoleWithWebIdentity`, an EKS issuer or a known cluster's issuer. The EKS Pod
+//! Identity checks ([`pod_identity`]: a trust to `pods.eks.amazonaws.com` without scoping
+//! conditions, AUD016) run beside them, and a role trusted by both mechanisms is AUD017.
+
+mod pod_identity;
 
 use std::collections::BTreeSet;
 
@@ -17,9 +21,13 @@ use super::finding::Finding;
 use super::model::RoleDetail;
 use super::rules::{self, Rule, Severity};
 
+pub use pod_identity::admits_pod_identity;
+
 /// What the trust check learnt about a role, besides its findings.
+#[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct TrustFacts {
     pub irsa: bool,
+    pub pod_identity: bool,
 }
 
 /// Checks the trust policy of `role`, pushing findings.
@@ -30,7 +38,7 @@ pub(crate) fn check_trust(
     findings: &mut Vec<Finding>,
 ) -> TrustFacts {
     let Some(text) = &role.assume_role_policy_document else {
-        return TrustFacts { irsa: false };
+        return TrustFacts::default();
     };
     let document = match text.parse() {
         Ok(d) => d,
@@ -41,7 +49,7 @@ pub(crate) fn check_trust(
                 format!("the trust policy cannot be parsed: {e}"),
                 "trust policy",
             ));
-            return TrustFacts { irsa: false };
+            return TrustFacts::default();
         }
     };
     // White space is not counted against the quota (lint's count).
@@ -80,7 +88,41 @@ pub(crate) fn check_trust(
         check_providers(role, &providers, ctx, known, findings);
         check_sharing(role, &document, &providers, findings);
     }
-    TrustFacts { irsa }
+    let pod_identity = admits_pod_identity(&document);
+    if pod_identity {
+        let (partition, account) = partition_account_of(&role.arn);
+        pod_identity::check_scope(role, &document, partition, account, findings);
+    }
+    if irsa && pod_identity {
+        check_both_mechanisms(role, &providers, findings);
+    }
+    TrustFacts { irsa, pod_identity }
+}
+
+/// AUD017: the role trusts a cluster's OIDC provider and the Pod Identity service.
+fn check_both_mechanisms(
+    role: &RoleDetail,
+    providers: &[TrustedProvider],
+    findings: &mut Vec<Finding>,
+) {
+    let issuers: Vec<&str> = providers.iter().map(|p| p.issuer.as_str()).collect();
+    findings.push(Finding::new(
+        rules::BOTH_IDENTITY_MECHANISMS,
+        &role.arn,
+        format!(
+            "trusted by IRSA (web identity from {}) and by EKS Pod Identity ({})",
+            issuers.join(", "),
+            crate::identity::pod_identity::SERVICE_PRINCIPAL
+        ),
+        "trust policy Principal.Federated and Principal.Service",
+    ));
+}
+
+/// The partition and account of an ARN (`aws` and empty when it is not one).
+fn partition_account_of(arn: &str) -> (&str, &str) {
+    let mut parts = arn.split(':');
+    let partition = parts.nth(1).unwrap_or("aws");
+    (partition, account_of(arn).unwrap_or_default())
 }
 
 /// The account id of an ARN (`arn:aws:iam::123456789012:role/x` → `123456789012`).
