@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use aws_sdk_eks::types::PodIdentityAssociationSummary;
 use futures_util::future::try_join_all;
 use irsa_core::snapshot::{PodIdentityAssociation, Tags};
 use tokio::sync::Semaphore;
@@ -35,26 +36,7 @@ pub async fn observe_associations(
     if *scope == AssociationScope::None {
         return Ok(Vec::new());
     }
-    const OP: &str = "eks:ListPodIdentityAssociations";
-    let listed = limited(
-        limit,
-        all_items(
-            clients
-                .eks
-                .list_pod_identity_associations()
-                .cluster_name(cluster)
-                .max_results(100)
-                .into_paginator()
-                .items()
-                .send(),
-            OP,
-            cluster,
-        ),
-    )
-    .await;
-    let Some(summaries) = absent_if_not_found(listed)? else {
-        return Ok(Vec::new());
-    };
+    let summaries = limited(limit, list_summaries(clients, cluster)).await?;
     let wanted = summaries.iter().filter(|s| match scope {
         AssociationScope::All => true,
         AssociationScope::Subjects(subjects) => subjects.contains(&(
@@ -78,6 +60,23 @@ pub async fn list_subjects(
     clients: &Clients,
     cluster: &str,
 ) -> Result<Vec<(String, String)>, AwsError> {
+    Ok(list_summaries(clients, cluster)
+        .await?
+        .iter()
+        .map(|s| {
+            (
+                s.namespace().unwrap_or_default().to_string(),
+                s.service_account().unwrap_or_default().to_string(),
+            )
+        })
+        .collect())
+}
+
+/// Every association summary of `cluster`, paged (none for a cluster EKS does not know).
+async fn list_summaries(
+    clients: &Clients,
+    cluster: &str,
+) -> Result<Vec<PodIdentityAssociationSummary>, AwsError> {
     let listed = all_items(
         clients
             .eks
@@ -91,16 +90,7 @@ pub async fn list_subjects(
         cluster,
     )
     .await;
-    Ok(absent_if_not_found(listed)?
-        .unwrap_or_default()
-        .iter()
-        .map(|s| {
-            (
-                s.namespace().unwrap_or_default().to_string(),
-                s.service_account().unwrap_or_default().to_string(),
-            )
-        })
-        .collect())
+    Ok(absent_if_not_found(listed)?.unwrap_or_default())
 }
 
 /// [`observe_associations`] on its own, at most [`Options::max_concurrency`](crate::Options)

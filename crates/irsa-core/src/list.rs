@@ -11,11 +11,9 @@ use iam_policy::document::PolicyDocument;
 use iam_policy::trust::{self, TokenClaims};
 use serde::Serialize;
 
-use crate::identity::cluster_arn;
-use crate::identity::pod_identity::{self, Requester};
 use crate::snapshot::{PodIdentityAssociation, Role, ServiceAccount, Snapshot};
 use crate::verify::{annotated_role, audience_of, role_name_of};
-use crate::verify_pod_identity::options_of;
+use crate::verify_pod_identity::trust_verdict;
 
 /// How a row's service account is linked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -140,26 +138,7 @@ fn pod_identity_trust(
     snapshot: &Snapshot,
     cluster: &str,
 ) -> (bool, Vec<String>) {
-    let arn = snapshot
-        .cluster
-        .as_ref()
-        .map(|c| c.arn.clone())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| {
-            cluster_arn(
-                &snapshot.partition,
-                &snapshot.region,
-                &snapshot.account,
-                cluster,
-            )
-        });
-    let requester = Requester {
-        cluster_arn: &arn,
-        cluster_name: cluster,
-        namespace: &association.namespace,
-        service_account: &association.service_account,
-    };
-    let check = pod_identity::trust_check(&role.trust_policy, &options_of(association), &requester);
+    let check = trust_verdict(role, association, snapshot, cluster);
     (check.allowed, check.reasons)
 }
 

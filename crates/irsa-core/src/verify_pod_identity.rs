@@ -74,6 +74,40 @@ pub fn is_session_of(assumed: &str, role_arn: &str) -> bool {
     assumed.starts_with(&prefix) && assumed.len() > prefix.len()
 }
 
+/// The cluster's ARN as observed, else as EKS builds it.
+pub fn cluster_arn_of(snapshot: &Snapshot, cluster: &str) -> String {
+    snapshot
+        .cluster
+        .as_ref()
+        .map(|c| c.arn.clone())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| {
+            cluster_arn(
+                &snapshot.partition,
+                &snapshot.region,
+                &snapshot.account,
+                cluster,
+            )
+        })
+}
+
+/// May EKS Pod Identity assume `role` for the association's service account of `cluster`?
+pub fn trust_verdict(
+    role: &crate::snapshot::Role,
+    association: &PodIdentityAssociation,
+    snapshot: &Snapshot,
+    cluster: &str,
+) -> iam_policy::trust::TrustCheck {
+    let arn = cluster_arn_of(snapshot, cluster);
+    let requester = Requester {
+        cluster_arn: &arn,
+        cluster_name: cluster,
+        namespace: &association.namespace,
+        service_account: &association.service_account,
+    };
+    pod_identity::trust_check(&role.trust_policy, &options_of(association), &requester)
+}
+
 /// The links before the live call, for `association` of `sa`. Stops at the first link that makes
 /// the later ones meaningless (no role).
 pub fn check_chain(
@@ -106,27 +140,7 @@ pub fn check_chain(
         return checks;
     };
     checks.push(Check::pass("role", format!("{} exists", role.arn)));
-    let arn = snapshot
-        .cluster
-        .as_ref()
-        .map(|c| c.arn.clone())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| {
-            cluster_arn(
-                &snapshot.partition,
-                &snapshot.region,
-                &snapshot.account,
-                cluster,
-            )
-        });
-    let requester = Requester {
-        cluster_arn: &arn,
-        cluster_name: cluster,
-        namespace: &association.namespace,
-        service_account: &association.service_account,
-    };
-    let verdict =
-        pod_identity::trust_check(&role.trust_policy, &options_of(association), &requester);
+    let verdict = trust_verdict(role, association, snapshot, cluster);
     checks.push(if verdict.allowed {
         Check::pass(
             "trust",
