@@ -102,6 +102,37 @@ fn pod_identity_bundle_applies_proves_and_reapplies_with_no_change() {
         );
     }
 
+    // The guide's test pod gets its credentials through the agent, as the SDK does.
+    let pod = env.irsa(&[
+        "verify",
+        "--namespace",
+        "kube-system",
+        "--service-account",
+        "cluster-autoscaler",
+        "--cluster",
+        "demo",
+        "--pod",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(pod.status.code(), Some(0), "{}", text(&pod));
+    let verdicts: Vec<Value> = serde_json::from_slice(&pod.stdout).unwrap();
+    let step = verdicts[0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "pod")
+        .cloned()
+        .unwrap();
+    assert_eq!(step["ok"], true, "{step}");
+    assert!(
+        step["detail"]
+            .as_str()
+            .unwrap()
+            .contains(":assumed-role/irsa-demo-kube-system-cluster-autoscaler/"),
+        "{step}"
+    );
+
     // Idempotent: nothing to change, no mutating call.
     let again = env.irsa(&["apply", "-f", &spec, "--yes", "--stats"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
