@@ -2,12 +2,14 @@
 //! what the subject's workload does, evaluated by the policy engine request by request on real
 //! resources (see [`crate::presets::requirements`]). For the Cluster Autoscaler the Auto Scaling
 //! groups must also carry the auto-discovery tags, or it has nothing to scale whatever its policy.
-//! A session policy (an EKS Pod Identity association's `policy`) caps the role's policies: the
-//! effective permissions are the intersection, so each requirement is evaluated against both.
+//! Each requirement is decided by the engine's layered authorization: the role's policies, capped
+//! by its permissions boundary and by a session policy (an EKS Pod Identity association's
+//! `policy`); the layer that decides names the rule.
 
+use iam_policy::authorization::{Authorizer, AuthzRequest, LayerKind, Policies};
 use iam_policy::context::Context;
 use iam_policy::document::PolicyDocument;
-use iam_policy::eval::{self, Decision, Request};
+use iam_policy::eval::Decision;
 
 use super::rules::*;
 use super::{DoctorInput, Finding, RoleFacts, Subject};
@@ -105,53 +107,61 @@ pub(crate) fn check(
     if preset == "cluster-autoscaler" {
         check_auto_discovery(input, subject, out);
     }
-    let session_policy = session_policy_of(facts, subject, role, out);
-    let refs: Vec<&PolicyDocument> = documents.iter().collect();
+    let boundary_arn = boundary.as_ref().map(|(arn, _)| arn.to_string());
+    let policies = Policies {
+        identity: documents,
+        boundary: boundary.map(|(_, document)| document),
+        session: session_policy_of(facts, subject, role, out),
+        ..Policies::default()
+    };
+    let authorizer = match Authorizer::new(policies) {
+        Ok(authorizer) => authorizer,
+        Err(e) => {
+            out.push(unreadable(subject, role, "a policy", e.to_string()));
+            return;
+        }
+    };
     for requirement in requirements::requirements(preset, &params) {
         let ctx = context_of(&requirement);
-        let request = Request {
-            principal: None,
+        let request = AuthzRequest {
+            caller: None,
             action: &requirement.action,
-            resource: Some(&requirement.resource),
+            resource: &requirement.resource,
             context: &ctx,
         };
-        let decision = eval::decide(&refs, &request);
-        if decision != Decision::Allow {
-            let verdict = if decision == Decision::ExplicitDeny {
-                "explicitly denies"
-            } else {
-                "does not allow"
-            };
-            out.push(
-                Finding::new(&REQUIREMENT_DENIED, Some(subject), format!("role `{}` {verdict} {} on {}, which {preset} needs to {}", role.name, requirement.action, requirement.resource, requirement.purpose))
-                    .evidence(request_evidence(&requirement))
+        // Without a resource-based policy or RCPs no caller is needed: decide cannot fail.
+        let Ok(authorization) = authorizer.decide(&request) else {
+            continue;
+        };
+        if authorization.decision == Decision::Allow {
+            continue;
+        }
+        let needs = format!(
+            "{} on {}, which {preset} needs to {}",
+            requirement.action, requirement.resource, requirement.purpose
+        );
+        let finding = match authorization.deciding_layer().kind {
+            LayerKind::Boundary => Finding::new(&BOUNDARY_DENIES, Some(subject), format!("the permissions boundary of `{}` does not allow {needs}: the role's policies allow it, the boundary caps it", role.name))
+                .evidence(format!("boundary: {}", boundary_arn.as_deref().unwrap_or_default()))
+                .fix("widen the boundary for this action, or remove it from the role"),
+            LayerKind::Session => Finding::new(&SESSION_POLICY_DENIES, Some(subject), format!("the association's session policy does not allow {needs}: the role's policies allow it, the session policy caps them"))
+                .evidence(format!("session policy: {}", facts.session_policy.as_deref().unwrap_or_default()))
+                .fix("allow the action in the association's session policy (the binding's sessionPolicy), or remove the policy")
+                .command(format!("aws eks update-pod-identity-association --cluster-name {} --association-id <id> --policy file://session-policy.json", input.cluster)),
+            _ => {
+                let verdict = if authorization.decision == Decision::ExplicitDeny {
+                    "explicitly denies"
+                } else {
+                    "does not allow"
+                };
+                Finding::new(&REQUIREMENT_DENIED, Some(subject), format!("role `{}` {verdict} {needs}", role.name))
                     .evidence(format!("policies evaluated: {}", policy_names(role)))
-                    .fix(format!("attach the {preset} preset's policy (`irsa presets show {preset}`; `irsa apply` attaches it)")),
-            );
-            continue;
-        }
-        if let Some(session) = &session_policy
-            && eval::decide(&[session], &request) != Decision::Allow
-        {
-            out.push(
-                Finding::new(&SESSION_POLICY_DENIES, Some(subject), format!("the association's session policy does not allow {} on {}, which {preset} needs to {}: the role's policies allow it, the session policy caps them", requirement.action, requirement.resource, requirement.purpose))
-                    .evidence(request_evidence(&requirement))
-                    .evidence(format!("session policy: {}", facts.session_policy.as_deref().unwrap_or_default()))
-                    .fix("allow the action in the association's session policy (the binding's sessionPolicy), or remove the policy")
-                    .command(format!("aws eks update-pod-identity-association --cluster-name {} --association-id <id> --policy file://session-policy.json", input.cluster)),
-            );
-            continue;
-        }
-        if let Some((arn, boundary)) = &boundary
-            && eval::decide(&[boundary], &request) != Decision::Allow
-        {
-            out.push(
-                Finding::new(&BOUNDARY_DENIES, Some(subject), format!("the permissions boundary of `{}` does not allow {} on {}, which {preset} needs to {}: the role's policies allow it, the boundary caps it", role.name, requirement.action, requirement.resource, requirement.purpose))
-                    .evidence(request_evidence(&requirement))
-                    .evidence(format!("boundary: {arn}"))
-                    .fix("widen the boundary for this action, or remove it from the role"),
-            );
-        }
+                    .fix(format!("attach the {preset} preset's policy (`irsa presets show {preset}`; `irsa apply` attaches it)"))
+            }
+        };
+        let mut finding = finding.evidence(authorization.explain());
+        finding.evidence.insert(0, request_evidence(&requirement));
+        out.push(finding);
     }
 }
 

@@ -122,7 +122,17 @@ pub(crate) fn check_subject(input: &DoctorInput<'_>, subject: &Subject, out: &mu
                 check_target(input, subject, usage, out);
             }
         }
-        permissions::check(input, subject, &facts, out);
+        // With a target role the pods get the target's permissions (read when in the account).
+        let granting = match &usage.options.target_role_arn {
+            None => Some(facts),
+            Some(target) => readable(input, target).then(|| RoleFacts {
+                session_policy: usage.options.session_policy.clone(),
+                ..chain::role_facts(input, target, AUDIENCE)
+            }),
+        };
+        if let Some(granting) = &granting {
+            permissions::check(input, subject, granting, out);
+        }
     }
     check_pods(input, subject, out);
     check_addon(input, subject, out);
@@ -381,6 +391,34 @@ struct Refusal {
     why: String,
 }
 
+/// The rule a refused trust is reported under, by what fails first.
+struct RefusalRules {
+    /// No Allow statement names the principal.
+    principal: &'static Rule,
+    /// The statements for the principal do not allow the action.
+    action: &'static Rule,
+    /// A condition of a statement for the principal and action does not hold.
+    condition: &'static Rule,
+    /// A Deny applies, or nothing else explains it.
+    denied: &'static Rule,
+}
+
+/// The role's own trust: each cause has its rule.
+const ROLE_TRUST: RefusalRules = RefusalRules {
+    principal: &POD_TRUST_PRINCIPAL,
+    action: &POD_TRUST_ACTION,
+    condition: &POD_TRUST_SCOPE,
+    denied: &POD_TRUST_DENIED,
+};
+
+/// A target role's trust: one rule, the cause in the message.
+const TARGET_ROLE_TRUST: RefusalRules = RefusalRules {
+    principal: &TARGET_TRUST,
+    action: &TARGET_TRUST,
+    condition: &TARGET_TRUST,
+    denied: &TARGET_TRUST,
+};
+
 /// Evaluates `trust` for `principal` asking each of `actions` with `ctx`; the first refusal,
 /// classified by what fails in the Allow statements that could have matched.
 fn refusal(
@@ -388,9 +426,8 @@ fn refusal(
     principal: Principal<'_>,
     actions: &[&str],
     ctx: &Context,
-    rules: (&'static Rule, &'static Rule, &'static Rule, &'static Rule),
+    rules: &RefusalRules,
 ) -> Option<Refusal> {
-    let (no_principal, no_action, condition, denied) = rules;
     for action in actions {
         let request = Request {
             principal: Some(principal),
@@ -404,7 +441,7 @@ fn refusal(
         }
         if decision == Decision::ExplicitDeny {
             return Some(Refusal {
-                rule: denied,
+                rule: rules.denied,
                 why: format!("a Deny statement matches {action}"),
             });
         }
@@ -418,7 +455,7 @@ fn refusal(
             .collect();
         if verdicts.is_empty() {
             return Some(Refusal {
-                rule: no_principal,
+                rule: rules.principal,
                 why: format!(
                     "no Allow statement names the {} principal {}",
                     principal.kind.as_str(),
@@ -432,7 +469,7 @@ fn refusal(
         });
         return Some(match failed {
             Some(c) => Refusal {
-                rule: condition,
+                rule: rules.condition,
                 why: format!(
                     "{} {} is {:?}; for {action} EKS sends {}",
                     c.operator.name(),
@@ -444,11 +481,11 @@ fn refusal(
                 ),
             },
             None if verdicts.iter().all(|(_, v)| *v == Applies::ActionMismatch) => Refusal {
-                rule: no_action,
+                rule: rules.action,
                 why: format!("its statements for {} do not allow {action}", principal.id),
             },
             None => Refusal {
-                rule: denied,
+                rule: rules.denied,
                 why: format!("no statement allows {action}"),
             },
         });
@@ -479,12 +516,7 @@ fn check_trust(
             },
             actions(tags_on),
             &session_context(input, subject, tags_on),
-            (
-                &POD_TRUST_PRINCIPAL,
-                &POD_TRUST_ACTION,
-                &POD_TRUST_SCOPE,
-                &POD_TRUST_DENIED,
-            ),
+            &ROLE_TRUST,
         ),
     };
     let Some(refused) = refused else {
@@ -546,14 +578,18 @@ fn check_trust(
     out.push(finding);
 }
 
+/// Whether doctor read the role `arn`: it is in the account (a target role in another account
+/// is not readable with this account's credentials).
+fn readable(input: &DoctorInput<'_>, arn: &str) -> bool {
+    iam_policy::arn::Arn::parse(arn).is_ok_and(|arn| arn.account == input.snapshot.account)
+}
+
 /// A target role (cross-account chaining) exists and its trust admits the first role.
 fn check_target(input: &DoctorInput<'_>, subject: &Subject, usage: &Use, out: &mut Vec<Finding>) {
     let Some(target_arn) = &usage.options.target_role_arn else {
         return;
     };
-    let readable = iam_policy::arn::Arn::parse(target_arn)
-        .is_ok_and(|arn| arn.account == input.snapshot.account);
-    if !readable {
+    if !readable(input, target_arn) {
         return;
     }
     let name = verify::role_name_of(target_arn).unwrap_or_default();
@@ -592,7 +628,7 @@ fn check_target(input: &DoctorInput<'_>, subject: &Subject, usage: &Use, out: &m
                 },
                 actions(tags_on),
                 &ctx,
-                (&TARGET_TRUST, &TARGET_TRUST, &TARGET_TRUST, &TARGET_TRUST),
+                &TARGET_ROLE_TRUST,
             )
             .map(|r| r.why)
         });

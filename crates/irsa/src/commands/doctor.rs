@@ -286,6 +286,8 @@ async fn gather(
         .iter()
         .filter(|s| doctor::mechanism_of(&snapshot, s) == Kind::PodIdentity)
         .collect();
+    // The provider's thumbprint matters only to IRSA.
+    let wants_thumbprint = pod_identity_subjects.len() < subjects.len();
     let (policies, inline, groups, workloads, controllers, thumbprint, pod_identity) = tokio::try_join!(
         async {
             irsa_aws::observe_policies(&conn.aws, &policy_arns)
@@ -338,7 +340,13 @@ async fn gather(
                     .map_err(failed_while("reading controller deployments"))
             }
         )),
-        async { Ok(thumbprint(&issuer).await) },
+        async {
+            Ok(if wants_thumbprint {
+                thumbprint(&issuer).await
+            } else {
+                Thumbprint::NotChecked(NO_IRSA.to_string())
+            })
+        },
         pod_identity_facts(conn, &snapshot, &pod_identity_subjects),
     )?;
     snapshot.policies = policies;
@@ -414,6 +422,10 @@ async fn pod_identity_facts(
         addon_supports_pod_identity: support.into_iter().collect(),
     })
 }
+
+/// Why the thumbprint is not checked when only Pod Identity service accounts are selected (not
+/// reported: nothing uses the provider).
+const NO_IRSA: &str = "no IRSA service account selected";
 
 async fn thumbprint(issuer: &str) -> Thumbprint {
     match crate::issuer::thumbprint(issuer).await {
@@ -551,8 +563,10 @@ struct Report<'a> {
 
 fn report(facts: &Facts, findings: &[Finding], fixed: &[String], format: Format, fixing: bool) {
     let not_checked: Vec<String> = match &facts.thumbprint {
-        Thumbprint::NotChecked(why) => vec![format!("OIDC provider thumbprint: {why}")],
-        Thumbprint::Expected(_) => Vec::new(),
+        Thumbprint::NotChecked(why) if why != NO_IRSA => {
+            vec![format!("OIDC provider thumbprint: {why}")]
+        }
+        _ => Vec::new(),
     };
     let subjects: Vec<String> = facts.subjects.iter().map(Subject::label).collect();
     if format == Format::Json {

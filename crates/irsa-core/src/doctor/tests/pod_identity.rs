@@ -626,3 +626,35 @@ fn a_mixed_cluster_checks_each_service_account_through_its_own_mechanism() {
     let findings = run(&world);
     assert_eq!(rules_of(&findings), ["DOC110"], "{findings:#?}");
 }
+
+#[test]
+fn with_a_target_role_the_permissions_checked_are_the_targets() {
+    // The autoscaler's first role may only assume the target, which holds the scaling policy.
+    let mut world = healthy_pi();
+    let scaling = role_mut(&mut world, "autoscaler").attached_policy_arns.clone();
+    let admits = target_trust(
+        &role_arn("autoscaler"),
+        json!({"StringEquals": {"aws:RequestTag/kubernetes-service-account": "cluster-autoscaler"}}),
+    );
+    let mut target = role("autoscaler-target", admits, &[]);
+    target.attached_policy_arns = scaling;
+    world.snapshot.roles.push(target);
+    let first = role_mut(&mut world, "autoscaler");
+    first.attached_policy_arns = vec![S3_READ.into()];
+    association_mut(&mut world, "cluster-autoscaler").target_role_arn =
+        Some(role_arn("autoscaler-target"));
+    world.subjects[1].mechanism = Some(pod_identity(PodIdentity {
+        target_role_arn: Some(role_arn("autoscaler-target")),
+        ..PodIdentity::default()
+    }));
+    let findings = run(&world);
+    assert!(findings.is_empty(), "{findings:#?}");
+
+    // The target without the policy: the autoscaler's scaling is denied.
+    role_mut(&mut world, "autoscaler-target")
+        .attached_policy_arns
+        .clear();
+    let findings = run(&world);
+    assert_eq!(findings[0].rule, "DOC040", "{findings:#?}");
+    assert!(findings[0].message.contains("autoscaler-target"));
+}
