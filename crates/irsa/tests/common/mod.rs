@@ -48,6 +48,11 @@ pub fn start() -> Env {
 
 impl Env {
     pub fn irsa(&self, args: &[&str]) -> Output {
+        self.irsa_with(args, &[])
+    }
+
+    /// Runs irsa with the sandbox's environment, `extra` set last (overriding it).
+    pub fn irsa_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
         cmd.args(args)
             .current_dir(&self.dir)
@@ -55,6 +60,9 @@ impl Env {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.dir);
         for (k, v) in self.sandbox.env() {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
             cmd.env(k, v);
         }
         cmd.output().expect("irsa runs")

@@ -631,7 +631,9 @@ fn a_mixed_cluster_checks_each_service_account_through_its_own_mechanism() {
 fn with_a_target_role_the_permissions_checked_are_the_targets() {
     // The autoscaler's first role may only assume the target, which holds the scaling policy.
     let mut world = healthy_pi();
-    let scaling = role_mut(&mut world, "autoscaler").attached_policy_arns.clone();
+    let scaling = role_mut(&mut world, "autoscaler")
+        .attached_policy_arns
+        .clone();
     let admits = target_trust(
         &role_arn("autoscaler"),
         json!({"StringEquals": {"aws:RequestTag/kubernetes-service-account": "cluster-autoscaler"}}),

@@ -1,0 +1,177 @@
+//! One read per thing at scale: `irsa list`, `irsa doctor --all` and `irsa verify --all` over
+//! 200 annotated service accounts, each with its own role (trusting it through the cluster's OIDC
+//! provider) and one shared managed policy, counted at an IAM counting proxy in front of moto
+//! (`testkit::counting`). Issue 13's target: at most 25 IAM calls per command (602, 1,207 and
+//! 1,809 before), no role, policy or service account read twice. The 1,000-service-account
+//! wall-time run is `#[ignore]`d (`cargo test -p irsa --test scale -- --ignored --nocapture`);
+//! its figures are in docs/benchmarks.md.
+
+mod common;
+
+use std::process::Output;
+use std::time::Instant;
+
+use common::{Env, text};
+use irsa_core::steps::Step;
+use testkit::counting::{CountingProxy, Counts};
+use testkit::sandbox::SANDBOX_ACCOUNT;
+
+const POLICY: &str = "scale-read";
+
+/// The sandbox with `n` annotated service accounts (`team-<i % 10>/app-<i>`), each with role
+/// `scale-<i>` trusting it and carrying the shared policy, and the proxy counting IAM calls.
+fn seeded(n: usize) -> (Env, CountingProxy) {
+    let env = common::start();
+    let issuer = env.sandbox.issuer.clone();
+    env.step(Step::CreateOidcProvider {
+        url: issuer.clone(),
+        client_ids: vec!["sts.amazonaws.com".into()],
+        thumbprints: vec!["9e99a48a9960b14926bb7f3b02e22da2b0ab7280".into()],
+        tags: Default::default(),
+    });
+    env.step(Step::CreatePolicy {
+        name: POLICY.into(),
+        path: "/".into(),
+        document: serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::scale/*"}]}),
+        tags: Default::default(),
+    });
+    let policy_arn = format!("arn:aws:iam::{SANDBOX_ACCOUNT}:policy/{POLICY}");
+    for team in 0..10.min(n) {
+        env.sandbox.kube.insert_namespace(&format!("team-{team}"));
+    }
+    for i in 0..n {
+        let (namespace, name, role) = (
+            format!("team-{}", i % 10),
+            format!("app-{i}"),
+            format!("scale-{i}"),
+        );
+        let trust_policy = irsa_core::identity::irsa::web_identity_trust_policy(
+            "aws",
+            SANDBOX_ACCOUNT,
+            &issuer,
+            &namespace,
+            &name,
+            "sts.amazonaws.com",
+        )
+        .unwrap();
+        env.step(Step::CreateRole {
+            name: role.clone(),
+            path: "/".into(),
+            trust_policy,
+            permissions_boundary: None,
+            tags: Default::default(),
+        });
+        env.step(Step::AttachRolePolicy {
+            role_name: role.clone(),
+            policy_arn: policy_arn.clone(),
+        });
+        let arn = format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/{role}");
+        env.sandbox.kube.insert_service_account(
+            &namespace,
+            &name,
+            &[(irsa_core::render::ROLE_ARN_ANNOTATION, arn.as_str())],
+        );
+    }
+    let proxy = CountingProxy::start(&env.sandbox.moto.endpoint()).expect("proxy starts");
+    (env, proxy)
+}
+
+/// Runs irsa with IAM behind the counting proxy; the output and the IAM calls it made.
+fn counted(env: &Env, proxy: &CountingProxy, args: &[&str]) -> (Output, Counts) {
+    proxy.clear();
+    let out = env.irsa_with(args, &[("AWS_ENDPOINT_URL_IAM", &proxy.endpoint())]);
+    (out, proxy.counts())
+}
+
+fn total(counts: &Counts) -> u64 {
+    counts.values().sum()
+}
+
+/// The service-account reads (GETs of one service account) the fake cluster received, by path.
+fn service_account_gets(env: &Env) -> Counts {
+    let mut gets = Counts::new();
+    for r in env.sandbox.kube.requests() {
+        let path = r.uri.split('?').next().unwrap_or_default().to_string();
+        if r.method == "GET" && path.contains("/serviceaccounts/") {
+            *gets.entry(path).or_default() += 1;
+        }
+    }
+    gets
+}
+
+const COMMANDS: [&[&str]; 3] = [
+    &["list", "--output", "json"],
+    &["doctor", "--all", "--output", "json"],
+    &["verify", "--all", "--output", "json"],
+];
+
+#[test]
+fn list_doctor_and_verify_over_200_service_accounts_make_at_most_25_iam_calls_each() {
+    let (env, proxy) = seeded(200);
+    // Every command first, then the verdicts, so that a failure shows all three figures.
+    let runs: Vec<(String, Output, Counts, Counts)> = COMMANDS
+        .iter()
+        .map(|args| {
+            env.sandbox.kube.clear_requests();
+            let (out, counts) = counted(&env, &proxy, args);
+            let command = args[..args.len() - 2].join(" ");
+            eprintln!("irsa {command}: {} IAM calls {counts:?}", total(&counts));
+            (command, out, counts, service_account_gets(&env))
+        })
+        .collect();
+    for (command, out, counts, sa_gets) in &runs {
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "irsa {command}\n{}",
+            text(out)
+        );
+        assert!(
+            total(counts) <= 25,
+            "irsa {command} made {} IAM calls: {counts:?}",
+            total(counts)
+        );
+        // Each role and policy read at most once: no per-role read repeats.
+        for (action, n) in counts {
+            assert!(
+                action == "GetAccountAuthorizationDetails" || *n <= 2,
+                "irsa {command}: {action} {n} times: {counts:?}"
+            );
+        }
+        let twice: Vec<_> = sa_gets.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(
+            twice.is_empty(),
+            "irsa {command} read service accounts twice: {twice:?}"
+        );
+    }
+    // What was read is what the commands report: every service account, its role found and trusted.
+    let (out, _) = counted(&env, &proxy, &["list", "--output", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 200, "{}", text(&out));
+    assert!(
+        rows.iter().all(|r| r["role_exists"] == true
+            && r["trust_allows"] == true
+            && r["policies"].as_array().is_some_and(|p| p.len() == 1)),
+        "{}",
+        text(&out)
+    );
+}
+
+/// One run at 1,000 service accounts: the wall time of each command (debug build).
+#[test]
+#[ignore = "slow: seeds 1,000 roles; run for docs/benchmarks.md"]
+fn wall_time_at_1000_service_accounts() {
+    let (env, proxy) = seeded(1000);
+    for args in COMMANDS {
+        let started = Instant::now();
+        let (out, counts) = counted(&env, &proxy, args);
+        let seconds = started.elapsed().as_secs_f64();
+        let command = args[..args.len() - 2].join(" ");
+        eprintln!(
+            "irsa {command}: {seconds:.1} s, {} IAM calls {counts:?}",
+            total(&counts)
+        );
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{}", text(&out));
+    }
+}
