@@ -249,7 +249,11 @@ async fn gather(
     }
     addon_names.sort();
     addon_names.dedup();
-    let mut snapshot = connection::observe_cluster(conn, cluster, role_names, addon_names).await?;
+    // The roles with their attached, boundary and inline policies' documents, read once.
+    let connection::Observed {
+        mut snapshot,
+        inline,
+    } = connection::observe_cluster(conn, cluster, role_names, addon_names, true).await?;
     snapshot.service_accounts = service_accounts;
     snapshot.pod_identity_associations = associations;
     if let Some(state) = state {
@@ -262,18 +266,6 @@ async fn gather(
         }
     }
 
-    let mut policy_arns: Vec<String> = snapshot
-        .roles
-        .iter()
-        .flat_map(|r| {
-            r.attached_policy_arns
-                .iter()
-                .chain(r.permissions_boundary.iter())
-                .cloned()
-        })
-        .collect();
-    policy_arns.sort();
-    policy_arns.dedup();
     let wants_groups = subjects
         .iter()
         .any(|s| s.preset.as_deref() == Some("cluster-autoscaler"));
@@ -288,22 +280,7 @@ async fn gather(
         .collect();
     // The provider's thumbprint matters only to IRSA.
     let wants_thumbprint = pod_identity_subjects.len() < subjects.len();
-    let (policies, inline, groups, workloads, controllers, thumbprint, pod_identity) = tokio::try_join!(
-        async {
-            irsa_aws::observe_policies(&conn.aws, &policy_arns)
-                .await
-                .map_err(failed_while("reading the roles' policies"))
-        },
-        try_join_all(snapshot.roles.iter().map(|role| async move {
-            irsa_aws::doctor_reads::inline_policies(
-                &conn.aws,
-                &role.name,
-                &role.inline_policy_names,
-            )
-            .await
-            .map(|docs| (role.name.clone(), docs))
-            .map_err(failed_while("reading inline policies"))
-        })),
+    let (groups, workloads, controllers, thumbprint, pod_identity) = tokio::try_join!(
         async {
             if !wants_groups {
                 return Ok(None);
@@ -349,7 +326,6 @@ async fn gather(
         },
         pod_identity_facts(conn, &snapshot, &pod_identity_subjects),
     )?;
-    snapshot.policies = policies;
     Ok(Facts {
         snapshot,
         subjects,
