@@ -158,6 +158,50 @@ fn list_doctor_and_verify_over_200_service_accounts_make_at_most_25_iam_calls_ea
     );
 }
 
+#[test]
+fn a_refused_account_walk_falls_back_to_reading_each_role_and_says_so_once() {
+    let (env, proxy) = seeded(25);
+    proxy.deny("GetAccountAuthorizationDetails");
+    let (out, counts) = counted(&env, &proxy, &["doctor", "--all", "--output", "json"]);
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", text(&out));
+    // One refused walk, then each role once (3 calls) and the shared policy once (3 calls).
+    assert_eq!(counts["GetAccountAuthorizationDetails"], 1, "{counts:?}");
+    for action in ["GetRole", "ListAttachedRolePolicies", "ListRolePolicies"] {
+        assert_eq!(counts[action], 25, "{action}: {counts:?}");
+    }
+    for action in ["GetPolicy", "GetPolicyVersion", "ListPolicyVersions"] {
+        assert_eq!(counts[action], 1, "{action}: {counts:?}");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("account-wide read was refused"))
+        .collect();
+    assert_eq!(said.len(), 1, "{}", text(&out));
+    assert!(said[0].contains("25 roles one by one"), "{}", said[0]);
+    assert!(
+        said[0].contains("iam:GetAccountAuthorizationDetails"),
+        "{}",
+        said[0]
+    );
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!findings.to_string().contains("NoSuchEntity"), "{findings}");
+}
+
+#[test]
+fn up_to_20_roles_are_read_one_by_one_without_the_account_walk() {
+    let (env, proxy) = seeded(20);
+    let (out, counts) = counted(&env, &proxy, &["list", "--output", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !counts.contains_key("GetAccountAuthorizationDetails"),
+        "{counts:?}"
+    );
+    assert_eq!(counts["GetRole"], 20, "{counts:?}");
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(20), "{}", text(&out));
+}
+
 /// One run at 1,000 service accounts: the wall time of each command (debug build).
 #[test]
 #[ignore = "slow: seeds 1,000 roles; run for docs/benchmarks.md"]

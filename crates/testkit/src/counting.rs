@@ -1,9 +1,11 @@
 //! A counting proxy for a query-protocol API (IAM): forwards every request unchanged to one
 //! local server (moto) and counts it by its `Action` (the form-encoded body's, else the query
 //! string's), so that end-to-end tests can assert how many IAM calls a command made, the way a
-//! bill or a throttle would count them. Point `AWS_ENDPOINT_URL_IAM` at [`CountingProxy::endpoint`].
+//! throttle would count them. Point `AWS_ENDPOINT_URL_IAM` at [`CountingProxy::endpoint`].
+//! [`CountingProxy::deny`] makes it refuse one action as IAM refuses a caller without the
+//! permission (HTTP 403, `AccessDenied`), counted but not forwarded.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -13,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
-use crate::aws_wire::query::parse_form;
+use crate::aws_wire::query::{iam_access_denied, parse_form};
 use crate::forward::Forwarder;
 use crate::server::BackgroundServer;
 
@@ -24,24 +26,43 @@ pub type Counts = BTreeMap<String, u64>;
 pub struct CountingProxy {
     server: BackgroundServer,
     counts: Arc<Mutex<Counts>>,
+    denied: Arc<Mutex<BTreeSet<String>>>,
 }
 
 #[derive(Clone)]
 struct Route {
     target: Forwarder,
     counts: Arc<Mutex<Counts>>,
+    denied: Arc<Mutex<BTreeSet<String>>>,
 }
+
+/// The caller IAM names in a refusal (moto's default account).
+const CALLER: &str = "arn:aws:iam::123456789012:user/sandbox";
 
 impl CountingProxy {
     /// Starts on 127.0.0.1 with a free port, forwarding to `target` (`http://127.0.0.1:PORT`).
     pub fn start(target: &str) -> std::io::Result<CountingProxy> {
         let counts = Arc::new(Mutex::new(Counts::new()));
+        let denied = Arc::new(Mutex::new(BTreeSet::new()));
         let app = Router::new().fallback(counted).with_state(Route {
             target: Forwarder::new(target),
             counts: counts.clone(),
+            denied: denied.clone(),
         });
         let server = BackgroundServer::start("counting-proxy", app, 2)?;
-        Ok(CountingProxy { server, counts })
+        Ok(CountingProxy {
+            server,
+            counts,
+            denied,
+        })
+    }
+
+    /// From now on, refuses `action` (e.g. `GetAccountAuthorizationDetails`) with AccessDenied.
+    pub fn deny(&self, action: &str) {
+        self.denied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(action.to_string());
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -92,8 +113,16 @@ async fn counted(State(route): State<Route>, request: Request) -> Response {
         .counts
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .entry(action)
+        .entry(action.clone())
         .or_default() += 1;
+    let denied = route
+        .denied
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(&action);
+    if denied {
+        return iam_access_denied(CALLER, &action, "*");
+    }
     match route.target.send(parts, body).await {
         Ok((parts, body)) => Response::from_parts(parts, Body::from(body)),
         Err(e) => (StatusCode::BAD_GATEWAY, format!("counting proxy: {e}")).into_response(),
