@@ -1,7 +1,8 @@
 //! Connecting to AWS and the cluster: the async runtime, the AWS clients for the right region
 //! (the standard credential chain, `AWS_ENDPOINT_URL*` overrides, `IRSA_AWS_MAX_ATTEMPTS` for test
 //! servers) and the Kubernetes client from the kubeconfig, and the first look at AWS that the
-//! service-account commands share ([`observe_cluster`]). Without `--cluster` and `-f`, the
+//! service-account commands share ([`observe_cluster`]: the cluster and the roles with, when asked,
+//! their policies, each read once). Without `--cluster` and `-f`, the
 //! cluster (and region) come from the kubeconfig's context ([`kubeconfig_cluster`]). Shared by every command that talks to
 //! them; only [`observe_cluster`] makes API calls.
 

@@ -202,10 +202,12 @@ fn up_to_20_roles_are_read_one_by_one_without_the_account_walk() {
     assert_eq!(rows.as_array().map(Vec::len), Some(20), "{}", text(&out));
 }
 
-/// One run at 1,000 service accounts: the wall time of each command (debug build).
+/// One run at 1,000 service accounts: the wall time of each command (debug build); then, for the
+/// walk threshold, the time of reading k roles one by one against one walk of the 1,000-role
+/// account, with IAM behind a 50 ms latency proxy (a network's shape; moto alone answers in ~1 ms).
 #[test]
 #[ignore = "slow: seeds 1,000 roles; run for docs/benchmarks.md"]
-fn wall_time_at_1000_service_accounts() {
+fn wall_time_and_walk_threshold_at_1000_service_accounts() {
     let (env, proxy) = seeded(1000);
     for args in COMMANDS {
         let started = Instant::now();
@@ -218,4 +220,39 @@ fn wall_time_at_1000_service_accounts() {
         );
         assert!(out.status.code().is_some_and(|c| c <= 1), "{}", text(&out));
     }
+    let latency = testkit::latency::LatencyProxy::start(
+        &env.sandbox.moto.endpoint(),
+        std::time::Duration::from_millis(50),
+    )
+    .unwrap();
+    let clients = env.clients_at(&latency.endpoint());
+    let names: Vec<String> = (0..1000).map(|i| format!("scale-{i}")).collect();
+    let timed = |read: &dyn Fn() -> usize| {
+        let (before, started) = (clients.stats().api_calls, Instant::now());
+        let roles = read();
+        let seconds = started.elapsed().as_secs_f64();
+        (roles, seconds, clients.stats().api_calls - before)
+    };
+    for k in [10, 20, 50, 100, 200] {
+        let (roles, seconds, calls) = timed(&|| {
+            env.runtime
+                .block_on(irsa_aws::observe_roles(&clients, &names[..k]))
+                .unwrap()
+                .len()
+        });
+        assert_eq!(roles, k);
+        eprintln!("per role, {k} roles: {seconds:.2} s, {calls} calls");
+    }
+    let (roles, seconds, calls) = timed(&|| {
+        let read = env
+            .runtime
+            .block_on(irsa_aws::observe_roles_bulk(&clients, &names[..200], true))
+            .unwrap();
+        assert_eq!(read.via, irsa_aws::ReadVia::AccountWalk);
+        read.roles.len()
+    });
+    assert_eq!(roles, 200);
+    eprintln!(
+        "account walk (1,000 roles in the account), 200 named: {seconds:.2} s, {calls} calls"
+    );
 }

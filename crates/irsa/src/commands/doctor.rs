@@ -7,11 +7,12 @@
 //!
 //! Calls: the cluster's Pod Identity associations (ListPodIdentityAssociations pages, then
 //! DescribePodIdentityAssociation for those in scope), the Kubernetes service accounts (one GET
-//! each, or one LIST for `--all`), then one observe of AWS (two rounds: STS, DescribeCluster, the
-//! OIDC providers, GetRole and its lists for the annotated, associated and target roles,
-//! DescribeAddon, with the agent add-on when associations exist or the spec asks for Pod
-//! Identity), then, concurrently: the attached and boundary policies' documents, the inline
-//! policies' documents, the autoscaler's Auto Scaling groups (only when the autoscaler is among
+//! each, or one LIST for `--all`), then one observe of AWS (STS, DescribeCluster, the OIDC
+//! providers, DescribeAddon, with the agent add-on when associations exist or the spec asks for
+//! Pod Identity) beside one read of the annotated, associated and target roles with their
+//! attached, boundary and inline policies' documents ([`irsa_aws::observe_roles_bulk`]: per role
+//! for a few, else one paged GetAccountAuthorizationDetails walk), then, concurrently: the
+//! autoscaler's Auto Scaling groups (only when the autoscaler is among
 //! the subjects), each subject's workloads (their pods' variables and Fargate placement), the
 //! add-ons' controller Deployments, for Pod Identity the agent's DaemonSet and
 //! DescribeAddonConfiguration of each installed add-on's version, and the issuer's TLS chain (one
