@@ -275,7 +275,12 @@ fn policy_of(p: &aws_sdk_iam::types::ManagedPolicyDetail) -> Result<ManagedPolic
         .collect();
     oldest_first(&mut versions);
     Ok(ManagedPolicy {
-        name: p.policy_name().unwrap_or_default().to_string(),
+        // The name is the ARN's last segment (moto leaves PolicyName empty in this answer).
+        name: p
+            .policy_name()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default())
+            .to_string(),
         path: p.path().unwrap_or("/").to_string(),
         document: decode_document(WALK, &arn, default)?,
         default_version_id,
