@@ -66,11 +66,12 @@ pub fn list(args: ListArgs) -> Result<Code, CliError> {
             )
         );
         let sas = sas.map_err(failed_while("listing service accounts"))?;
-        let associations: Vec<PodIdentityAssociation> = associations
-            .map_err(failed_while("reading EKS Pod Identity associations"))?
-            .into_iter()
-            .filter(|a| args.namespace.as_deref().is_none_or(|ns| a.namespace == ns))
-            .collect();
+        let associations: Vec<PodIdentityAssociation> =
+            associations_or_first_error(&conn, &cluster, &sas, associations)
+                .await?
+                .into_iter()
+                .filter(|a| args.namespace.as_deref().is_none_or(|ns| a.namespace == ns))
+                .collect();
         let mut snapshot = connection::observe_cluster(
             &conn,
             &cluster,
@@ -285,8 +286,7 @@ pub async fn verify_all(
         .cloned()
         .chain(read)
         .collect();
-    let associations =
-        associations.map_err(failed_while("reading EKS Pod Identity associations"))?;
+    let associations = associations_or_first_error(conn, cluster, &found, associations).await?;
     // The policies' documents are needed only to evaluate an action.
     let mut snapshot = connection::observe_cluster(
         conn,
@@ -385,6 +385,22 @@ pub async fn verify_all(
         });
     }
     Ok(verdicts)
+}
+
+/// The associations read; when they could not be, the observation of AWS is tried first, so
+/// that its error (the caller's credentials, the endpoint: its first call is STS) is the one
+/// reported, as before the associations' roles joined that observation.
+async fn associations_or_first_error(
+    conn: &Connection,
+    cluster: &str,
+    sas: &[ServiceAccount],
+    associations: Result<Vec<PodIdentityAssociation>, irsa_aws::AwsError>,
+) -> Result<Vec<PodIdentityAssociation>, CliError> {
+    if associations.is_err() {
+        let roles = connection::annotated_role_names(sas);
+        connection::observe_cluster(conn, cluster, roles, Vec::new(), false).await?;
+    }
+    associations.map_err(failed_while("reading EKS Pod Identity associations"))
 }
 
 /// The roles the service accounts' annotations and the associations name.
