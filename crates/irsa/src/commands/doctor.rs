@@ -359,8 +359,7 @@ async fn associations(
         ),
         (None, None) => AssociationScope::All,
     };
-    let limit = tokio::sync::Semaphore::new(conn.aws.options().max_concurrency.max(1));
-    irsa_aws::pod_identity::observe_associations(&conn.aws, &limit, cluster, &scope)
+    irsa_aws::pod_identity::read_associations(&conn.aws, cluster, &scope)
         .await
         .map_err(failed_while("reading EKS Pod Identity associations"))
 }
