@@ -37,6 +37,7 @@ pub mod observe;
 pub mod pod_identity;
 pub mod pod_identity_proof;
 pub mod role_trusts;
+pub mod roles_read;
 pub mod stats;
 mod trails;
 pub mod web_identity;
@@ -50,6 +51,7 @@ pub use execute::execute;
 pub use observe::{ObserveRequest, observe, observe_policies, observe_roles};
 pub use pod_identity_proof::{PodIdentityGrant, assume_role_for_pod_identity};
 pub use role_trusts::list_role_trusts;
+pub use roles_read::{ReadVia, RolesRead, observe_roles_bulk};
 pub use stats::CallStats;
 pub use web_identity::{TemporaryCredentials, assume_role_with_web_identity};
 

@@ -236,7 +236,7 @@ async fn observe_provider(clients: &Clients, arn: &str) -> Result<Option<OidcPro
     }))
 }
 
-async fn observe_role(
+pub(crate) async fn observe_role(
     clients: &Clients,
     limit: &Semaphore,
     name: &str,
@@ -348,7 +348,7 @@ pub async fn observe_policies(
     Ok(policies.into_iter().flatten().collect())
 }
 
-async fn observe_policy(
+pub(crate) async fn observe_policy(
     clients: &Clients,
     limit: &Semaphore,
     arn: &str,
@@ -442,6 +442,12 @@ async fn policy_versions(clients: &Clients, arn: &str) -> Result<Vec<PolicyVersi
             created: v.create_date().and_then(rfc3339).unwrap_or_default(),
         })
         .collect();
+    oldest_first(&mut versions);
+    Ok(versions)
+}
+
+/// Sorts versions oldest first: by the number in the id (`v1`, `v2`, …), then the date.
+pub(crate) fn oldest_first(versions: &mut [PolicyVersion]) {
     versions.sort_by_key(|v| {
         (
             v.id.trim_start_matches('v')
@@ -450,7 +456,6 @@ async fn policy_versions(clients: &Clients, arn: &str) -> Result<Vec<PolicyVersi
             v.created.clone(),
         )
     });
-    Ok(versions)
 }
 
 async fn observe_addon(
@@ -489,7 +494,7 @@ async fn observe_addon(
     }))
 }
 
-fn tags(tags: &[Tag]) -> Tags {
+pub(crate) fn tags(tags: &[Tag]) -> Tags {
     tags.iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect()

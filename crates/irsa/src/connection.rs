@@ -1,7 +1,8 @@
 //! Connecting to AWS and the cluster: the async runtime, the AWS clients for the right region
 //! (the standard credential chain, `AWS_ENDPOINT_URL*` overrides, `IRSA_AWS_MAX_ATTEMPTS` for test
 //! servers) and the Kubernetes client from the kubeconfig, and the first look at AWS that the
-//! service-account commands share ([`observe_cluster`]). Without `--cluster` and `-f`, the
+//! service-account commands share ([`observe_cluster`]: the cluster and the roles with, when asked,
+//! their policies, each read once). Without `--cluster` and `-f`, the
 //! cluster (and region) come from the kubeconfig's context ([`kubeconfig_cluster`]). Shared by every command that talks to
 //! them; only [`observe_cluster`] makes API calls.
 
@@ -75,30 +76,61 @@ pub fn annotated_role_names(sas: &[ServiceAccount]) -> Vec<String> {
         .collect()
 }
 
-/// Observes AWS for `cluster` (account, cluster, OIDC providers, the named roles and add-ons); a
-/// cluster that does not exist is an error here, since every caller needs its issuer.
+/// What [`observe_cluster`] read: the snapshot (with the roles' attached and boundary policies
+/// when documents were asked for) and the roles' inline policies' documents.
+pub struct Observed {
+    pub snapshot: Snapshot,
+    pub inline: irsa_aws::roles_read::InlinePolicies,
+}
+
+/// Observes AWS for `cluster` (account, cluster, OIDC providers, the named roles and add-ons);
+/// the roles, and with `documents` their policies, are read once by
+/// [`irsa_aws::observe_roles_bulk`] (the account walk past its threshold). A cluster that does not
+/// exist is an error here, since every caller needs its issuer.
 pub async fn observe_cluster(
     conn: &Connection,
     cluster: &str,
     role_names: Vec<String>,
     addon_names: Vec<String>,
-) -> Result<Snapshot, CliError> {
+    documents: bool,
+) -> Result<Observed, CliError> {
     let request = irsa_aws::ObserveRequest {
         cluster: cluster.to_string(),
-        role_names,
         addon_names,
         ..Default::default()
     };
-    let snapshot = irsa_aws::observe(&conn.aws, &request)
-        .await
-        .map_err(failed_while("observing AWS"))?;
+    let (snapshot, roles) = tokio::join!(
+        irsa_aws::observe(&conn.aws, &request),
+        irsa_aws::observe_roles_bulk(&conn.aws, &role_names, documents)
+    );
+    let mut snapshot = snapshot.map_err(failed_while("observing AWS"))?;
+    let roles = roles.map_err(failed_while("reading the roles"))?;
     if snapshot.cluster.is_none() {
         return Err(CliError::failed(format!(
             "EKS cluster `{cluster}` was not found in {}",
             conn.region
         )));
     }
-    Ok(snapshot)
+    if let irsa_aws::ReadVia::PerRoleWalkDenied(why) = &roles.via {
+        say_walk_denied_once(role_names.len(), why);
+    }
+    snapshot.roles = roles.roles;
+    snapshot.policies = roles.policies;
+    Ok(Observed {
+        snapshot,
+        inline: roles.inline,
+    })
+}
+
+/// Tells the user, once per run, that the account walk was refused and roles are read one by one.
+fn say_walk_denied_once(roles: usize, why: &str) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        eprintln!(
+            "irsa: reading {} one by one: the account-wide read was refused ({why}); allow iam:GetAccountAuthorizationDetails for fewer calls",
+            crate::style::counted(roles, "role")
+        );
+    });
 }
 
 /// The spec's desired state when a file is given (validated before any call).

@@ -26,6 +26,7 @@ pub mod addon_objects;
 pub mod aws_wire;
 #[cfg(test)]
 mod boto3;
+pub mod counting;
 pub mod fake_cloudtrail;
 pub mod fake_eks;
 pub mod fake_eks_auth;

@@ -7,11 +7,12 @@
 //!
 //! Calls: the cluster's Pod Identity associations (ListPodIdentityAssociations pages, then
 //! DescribePodIdentityAssociation for those in scope), the Kubernetes service accounts (one GET
-//! each, or one LIST for `--all`), then one observe of AWS (two rounds: STS, DescribeCluster, the
-//! OIDC providers, GetRole and its lists for the annotated, associated and target roles,
-//! DescribeAddon, with the agent add-on when associations exist or the spec asks for Pod
-//! Identity), then, concurrently: the attached and boundary policies' documents, the inline
-//! policies' documents, the autoscaler's Auto Scaling groups (only when the autoscaler is among
+//! each, or one LIST for `--all`), then one observe of AWS (STS, DescribeCluster, the OIDC
+//! providers, DescribeAddon, with the agent add-on when associations exist or the spec asks for
+//! Pod Identity) beside one read of the annotated, associated and target roles with their
+//! attached, boundary and inline policies' documents ([`irsa_aws::observe_roles_bulk`]: per role
+//! for a few, else one paged GetAccountAuthorizationDetails walk), then, concurrently: the
+//! autoscaler's Auto Scaling groups (only when the autoscaler is among
 //! the subjects), each subject's workloads (their pods' variables and Fargate placement), the
 //! add-ons' controller Deployments, for Pod Identity the agent's DaemonSet and
 //! DescribeAddonConfiguration of each installed add-on's version, and the issuer's TLS chain (one
@@ -249,7 +250,11 @@ async fn gather(
     }
     addon_names.sort();
     addon_names.dedup();
-    let mut snapshot = connection::observe_cluster(conn, cluster, role_names, addon_names).await?;
+    // The roles with their attached, boundary and inline policies' documents, read once.
+    let connection::Observed {
+        mut snapshot,
+        inline,
+    } = connection::observe_cluster(conn, cluster, role_names, addon_names, true).await?;
     snapshot.service_accounts = service_accounts;
     snapshot.pod_identity_associations = associations;
     if let Some(state) = state {
@@ -262,18 +267,6 @@ async fn gather(
         }
     }
 
-    let mut policy_arns: Vec<String> = snapshot
-        .roles
-        .iter()
-        .flat_map(|r| {
-            r.attached_policy_arns
-                .iter()
-                .chain(r.permissions_boundary.iter())
-                .cloned()
-        })
-        .collect();
-    policy_arns.sort();
-    policy_arns.dedup();
     let wants_groups = subjects
         .iter()
         .any(|s| s.preset.as_deref() == Some("cluster-autoscaler"));
@@ -288,22 +281,7 @@ async fn gather(
         .collect();
     // The provider's thumbprint matters only to IRSA.
     let wants_thumbprint = pod_identity_subjects.len() < subjects.len();
-    let (policies, inline, groups, workloads, controllers, thumbprint, pod_identity) = tokio::try_join!(
-        async {
-            irsa_aws::observe_policies(&conn.aws, &policy_arns)
-                .await
-                .map_err(failed_while("reading the roles' policies"))
-        },
-        try_join_all(snapshot.roles.iter().map(|role| async move {
-            irsa_aws::doctor_reads::inline_policies(
-                &conn.aws,
-                &role.name,
-                &role.inline_policy_names,
-            )
-            .await
-            .map(|docs| (role.name.clone(), docs))
-            .map_err(failed_while("reading inline policies"))
-        })),
+    let (groups, workloads, controllers, thumbprint, pod_identity) = tokio::try_join!(
         async {
             if !wants_groups {
                 return Ok(None);
@@ -349,7 +327,6 @@ async fn gather(
         },
         pod_identity_facts(conn, &snapshot, &pod_identity_subjects),
     )?;
-    snapshot.policies = policies;
     Ok(Facts {
         snapshot,
         subjects,

@@ -639,7 +639,8 @@ async fn verify_applied(session: &Session) -> Result<bool, CliError> {
         action: None,
     };
     let verdicts =
-        super::verify::verify_all(&conn, &session.state.cluster.name, &targets, &options).await?;
+        super::verify::verify_all(&conn, &session.state.cluster.name, &targets, &[], &options)
+            .await?;
     super::verify::print_verdicts(&verdicts, Format::Text);
     Ok(verdicts.iter().all(|v| v.ok))
 }

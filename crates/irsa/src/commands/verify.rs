@@ -66,19 +66,22 @@ pub fn list(args: ListArgs) -> Result<Code, CliError> {
             )
         );
         let sas = sas.map_err(failed_while("listing service accounts"))?;
+        let associations: Vec<PodIdentityAssociation> =
+            associations_or_first_error(&conn, &cluster, &sas, associations)
+                .await?
+                .into_iter()
+                .filter(|a| args.namespace.as_deref().is_none_or(|ns| a.namespace == ns))
+                .collect();
         let mut snapshot = connection::observe_cluster(
             &conn,
             &cluster,
-            connection::annotated_role_names(&sas),
+            roles_of(&sas, &associations),
             Vec::new(),
+            false,
         )
-        .await?;
-        snapshot.pod_identity_associations = associations
-            .map_err(failed_while("reading EKS Pod Identity associations"))?
-            .into_iter()
-            .filter(|a| args.namespace.as_deref().is_none_or(|ns| a.namespace == ns))
-            .collect();
-        read_association_roles(&conn, &mut snapshot).await?;
+        .await?
+        .snapshot;
+        snapshot.pod_identity_associations = associations;
         let mut entries = Vec::new();
         for row in irsa_core::list::rows(&sas, &snapshot, &cluster) {
             let pods = irsa_kube::pods_of(&conn.kube, &row.namespace, &row.name)
@@ -170,10 +173,13 @@ pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
         let single = args.subjects.single().map_err(CliError::input)?;
         let (conn, cluster) =
             connection::connect(&args.subjects.cluster, args.output == Format::Text).await?;
+        let mut listed = Vec::new();
         let targets: Vec<(String, String)> = if let Some(single) = single {
             vec![single]
         } else if args.subjects.all {
-            every_linked_service_account(&conn, &cluster).await?
+            let (targets, annotated) = every_linked_service_account(&conn, &cluster).await?;
+            listed = annotated;
+            targets
         } else if args.subjects.cluster.file.is_some() {
             connection::spec_service_accounts(&args.subjects.cluster)?
         } else {
@@ -186,7 +192,7 @@ pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
             image: args.image.clone(),
             action: args.action.clone().zip(args.resource.clone()),
         };
-        let verdicts = verify_all(&conn, &cluster, &targets, &options).await?;
+        let verdicts = verify_all(&conn, &cluster, &targets, &listed, &options).await?;
         print_verdicts(&verdicts, args.output);
         Ok(if verdicts.iter().all(|v| v.ok) {
             Code::Ok
@@ -196,22 +202,23 @@ pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
     })
 }
 
-/// Every service account with an IRSA annotation or an EKS Pod Identity association, sorted, once.
+/// Every service account with an IRSA annotation or an EKS Pod Identity association, sorted,
+/// once; and the annotated ones as listed (they need no second read).
 async fn every_linked_service_account(
     conn: &Connection,
     cluster: &str,
-) -> Result<Vec<(String, String)>, CliError> {
+) -> Result<(Vec<(String, String)>, Vec<ServiceAccount>), CliError> {
     let (annotated, associated) = tokio::join!(
         irsa_kube::list_role_service_accounts(&conn.kube, None),
         irsa_aws::pod_identity::list_subjects(&conn.aws, cluster)
     );
+    let annotated = annotated.map_err(failed_while("listing service accounts"))?;
     let mut all: std::collections::BTreeSet<(String, String)> = annotated
-        .map_err(failed_while("listing service accounts"))?
-        .into_iter()
-        .map(|sa| (sa.namespace, sa.name))
+        .iter()
+        .map(|sa| (sa.namespace.clone(), sa.name.clone()))
         .collect();
     all.extend(associated.map_err(failed_while("listing EKS Pod Identity associations"))?);
-    Ok(all.into_iter().collect())
+    Ok((all.into_iter().collect(), annotated))
 }
 
 pub fn print_verdicts(verdicts: &[Verdict], format: Format) {
@@ -243,46 +250,54 @@ pub fn print_verdicts(verdicts: &[Verdict], format: Format) {
     }
 }
 
-/// Verifies every `(namespace, name)`; one observation of AWS for all of them.
+/// Verifies every `(namespace, name)`; one observation of AWS for all of them, each role (and,
+/// with `--action`, its policies) read once. `known`: service accounts already read (listed), not
+/// read again.
 pub async fn verify_all(
     conn: &Connection,
     cluster: &str,
     targets: &[(String, String)],
+    known: &[ServiceAccount],
     options: &VerifyOptions,
 ) -> Result<Vec<Verdict>, CliError> {
+    let is_known = |(ns, name): &&(String, String)| {
+        known
+            .iter()
+            .any(|sa| sa.namespace == *ns && sa.name == *name)
+    };
     let request = irsa_kube::KubeObserveRequest {
         namespaces: Vec::new(),
-        service_accounts: targets.to_vec(),
+        service_accounts: targets.iter().filter(|t| !is_known(t)).cloned().collect(),
     };
-    let (_, found) = irsa_kube::observe(&conn.kube, &request)
-        .await
-        .map_err(failed_while("reading service accounts"))?;
     let scope =
         irsa_aws::pod_identity::AssociationScope::Subjects(targets.iter().cloned().collect());
-    let (snapshot, associations) = tokio::join!(
-        connection::observe_cluster(
-            conn,
-            cluster,
-            connection::annotated_role_names(&found),
-            Vec::new(),
-        ),
+    let (read, associations) = tokio::join!(
+        irsa_kube::observe(&conn.kube, &request),
         irsa_aws::pod_identity::read_associations(&conn.aws, cluster, &scope)
     );
-    let mut snapshot = snapshot?;
-    snapshot.pod_identity_associations =
-        associations.map_err(failed_while("reading EKS Pod Identity associations"))?;
-    read_association_roles(conn, &mut snapshot).await?;
-    if options.action.is_some() {
-        // The policies' documents are needed to evaluate the action: a second, targeted look.
-        let arns: Vec<String> = snapshot
-            .roles
-            .iter()
-            .flat_map(|r| r.attached_policy_arns.clone())
-            .collect();
-        snapshot.policies = irsa_aws::observe_policies(&conn.aws, &arns)
-            .await
-            .map_err(failed_while("reading the roles' policies"))?;
-    }
+    let (_, read) = read.map_err(failed_while("reading service accounts"))?;
+    let found: Vec<ServiceAccount> = known
+        .iter()
+        .filter(|sa| {
+            targets
+                .iter()
+                .any(|(ns, name)| sa.namespace == *ns && sa.name == *name)
+        })
+        .cloned()
+        .chain(read)
+        .collect();
+    let associations = associations_or_first_error(conn, cluster, &found, associations).await?;
+    // The policies' documents are needed only to evaluate an action.
+    let mut snapshot = connection::observe_cluster(
+        conn,
+        cluster,
+        roles_of(&found, &associations),
+        Vec::new(),
+        options.action.is_some(),
+    )
+    .await?
+    .snapshot;
+    snapshot.pod_identity_associations = associations;
     let jwks = irsa_kube::fetch_jwks(&conn.kube)
         .await
         .map_err(|e| e.to_string());
@@ -372,28 +387,32 @@ pub async fn verify_all(
     Ok(verdicts)
 }
 
-/// Reads the roles the associations name that the snapshot does not hold yet (one more round,
-/// only when there are associations).
-async fn read_association_roles(
+/// The associations read; when they could not be, the observation of AWS is tried first, so
+/// that its error (the caller's credentials, the endpoint: its first call is STS) is the one
+/// reported, as before the associations' roles joined that observation.
+async fn associations_or_first_error(
     conn: &Connection,
-    snapshot: &mut Snapshot,
-) -> Result<(), CliError> {
-    let missing: Vec<String> = snapshot
-        .pod_identity_associations
-        .iter()
-        .filter_map(|a| verify::role_name_of(&a.role_arn))
-        .filter(|name| snapshot.role(name).is_none())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
+    cluster: &str,
+    sas: &[ServiceAccount],
+    associations: Result<Vec<PodIdentityAssociation>, irsa_aws::AwsError>,
+) -> Result<Vec<PodIdentityAssociation>, CliError> {
+    if associations.is_err() {
+        let roles = connection::annotated_role_names(sas);
+        connection::observe_cluster(conn, cluster, roles, Vec::new(), false).await?;
     }
-    let roles = irsa_aws::observe_roles(&conn.aws, &missing)
-        .await
-        .map_err(failed_while("reading the associations' roles"))?;
-    snapshot.roles.extend(roles);
-    Ok(())
+    associations.map_err(failed_while("reading EKS Pod Identity associations"))
+}
+
+/// The roles the service accounts' annotations and the associations name.
+fn roles_of(sas: &[ServiceAccount], associations: &[PodIdentityAssociation]) -> Vec<String> {
+    connection::annotated_role_names(sas)
+        .into_iter()
+        .chain(
+            associations
+                .iter()
+                .filter_map(|a| verify::role_name_of(&a.role_arn)),
+        )
+        .collect()
 }
 
 /// The Pod Identity proof for one associated service account, as the agent gets credentials:

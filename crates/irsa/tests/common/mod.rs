@@ -48,6 +48,11 @@ pub fn start() -> Env {
 
 impl Env {
     pub fn irsa(&self, args: &[&str]) -> Output {
+        self.irsa_with(args, &[])
+    }
+
+    /// Runs irsa with the sandbox's environment, `extra` set last (overriding it).
+    pub fn irsa_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
         cmd.args(args)
             .current_dir(&self.dir)
@@ -57,15 +62,18 @@ impl Env {
         for (k, v) in self.sandbox.env() {
             cmd.env(k, v);
         }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
         cmd.output().expect("irsa runs")
     }
 
-    /// Runs one step directly against the sandbox, to plant drift or foreign objects.
-    pub fn step(&self, step: Step) {
+    /// irsa's AWS clients for the sandbox, IAM and STS at `endpoint` (moto, or a proxy before it).
+    pub fn clients_at(&self, endpoint: &str) -> irsa_aws::Clients {
         let conf = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(self.sandbox.moto.endpoint())
+            .endpoint_url(endpoint)
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 "testing", "testing", None, None, "sandbox",
             )))
@@ -75,7 +83,12 @@ impl Env {
             eks_endpoint_url: Some(self.sandbox.eks.endpoint()),
             ..Default::default()
         };
-        let clients = irsa_aws::Clients::from_conf(&conf, options);
+        irsa_aws::Clients::from_conf(&conf, options)
+    }
+
+    /// Runs one step directly against the sandbox, to plant drift or foreign objects.
+    pub fn step(&self, step: Step) {
+        let clients = self.clients_at(&self.sandbox.moto.endpoint());
         self.runtime
             .block_on(irsa_aws::execute(&clients, &step, &|_| {}))
             .expect("planted step runs");

@@ -100,18 +100,36 @@ pub fn xml_escape(text: &str) -> String {
 
 /// An STS (query protocol) error: HTTP 400 with the XML `ErrorResponse`.
 pub fn sts_error(code: &str, message: &str) -> Response {
+    error_response(
+        "https://sts.amazonaws.com/doc/2011-06-15/",
+        StatusCode::BAD_REQUEST,
+        code,
+        message,
+    )
+}
+
+/// IAM's refusal of `action` (query protocol): HTTP 403, code `AccessDenied`, the message IAM
+/// writes ("User: ARN is not authorized to perform: iam:ACTION on resource: …").
+pub fn iam_access_denied(caller_arn: &str, action: &str, resource: &str) -> Response {
+    error_response(
+        "https://iam.amazonaws.com/doc/2010-05-08/",
+        StatusCode::FORBIDDEN,
+        "AccessDenied",
+        &format!(
+            "User: {caller_arn} is not authorized to perform: iam:{action} on resource: {resource}"
+        ),
+    )
+}
+
+/// A query-protocol error: the XML `ErrorResponse` of the API's namespace `xmlns`.
+fn error_response(xmlns: &str, status: StatusCode, code: &str, message: &str) -> Response {
     let xml = format!(
-        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        "<ErrorResponse xmlns=\"{xmlns}\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
         xml_escape(code),
         xml_escape(message),
         new_id()
     );
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "text/xml")],
-        xml,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "text/xml")], xml).into_response()
 }
 
 #[cfg(test)]
