@@ -241,8 +241,9 @@ fn subjects<'a>(
     Ok(out)
 }
 
-/// The EKS add-on that links `namespace/name`: the owner of its association, or (IRSA) the
-/// add-on in `kube-system` whose `serviceAccountRoleArn` is the annotated role.
+/// The EKS add-on that links `namespace/name`: the owner of its association, else the add-on
+/// whose preset names this service account, else (IRSA) the add-on in `kube-system` whose
+/// `serviceAccountRoleArn` is the annotated role.
 fn addon_of<'a>(
     snapshot: &'a Snapshot,
     namespace: &str,
@@ -255,14 +256,35 @@ fn addon_of<'a>(
     if let Some(owner) = owner {
         return snapshot.addons.iter().find(|a| a.arn == owner);
     }
-    (namespace == "kube-system")
-        .then(|| {
-            snapshot
-                .addons
-                .iter()
-                .find(|a| a.service_account_role_arn.as_deref() == Some(role_arn))
+    let by_preset = crate::presets::catalog()
+        .iter()
+        .filter(|p| p.namespace == namespace && p.service_account == name)
+        .find_map(|p| match p.install {
+            crate::presets::Install::EksAddon { name } => snapshot.addon(name),
+            _ => None,
+        });
+    by_preset.or_else(|| {
+        (namespace == "kube-system")
+            .then(|| {
+                snapshot
+                    .addons
+                    .iter()
+                    .find(|a| a.service_account_role_arn.as_deref() == Some(role_arn))
+            })
+            .flatten()
+    })
+}
+
+/// The EKS add-ons a migration may move (every preset installed as one), for the observer.
+pub fn addon_names() -> Vec<&'static str> {
+    crate::presets::catalog()
+        .iter()
+        .filter_map(|p| match p.install {
+            crate::presets::Install::EksAddon { name } => Some(name),
+            _ => None,
         })
-        .flatten()
+        .chain([AGENT_ADDON])
+        .collect()
 }
 
 /// What every decision reads.
