@@ -234,7 +234,7 @@ impl Runner {
                     .then(|| (ns.clone(), name.clone())),
             )
         });
-        let stale = futures::future::try_join_all(checks)
+        let stale = futures_util::future::try_join_all(checks)
             .await
             .map_err(failed_while("listing the pods of the service accounts"))?;
         Ok(stale.into_iter().flatten().collect())
@@ -244,7 +244,7 @@ impl Runner {
     async fn run(&self, plan: &MigrationPlan) -> Vec<Outcome> {
         let agent = self.agent(plan).await;
         let runs = plan.migrations.iter().map(|m| self.migrate(m, &agent));
-        futures::future::join_all(runs).await
+        futures_util::future::join_all(runs).await
     }
 
     /// The agent phase: `Ok(None)` when not needed, `Ok(Some(detail))` when done now.
