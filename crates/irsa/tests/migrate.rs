@@ -231,3 +231,77 @@ fn killed_migrations_never_leave_a_service_account_without_credentials() {
     assert_eq!(finish.status.code(), Some(0), "{}", text(&finish));
     all_proven_through(&env, "irsa");
 }
+
+/// IAM's URL-encoded documents, decoded (moto may answer either way).
+fn decoded(text: &str) -> Value {
+    if let Ok(value) = serde_json::from_str(text) {
+        return value;
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+            i += 1;
+        }
+    }
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn a_failed_proof_stops_that_service_account_on_irsa_and_the_others_go_on() {
+    let env = start();
+    apply_default_bundle(&env);
+    // The autoscaler's role denies Pod Identity explicitly: its proof cannot pass.
+    let role = "irsa-demo-kube-system-cluster-autoscaler";
+    let mut trust = decoded(&trust_policy(&env, role));
+    trust["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "Effect": "Deny",
+            "Principal": { "Service": "pods.eks.amazonaws.com" },
+            "Action": ["sts:AssumeRole", "sts:TagSession"]
+        }));
+    env.step(irsa_core::steps::Step::UpdateTrustPolicy {
+        role_name: role.into(),
+        trust_policy: trust,
+    });
+    let out = migrate(
+        &env,
+        "pod-identity",
+        &["--all", "--yes", "--output", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let outcomes: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("migrate JSON ({e}): {}", text(&out)));
+    let stopped: Vec<&Value> = outcomes.iter().filter(|o| o["done"] == false).collect();
+    assert_eq!(stopped.len(), 1, "{outcomes:#?}");
+    assert_eq!(stopped[0]["name"], "cluster-autoscaler");
+    let last = stopped[0]["steps"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (&last["name"], &last["ok"]),
+        (&"proof".into(), &false.into()),
+        "{last:#}"
+    );
+    assert!(
+        last["detail"].as_str().unwrap().contains("irsa doctor"),
+        "{last:#}"
+    );
+    // It keeps working on IRSA; the others moved.
+    let verdicts = verdicts(&env);
+    assert!(verdicts.iter().all(|v| v.2), "{verdicts:?}");
+    for (name, identity, _) in &verdicts {
+        let wanted = if name == "cluster-autoscaler" {
+            "irsa"
+        } else {
+            "pod-identity"
+        };
+        assert_eq!(identity, wanted, "{verdicts:?}");
+    }
+}

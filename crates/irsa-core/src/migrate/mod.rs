@@ -425,8 +425,7 @@ impl Ctx<'_> {
         let exact = Mechanism::PodIdentity(options)
             .trust_policy(&self.target, &s.namespace, &s.name)
             .map_err(|e| e.to_string())?;
-        let merged = trust::with_statement(&role.trust_policy, exact["Statement"][0].clone());
-        self.trust_update(role, merged)
+        self.trust_update(role, &exact["Statement"][0])
     }
 
     /// The web-identity statement added to the trust unless it already admits the service
@@ -448,12 +447,18 @@ impl Ctx<'_> {
         let exact = Mechanism::default()
             .trust_policy(&self.target, &s.namespace, &s.name)
             .map_err(|e| e.to_string())?;
-        let merged = trust::with_statement(&role.trust_policy, exact["Statement"][0].clone());
-        self.trust_update(role, merged).map(|(steps, _)| steps)
+        self.trust_update(role, &exact["Statement"][0])
+            .map(|(steps, _)| steps)
     }
 
-    /// The trust update to `trust`, refused when it would exceed the quota.
-    fn trust_update(&self, role: &Role, trust: Value) -> Result<(Vec<Step>, Value), String> {
+    /// The trust update that appends `statement`, refused when it would exceed the quota; none
+    /// when the trust holds that very statement already (something else denies: the proof says
+    /// what, and a rerun does not add it again).
+    fn trust_update(&self, role: &Role, statement: &Value) -> Result<(Vec<Step>, Value), String> {
+        if trust::has_statement(&role.trust_policy, statement) {
+            return Ok((Vec::new(), role.trust_policy.clone()));
+        }
+        let trust = trust::with_statement(&role.trust_policy, statement.clone());
         if let Some(why) = trust::size_refusal(&role.name, &trust) {
             return Err(why);
         }

@@ -522,3 +522,22 @@ fn a_failed_agent_is_refused_and_a_starting_one_waited_for() {
     let failed = plan(&snapshot, &to(Kind::PodIdentity)).unwrap();
     assert!(failed.agent_refusal.unwrap().contains("CREATE_FAILED"));
 }
+
+#[test]
+fn a_trust_with_the_statement_and_a_deny_is_not_grown_again() {
+    let mut snapshot = with_agent(on_irsa());
+    let first = plan(&snapshot, &to(Kind::PodIdentity)).unwrap();
+    apply(&mut snapshot, &migration(&first, "app").phases[0].steps[0]);
+    let deny = serde_json::json!({
+        "Effect": "Deny",
+        "Principal": { "Service": pod_identity::SERVICE_PRINCIPAL },
+        "Action": "sts:AssumeRole"
+    });
+    let role = snapshot.roles.iter_mut().find(|r| r.name == "app").unwrap();
+    role.trust_policy = trust::with_statement(&role.trust_policy, deny);
+    let rerun = plan(&snapshot, &to(Kind::PodIdentity)).unwrap();
+    assert_eq!(
+        names(migration(&rerun, "app")),
+        ["link", "proof", "unlink", "restart", "pods-proof"]
+    );
+}

@@ -18,6 +18,15 @@ pub fn with_statement(trust: &Value, statement: Value) -> Value {
     merged
 }
 
+/// Whether `trust` holds `statement` as it is.
+pub fn has_statement(trust: &Value, statement: &Value) -> bool {
+    match trust.get("Statement") {
+        Some(Value::Array(list)) => list.contains(statement),
+        Some(single) => single == statement,
+        None => false,
+    }
+}
+
 /// Why a trust cannot grow: its size after the addition, against the quota.
 pub fn size_refusal(role_name: &str, trust: &Value) -> Option<String> {
     let chars = chars_without_whitespace(&trust.to_string());
