@@ -122,7 +122,7 @@ pub fn run(args: MigrateArgs) -> Result<Code, CliError> {
             if human {
                 eprintln!("Nothing to change.");
             }
-            plan.migrations.iter().map(|m| done_outcome(m)).collect()
+            plan.migrations.iter().map(done_outcome).collect()
         };
         if plan.has_changes() {
             print_outcomes(&outcomes, args.output);
