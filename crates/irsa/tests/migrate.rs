@@ -209,8 +209,15 @@ fn kill_migrate_after(env: &Env, to: &str, delay_ms: u64) {
 fn killed_migrations_never_leave_a_service_account_without_credentials() {
     let env = start();
     apply_default_bundle(&env);
+    let mut midway = 0;
     for delay_ms in [150u64, 400, 800, 1500] {
         kill_migrate_after(&env, "pod-identity", delay_ms);
+        let started = !env.sandbox.associations().of_cluster("demo").is_empty();
+        let pending = migrate(&env, "pod-identity", &["--all", "--plan"])
+            .status
+            .code()
+            == Some(3);
+        midway += usize::from(started && pending);
         let verdicts = verdicts(&env);
         assert_eq!(verdicts.len(), 3, "after {delay_ms} ms: {verdicts:?}");
         assert!(
@@ -218,6 +225,7 @@ fn killed_migrations_never_leave_a_service_account_without_credentials() {
             "after a kill at {delay_ms} ms, some service account has no credentials: {verdicts:?}"
         );
     }
+    assert!(midway > 0, "no kill landed in the middle of the migration");
     let finish = migrate(&env, "pod-identity", &["--all", "--yes"]);
     assert_eq!(finish.status.code(), Some(0), "{}", text(&finish));
     all_proven_through(&env, "pod-identity");
