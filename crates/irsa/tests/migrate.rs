@@ -313,3 +313,30 @@ fn a_failed_proof_stops_that_service_account_on_irsa_and_the_others_go_on() {
         assert_eq!(identity, wanted, "{verdicts:?}");
     }
 }
+
+#[test]
+fn remove_irsa_trust_drops_the_oidc_statement_and_keeps_the_provider() {
+    let env = start();
+    apply_default_bundle(&env);
+    let out = migrate(
+        &env,
+        "pod-identity",
+        &["--all", "--yes", "--remove-irsa-trust"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let trust = trust_policy(&env, "irsa-demo-kube-system-cluster-autoscaler");
+    assert!(!trust.contains("oidc-provider"), "{trust}");
+    assert!(trust.contains("pods.eks.amazonaws.com"), "{trust}");
+    all_proven_through(&env, "pod-identity");
+    // The OIDC provider stays: a plan of the IRSA bundle does not want to create it again.
+    let plan = env.irsa(&["plan", "--cluster", "demo", "--output", "json"]);
+    let items: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let provider = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "oidc-provider")
+        .cloned()
+        .unwrap();
+    assert_ne!(provider["mark"], "create", "{provider:#}");
+}
