@@ -512,13 +512,29 @@ pub(crate) fn describe(step: &Step) -> String {
             ..
         } => format!("create service account {namespace}/{name}"),
         Step::ApplyServiceAccount {
+            namespace,
+            name,
+            labels,
+            annotations,
+            ..
+        } if labels.is_empty() && annotations.iter().all(|(_, v)| v.is_none()) => format!(
+            "remove {} from service account {namespace}/{name}",
+            annotations
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Step::ApplyServiceAccount {
             namespace, name, ..
         } => format!("annotate service account {namespace}/{name}"),
         Step::DeleteServiceAccount { namespace, name } => {
             format!("delete service account {namespace}/{name}")
         }
         Step::CreateAddon { name, .. } => format!("install EKS add-on {name}"),
-        Step::UpdateAddon { name, .. } => format!("update EKS add-on {name}"),
+        Step::UpdateAddon { name, identity, .. } => {
+            format!("update EKS add-on {name} ({})", identity.describe())
+        }
         Step::DeleteAddon { name, .. } => format!("delete EKS add-on {name}"),
         Step::WaitForAddon { name, .. } => format!("wait for EKS add-on {name}"),
         Step::CreatePodIdentityAssociation {
