@@ -25,6 +25,7 @@ pub mod desired;
 pub mod doctor;
 pub mod identity;
 pub mod list;
+pub mod migrate;
 pub mod plan;
 pub mod presets;
 pub mod render;

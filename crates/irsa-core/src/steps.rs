@@ -176,8 +176,14 @@ impl AddonIdentity {
     pub fn describe(&self) -> String {
         match self {
             AddonIdentity::None => "no role".to_string(),
+            AddonIdentity::ServiceAccountRole { role_arn } if role_arn.is_empty() => {
+                "serviceAccountRoleArn removed".to_string()
+            }
             AddonIdentity::ServiceAccountRole { role_arn } => {
                 format!("serviceAccountRoleArn: {role_arn}")
+            }
+            AddonIdentity::PodIdentity { associations } if associations.is_empty() => {
+                "podIdentityAssociations: none".to_string()
             }
             AddonIdentity::PodIdentity { associations } => format!(
                 "podIdentityAssociations: {}",

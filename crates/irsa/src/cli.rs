@@ -77,6 +77,10 @@ pub enum Command {
     List(ListArgs),
     /// Prove service accounts can assume their roles (token proof, or a real pod with --pod).
     Verify(VerifyArgs),
+    /// Move live service accounts between IRSA and EKS Pod Identity, a proof between steps, so
+    /// no workload is ever without credentials (asks first unless --yes; --plan: exit 3 when
+    /// something would change).
+    Migrate(MigrateArgs),
     /// Diagnose IRSA for service accounts: every link of the chain, root cause first, with the fix
     /// (default and --all: every annotated service account plus the presets' well-known ones).
     Doctor(DoctorArgs),
@@ -108,6 +112,7 @@ impl Command {
             Command::Apply(a) => &mut a.common.target.region,
             Command::List(a) => &mut a.cluster.region,
             Command::Verify(a) => &mut a.subjects.cluster.region,
+            Command::Migrate(a) => &mut a.subjects.cluster.region,
             Command::Doctor(a) => &mut a.subjects.cluster.region,
             Command::Usage(a) => &mut a.region,
             Command::Audit(a) => &mut a.region,
@@ -461,6 +466,49 @@ pub struct UsageArgs {
     /// The global `--region`: whose CloudTrail event history is read (default: AWS_REGION).
     #[arg(skip)]
     pub region: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+/// `--to`: the mechanism a migration moves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MigrateTo {
+    PodIdentity,
+    Irsa,
+}
+
+impl MigrateTo {
+    pub fn kind(self) -> irsa_core::identity::Kind {
+        match self {
+            MigrateTo::PodIdentity => irsa_core::identity::Kind::PodIdentity,
+            MigrateTo::Irsa => irsa_core::identity::Kind::Irsa,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The mechanism to move to.
+    #[arg(long, value_enum)]
+    pub to: MigrateTo,
+    #[command(flatten)]
+    pub subjects: SubjectArgs,
+    /// Do not ask before changing anything (for CI).
+    #[arg(long)]
+    pub yes: bool,
+    /// With --to pod-identity: once the pods are proven on Pod Identity, drop the OIDC
+    /// statement from the role's trust (the OIDC provider itself is never deleted).
+    #[arg(long)]
+    pub remove_irsa_trust: bool,
+    /// Only show the plan: exit 3 when something would change, 0 when nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// Print, last, one line of JSON: api_calls, mutating_calls, seconds.
+    #[arg(long)]
+    pub stats: bool,
+    /// How long to wait for restarted pods to carry the new mechanism, in seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub pods_timeout: u64,
     #[arg(long, value_enum, default_value_t)]
     pub output: Format,
 }

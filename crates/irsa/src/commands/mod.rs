@@ -2,6 +2,7 @@
 
 mod audit;
 mod doctor;
+mod migrate;
 mod policy;
 mod presets;
 mod provision;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::Destroy(args) => provision::destroy(args),
         Command::List(args) => verify::list(args),
         Command::Verify(args) => verify::verify(args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Usage(args) => usage::run(args),
         Command::Policy(PolicyCommand::Eval(args)) => policy::eval(*args),

@@ -355,55 +355,11 @@ impl Session {
 
     /// Runs the plan's steps; returns an error naming every failed step.
     async fn execute(&self, plan: &Plan, concurrency: usize) -> Result<(), CliError> {
-        let aws = Arc::new(self.aws.clone());
-        let kube = Arc::new(self.kube.clone());
-        let kube_calls = Arc::clone(&self.kube_calls);
-        let kube_mutating = Arc::clone(&self.kube_mutating);
-        let reporter = Arc::new(progress::Reporter::new());
-        let report = executor::run(&plan.steps, concurrency, move |step| {
-            let reporter = Arc::clone(&reporter);
-            let aws = Arc::clone(&aws);
-            let kube = Arc::clone(&kube);
-            let kube_calls = Arc::clone(&kube_calls);
-            let kube_mutating = Arc::clone(&kube_mutating);
-            async move {
-                let started = Instant::now();
-                let label = describe(&step);
-                let news = reporter.step(&label);
-                let result = match &step {
-                    Step::CreateNamespace { .. }
-                    | Step::ApplyServiceAccount { .. }
-                    | Step::DeleteServiceAccount { .. } => {
-                        kube_calls.fetch_add(1, Ordering::Relaxed);
-                        kube_mutating.fetch_add(1, Ordering::Relaxed);
-                        irsa_kube::execute(&kube, &step)
-                            .await
-                            .map_err(|e| e.to_string())
-                    }
-                    Step::WriteFile { path, contents } => write_file(path, contents),
-                    _ => irsa_aws::execute(&aws, &step, &|msg: &str| news.status(msg))
-                        .await
-                        .map_err(|e| e.to_string()),
-                };
-                news.finish(&match &result {
-                    Ok(()) => format!("  ✓ {label} ({:.2}s)", started.elapsed().as_secs_f64()),
-                    Err(e) => format!("  ✗ {label}: {e}"),
-                });
-                result
-            }
-        })
-        .await;
-        if report.ok() {
-            return Ok(());
-        }
-        let mut message = format!("{} failed", counted(report.failed.len(), "step"));
-        for (_, e) in &report.failed {
-            message.push_str(&format!("\n  {e}"));
-        }
-        if !report.skipped.is_empty() {
-            message.push_str(&format!("\n{} not started; run apply again once the cause is fixed: it re-observes and completes the rest", counted(report.skipped.len(), "step")));
-        }
-        Err(CliError::failed(message))
+        let counters = KubeCounters {
+            calls: Arc::clone(&self.kube_calls),
+            mutating: Arc::clone(&self.kube_mutating),
+        };
+        execute(&self.aws, &self.kube, &counters, plan, concurrency).await
     }
 
     fn stats_line(&self, plan: &Plan, started: Instant) -> String {
@@ -416,6 +372,73 @@ impl Session {
         })
         .to_string()
     }
+}
+
+/// Kubernetes requests made (all, and mutating), for `--stats`.
+#[derive(Clone, Default)]
+pub(crate) struct KubeCounters {
+    pub calls: Arc<AtomicU64>,
+    pub mutating: Arc<AtomicU64>,
+}
+
+/// Runs the plan's steps with the executor, showing progress; returns an error naming every
+/// failed step.
+pub(crate) async fn execute(
+    aws: &irsa_aws::Clients,
+    kube: &irsa_kube::KubeClient,
+    counters: &KubeCounters,
+    plan: &Plan,
+    concurrency: usize,
+) -> Result<(), CliError> {
+    let aws = Arc::new(aws.clone());
+    let kube = Arc::new(kube.clone());
+    let kube_calls = Arc::clone(&counters.calls);
+    let kube_mutating = Arc::clone(&counters.mutating);
+    let reporter = Arc::new(progress::Reporter::new());
+    let report = executor::run(&plan.steps, concurrency, move |step| {
+        let reporter = Arc::clone(&reporter);
+        let aws = Arc::clone(&aws);
+        let kube = Arc::clone(&kube);
+        let kube_calls = Arc::clone(&kube_calls);
+        let kube_mutating = Arc::clone(&kube_mutating);
+        async move {
+            let started = Instant::now();
+            let label = describe(&step);
+            let news = reporter.step(&label);
+            let result = match &step {
+                Step::CreateNamespace { .. }
+                | Step::ApplyServiceAccount { .. }
+                | Step::DeleteServiceAccount { .. } => {
+                    kube_calls.fetch_add(1, Ordering::Relaxed);
+                    kube_mutating.fetch_add(1, Ordering::Relaxed);
+                    irsa_kube::execute(&kube, &step)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Step::WriteFile { path, contents } => write_file(path, contents),
+                _ => irsa_aws::execute(&aws, &step, &|msg: &str| news.status(msg))
+                    .await
+                    .map_err(|e| e.to_string()),
+            };
+            news.finish(&match &result {
+                Ok(()) => format!("  ✓ {label} ({:.2}s)", started.elapsed().as_secs_f64()),
+                Err(e) => format!("  ✗ {label}: {e}"),
+            });
+            result
+        }
+    })
+    .await;
+    if report.ok() {
+        return Ok(());
+    }
+    let mut message = format!("{} failed", counted(report.failed.len(), "step"));
+    for (_, e) in &report.failed {
+        message.push_str(&format!("\n  {e}"));
+    }
+    if !report.skipped.is_empty() {
+        message.push_str(&format!("\n{} not started; run apply again once the cause is fixed: it re-observes and completes the rest", counted(report.skipped.len(), "step")));
+    }
+    Err(CliError::failed(message))
 }
 
 /// The Helm values files irsa wrote before (`<dir>/<binding>/helm-values.yaml`), keyed the way the
@@ -444,7 +467,7 @@ fn write_file(path: &str, contents: &str) -> Result<(), String> {
 }
 
 /// A short description of a step for progress lines.
-fn describe(step: &Step) -> String {
+pub(crate) fn describe(step: &Step) -> String {
     match step {
         Step::CreateOidcProvider { url, .. } => format!("create OIDC provider {url}"),
         Step::AddOidcClientId { client_id, .. } => {
@@ -489,13 +512,29 @@ fn describe(step: &Step) -> String {
             ..
         } => format!("create service account {namespace}/{name}"),
         Step::ApplyServiceAccount {
+            namespace,
+            name,
+            labels,
+            annotations,
+            ..
+        } if labels.is_empty() && annotations.iter().all(|(_, v)| v.is_none()) => format!(
+            "remove {} from service account {namespace}/{name}",
+            annotations
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Step::ApplyServiceAccount {
             namespace, name, ..
         } => format!("annotate service account {namespace}/{name}"),
         Step::DeleteServiceAccount { namespace, name } => {
             format!("delete service account {namespace}/{name}")
         }
         Step::CreateAddon { name, .. } => format!("install EKS add-on {name}"),
-        Step::UpdateAddon { name, .. } => format!("update EKS add-on {name}"),
+        Step::UpdateAddon { name, identity, .. } => {
+            format!("update EKS add-on {name} ({})", identity.describe())
+        }
         Step::DeleteAddon { name, .. } => format!("delete EKS add-on {name}"),
         Step::WaitForAddon { name, .. } => format!("wait for EKS add-on {name}"),
         Step::CreatePodIdentityAssociation {
@@ -637,6 +676,7 @@ async fn verify_applied(session: &Session) -> Result<bool, CliError> {
         pod: false,
         image: String::new(),
         action: None,
+        prefer: None,
     };
     let verdicts =
         super::verify::verify_all(&conn, &session.state.cluster.name, &targets, &[], &options)

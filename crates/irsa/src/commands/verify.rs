@@ -166,6 +166,9 @@ pub struct VerifyOptions {
     pub pod: bool,
     pub image: String,
     pub action: Option<(String, String)>,
+    /// Prove this mechanism when the service account is linked through both (a migration's
+    /// proof before the old link goes); `None`: the one its workloads use.
+    pub prefer: Option<Kind>,
 }
 
 pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
@@ -191,6 +194,7 @@ pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
             pod: args.pod,
             image: args.image.clone(),
             action: args.action.clone().zip(args.resource.clone()),
+            prefer: None,
         };
         let verdicts = verify_all(&conn, &cluster, &targets, &listed, &options).await?;
         print_verdicts(&verdicts, args.output);
@@ -328,7 +332,12 @@ pub async fn verify_all(
             format!("{namespace}/{name} exists"),
         ));
         let link = LiveLink::of(sa, &snapshot);
-        if let (Some(Kind::PodIdentity), Some(association)) = (link.effective(), link.association) {
+        let proven = match options.prefer {
+            Some(Kind::PodIdentity) if link.association.is_some() => Some(Kind::PodIdentity),
+            Some(Kind::Irsa) if link.annotation.is_some() => Some(Kind::Irsa),
+            _ => link.effective(),
+        };
+        if let (Some(Kind::PodIdentity), Some(association)) = (proven, link.association) {
             let assumed_arn = prove_pod_identity(
                 conn,
                 cluster,
@@ -350,7 +359,7 @@ pub async fn verify_all(
             });
             continue;
         }
-        if let (true, Some(association)) = (link.both(), link.association) {
+        if let (true, Some(association), None) = (link.both(), link.association, options.prefer) {
             steps.push(Check::pass(
                 "pod-identity",
                 format!(

@@ -1,0 +1,342 @@
+//! End-to-end tests of `irsa migrate` against the local sandbox: the default bundle applied with
+//! IRSA, moved to EKS Pod Identity (the two add-ons through `podIdentityAssociations`) and proven
+//! by `irsa verify --all` through EKS Auth, idempotent, safe to kill at any point (every service
+//! account still gets credentials through one mechanism), and moved back with `--to irsa`.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+mod common;
+
+use common::{Env, start, text};
+
+const SUBJECTS: [&str; 3] = [
+    "cluster-autoscaler",
+    "ebs-csi-controller-sa",
+    "efs-csi-controller-sa",
+];
+
+fn migrate(env: &Env, to: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["migrate", "--to", to, "--cluster", "demo"];
+    args.extend_from_slice(extra);
+    env.irsa(&args)
+}
+
+fn stats(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("last line is not stats JSON ({e}): {}", text(out)))
+}
+
+/// `irsa verify --all` as JSON, by service account name: (identity, ok).
+fn verdicts(env: &Env) -> Vec<(String, String, bool)> {
+    let out = env.irsa(&["verify", "--all", "--cluster", "demo", "--output", "json"]);
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("verify JSON ({e}): {}", text(&out)));
+    let mut all: Vec<(String, String, bool)> = list
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().to_string(),
+                v["identity"].as_str().unwrap_or("none").to_string(),
+                v["ok"] == true,
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+fn all_proven_through(env: &Env, identity: &str) {
+    let verdicts = verdicts(env);
+    assert_eq!(verdicts.len(), 3, "{verdicts:?}");
+    for (name, proven, ok) in &verdicts {
+        assert!(
+            *ok && proven == identity,
+            "{name}: {proven} ok={ok}: {verdicts:?}"
+        );
+    }
+}
+
+/// The role's trust policy as IAM (moto) returns it.
+fn trust_policy(env: &Env, role: &str) -> String {
+    let conf = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(env.sandbox.moto.endpoint())
+        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+            aws_sdk_iam::config::Credentials::new("testing", "testing", None, None, "sandbox"),
+        ))
+        .build();
+    let iam = aws_sdk_iam::Client::new(&conf);
+    let out = env
+        .runtime
+        .block_on(iam.get_role().role_name(role).send())
+        .expect("get-role");
+    // URL-encoded or not, the principals' names read the same (no reserved characters).
+    out.role
+        .unwrap()
+        .assume_role_policy_document
+        .unwrap_or_default()
+}
+
+fn apply_default_bundle(env: &Env) {
+    let apply = env.irsa(&["apply", "--cluster", "demo", "--yes"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    all_proven_through(env, "irsa");
+}
+
+#[test]
+fn default_bundle_moves_to_pod_identity_and_back() {
+    let env = start();
+    apply_default_bundle(&env);
+
+    let plan = migrate(&env, "pod-identity", &["--all", "--plan"]);
+    assert_eq!(plan.status.code(), Some(3), "{}", text(&plan));
+    let unattended = migrate(&env, "pod-identity", &["--all"]);
+    assert_eq!(unattended.status.code(), Some(2), "{}", text(&unattended));
+    assert!(
+        String::from_utf8_lossy(&unattended.stderr).contains("--yes"),
+        "{}",
+        text(&unattended)
+    );
+
+    let out = migrate(
+        &env,
+        "pod-identity",
+        &["--all", "--yes", "--output", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let outcomes: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("migrate JSON ({e}): {}", text(&out)));
+    let mut names: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, SUBJECTS);
+    for o in &outcomes {
+        assert_eq!(
+            (&o["from"], &o["to"], &o["done"]),
+            (&"irsa".into(), &"pod-identity".into(), &true.into()),
+            "{o:#}"
+        );
+        let steps: Vec<&str> = o["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        let proof = steps.iter().position(|s| *s == "proof").unwrap();
+        let unlink = steps.iter().position(|s| *s == "unlink").unwrap();
+        assert!(proof < unlink, "{steps:?}");
+        assert!(o["role_arn"].as_str().unwrap().starts_with("arn:aws:iam::"));
+    }
+    // The two add-ons moved through their own podIdentityAssociations and lost their role.
+    let associations = env.sandbox.associations().of_cluster("demo");
+    assert_eq!(associations.len(), 3, "{associations:#?}");
+    assert_eq!(
+        associations
+            .iter()
+            .filter(|a| a.owner_arn.is_some())
+            .count(),
+        2,
+        "{associations:#?}"
+    );
+    all_proven_through(&env, "pod-identity");
+    // The OIDC statement stays without --remove-irsa-trust.
+    let trust = trust_policy(&env, "irsa-demo-kube-system-cluster-autoscaler");
+    assert!(trust.contains("oidc-provider"), "{trust}");
+    assert!(trust.contains("pods.eks.amazonaws.com"), "{trust}");
+
+    // Idempotent: nothing left, no mutating call.
+    let again = migrate(&env, "pod-identity", &["--all", "--yes", "--stats"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(stats(&again)["mutating_calls"], 0, "{}", text(&again));
+    let plan = migrate(&env, "pod-identity", &["--all", "--plan"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+
+    // And back: the annotation first, the association removed last.
+    let back = migrate(&env, "irsa", &["--all", "--yes"]);
+    assert_eq!(back.status.code(), Some(0), "{}", text(&back));
+    assert!(env.sandbox.associations().of_cluster("demo").is_empty());
+    all_proven_through(&env, "irsa");
+    let again = migrate(&env, "irsa", &["--all", "--yes", "--stats"]);
+    assert_eq!(stats(&again)["mutating_calls"], 0, "{}", text(&again));
+}
+
+#[test]
+fn the_command_plan_names_for_one_service_account_works() {
+    let env = start();
+    apply_default_bundle(&env);
+    // The form `irsa plan` names for an identity change.
+    let out = env.irsa(&[
+        "migrate",
+        "--to",
+        "pod-identity",
+        "--namespace",
+        "kube-system",
+        "--service-account",
+        "cluster-autoscaler",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let verdicts = verdicts(&env);
+    let moved: Vec<_> = verdicts.iter().filter(|v| v.1 == "pod-identity").collect();
+    assert_eq!(moved.len(), 1, "{verdicts:?}");
+    assert_eq!(moved[0].0, "cluster-autoscaler");
+    assert!(verdicts.iter().all(|v| v.2), "{verdicts:?}");
+}
+
+/// Starts `irsa migrate --to TO --all --yes` and kills it (SIGKILL) after `delay_ms`.
+fn kill_migrate_after(env: &Env, to: &str, delay_ms: u64) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
+    cmd.args(["migrate", "--to", to, "--cluster", "demo", "--all", "--yes"])
+        .current_dir(&env.dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env.sandbox.env() {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn killed_migrations_never_leave_a_service_account_without_credentials() {
+    let env = start();
+    apply_default_bundle(&env);
+    let mut midway = 0;
+    for delay_ms in [150u64, 400, 800, 1500] {
+        kill_migrate_after(&env, "pod-identity", delay_ms);
+        let started = !env.sandbox.associations().of_cluster("demo").is_empty();
+        let pending = migrate(&env, "pod-identity", &["--all", "--plan"])
+            .status
+            .code()
+            == Some(3);
+        midway += usize::from(started && pending);
+        let verdicts = verdicts(&env);
+        assert_eq!(verdicts.len(), 3, "after {delay_ms} ms: {verdicts:?}");
+        assert!(
+            verdicts.iter().all(|v| v.2),
+            "after a kill at {delay_ms} ms, some service account has no credentials: {verdicts:?}"
+        );
+    }
+    assert!(midway > 0, "no kill landed in the middle of the migration");
+    let finish = migrate(&env, "pod-identity", &["--all", "--yes"]);
+    assert_eq!(finish.status.code(), Some(0), "{}", text(&finish));
+    all_proven_through(&env, "pod-identity");
+
+    for delay_ms in [150u64, 600] {
+        kill_migrate_after(&env, "irsa", delay_ms);
+        let verdicts = verdicts(&env);
+        assert!(verdicts.iter().all(|v| v.2), "{delay_ms} ms: {verdicts:?}");
+    }
+    let finish = migrate(&env, "irsa", &["--all", "--yes"]);
+    assert_eq!(finish.status.code(), Some(0), "{}", text(&finish));
+    all_proven_through(&env, "irsa");
+}
+
+/// IAM's URL-encoded documents, decoded (moto may answer either way).
+fn decoded(text: &str) -> Value {
+    if let Ok(value) = serde_json::from_str(text) {
+        return value;
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+            i += 1;
+        }
+    }
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn a_failed_proof_stops_that_service_account_on_irsa_and_the_others_go_on() {
+    let env = start();
+    apply_default_bundle(&env);
+    // The autoscaler's role denies Pod Identity explicitly: its proof cannot pass.
+    let role = "irsa-demo-kube-system-cluster-autoscaler";
+    let mut trust = decoded(&trust_policy(&env, role));
+    trust["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "Effect": "Deny",
+            "Principal": { "Service": "pods.eks.amazonaws.com" },
+            "Action": ["sts:AssumeRole", "sts:TagSession"]
+        }));
+    env.step(irsa_core::steps::Step::UpdateTrustPolicy {
+        role_name: role.into(),
+        trust_policy: trust,
+    });
+    let out = migrate(
+        &env,
+        "pod-identity",
+        &["--all", "--yes", "--output", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let outcomes: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("migrate JSON ({e}): {}", text(&out)));
+    let stopped: Vec<&Value> = outcomes.iter().filter(|o| o["done"] == false).collect();
+    assert_eq!(stopped.len(), 1, "{outcomes:#?}");
+    assert_eq!(stopped[0]["name"], "cluster-autoscaler");
+    let last = stopped[0]["steps"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (&last["name"], &last["ok"]),
+        (&"proof".into(), &false.into()),
+        "{last:#}"
+    );
+    assert!(
+        last["detail"].as_str().unwrap().contains("irsa doctor"),
+        "{last:#}"
+    );
+    // It keeps working on IRSA; the others moved.
+    let verdicts = verdicts(&env);
+    assert!(verdicts.iter().all(|v| v.2), "{verdicts:?}");
+    for (name, identity, _) in &verdicts {
+        let wanted = if name == "cluster-autoscaler" {
+            "irsa"
+        } else {
+            "pod-identity"
+        };
+        assert_eq!(identity, wanted, "{verdicts:?}");
+    }
+}
+
+#[test]
+fn remove_irsa_trust_drops_the_oidc_statement_and_keeps_the_provider() {
+    let env = start();
+    apply_default_bundle(&env);
+    let out = migrate(
+        &env,
+        "pod-identity",
+        &["--all", "--yes", "--remove-irsa-trust"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let trust = trust_policy(&env, "irsa-demo-kube-system-cluster-autoscaler");
+    assert!(!trust.contains("oidc-provider"), "{trust}");
+    assert!(trust.contains("pods.eks.amazonaws.com"), "{trust}");
+    all_proven_through(&env, "pod-identity");
+    // The OIDC provider stays: a plan of the IRSA bundle does not want to create it again.
+    let plan = env.irsa(&["plan", "--cluster", "demo", "--output", "json"]);
+    let items: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let provider = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "oidc-provider")
+        .cloned()
+        .unwrap();
+    assert_ne!(provider["mark"], "create", "{provider:#}");
+}
