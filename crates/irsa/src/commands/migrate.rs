@@ -207,7 +207,9 @@ impl Runner {
             .map(|n| n.to_string())
             .collect();
         let mut snapshot =
-            connection::observe_cluster(&self.conn, &self.cluster, role_names, addons).await?;
+            connection::observe_cluster(&self.conn, &self.cluster, role_names, addons, false)
+                .await?
+                .snapshot;
         snapshot.service_accounts = service_accounts;
         snapshot.pod_identity_associations = associations;
         Ok(snapshot)
@@ -323,7 +325,7 @@ impl Runner {
             prefer: Some(m.to),
         };
         let target = [(m.namespace.clone(), m.name.clone())];
-        let verdicts = verify_all(&self.conn, &self.cluster, &target, &options)
+        let verdicts = verify_all(&self.conn, &self.cluster, &target, &[], &options)
             .await
             .map_err(|e| e.to_string())?;
         let verdict = verdicts.first().ok_or_else(|| "no verdict".to_string())?;
