@@ -15,6 +15,7 @@ use super::eks::{eks_tags, is_role_not_ready};
 use super::{Progress, gone_is_fine, retry_consistency};
 use crate::clients::Clients;
 use crate::error::{AwsError, ErrorKind};
+use crate::pod_identity::{AssociationScope, read_associations};
 
 /// What an association should hold.
 pub(super) struct Wanted<'a> {
@@ -106,21 +107,9 @@ async fn converge(
     progress: Progress<'_>,
 ) -> Result<(), AwsError> {
     let resource = format!("{cluster}/{namespace}/{service_account}");
-    let listed = clients
-        .eks
-        .list_pod_identity_associations()
-        .cluster_name(cluster)
-        .namespace(namespace)
-        .service_account(service_account)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("eks:ListPodIdentityAssociations", resource.as_str(), e))?;
-    let Some(id) = listed
-        .associations()
-        .first()
-        .and_then(|a| a.association_id())
-        .map(str::to_string)
-    else {
+    let scope =
+        AssociationScope::Subjects([(namespace.to_string(), service_account.to_string())].into());
+    let Some(existing) = read_associations(clients, cluster, &scope).await?.pop() else {
         return Err(AwsError::new(
             ErrorKind::InvalidResponse,
             "eks:ListPodIdentityAssociations",
@@ -128,32 +117,19 @@ async fn converge(
             "EKS answered that the association exists but lists none: run again",
         ));
     };
-    let described = clients
-        .eks
-        .describe_pod_identity_association()
-        .cluster_name(cluster)
-        .association_id(&id)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("eks:DescribePodIdentityAssociation", id.as_str(), e))?;
-    let existing = described.association();
-    let existing_tags: Tags = existing
-        .and_then(|a| a.tags())
-        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    if !is_owned(&existing_tags) || existing.and_then(|a| a.owner_arn()).is_some() {
+    if !is_owned(&existing.tags) || existing.owner_arn.is_some() {
         return Err(AwsError::new(
             ErrorKind::AlreadyExists,
             "eks:CreatePodIdentityAssociation",
             resource,
-            format!("association {id} exists and is not irsa's"),
+            format!(
+                "association {} exists and is not irsa's",
+                existing.association_id
+            ),
         ));
     }
-    update(clients, cluster, &id, wanted, progress).await?;
-    if let Some(arn) = existing.and_then(|a| a.association_arn()) {
-        tag(clients, arn, tags).await?;
-    }
-    Ok(())
+    update(clients, cluster, &existing.association_id, wanted, progress).await?;
+    tag(clients, &existing.association_arn, tags).await
 }
 
 /// UpdatePodIdentityAssociation to `wanted`.
