@@ -414,7 +414,7 @@ pub struct SubjectArgs {
     /// This service account (with --namespace).
     #[arg(long, requires = "namespace")]
     pub service_account: Option<String>,
-    /// Every service account that has a role annotation.
+    /// Every service account that has a role annotation or an EKS Pod Identity association.
     #[arg(long, conflicts_with_all = ["namespace", "service_account"])]
     pub all: bool,
 }

@@ -75,12 +75,9 @@ impl Outcome {
 pub fn run(args: MigrateArgs) -> Result<Code, CliError> {
     let started = Instant::now();
     connection::runtime()?.block_on(async {
+        // Without --namespace/--service-account, every linked service account (as --all): the
+        // plan is shown, and nothing changes without --yes or a confirmation.
         let single = args.subjects.single().map_err(CliError::input)?;
-        if single.is_none() && !args.subjects.all {
-            return Err(CliError::input(
-                "say what to migrate: --namespace NS --service-account NAME, or --all",
-            ));
-        }
         let human = args.output == Format::Text;
         let (conn, cluster) = connection::connect(&args.subjects.cluster, human).await?;
         let runner = Runner {
