@@ -32,6 +32,38 @@ fn plan_items(env: &Env, spec: &str) -> Vec<Value> {
     plan["items"].as_array().unwrap().clone()
 }
 
+/// `irsa verify` of the autoscaler's service account (plus `extra`), expecting exit `code`: its
+/// verdict.
+fn verify_autoscaler(env: &Env, extra: &[&str], code: i32) -> Value {
+    let mut args = vec![
+        "verify",
+        "--namespace",
+        "kube-system",
+        "--service-account",
+        "cluster-autoscaler",
+        "--cluster",
+        "demo",
+        "--output",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = env.irsa(&args);
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out));
+    let mut verdicts: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    verdicts.remove(0)
+}
+
+/// The verdict's step called `name`.
+fn named_step(verdict: &Value, name: &str) -> Value {
+    verdict["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no step {name}: {verdict:#}"))
+}
+
 #[test]
 fn pod_identity_bundle_applies_proves_and_reapplies_with_no_change() {
     let env = start();
@@ -84,14 +116,7 @@ fn pod_identity_bundle_applies_proves_and_reapplies_with_no_change() {
     assert_eq!(verdicts.len(), 3, "{verdicts:#?}");
     for v in &verdicts {
         assert_eq!(v["identity"], "pod-identity", "{v:#}");
-        assert!(
-            v["steps"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s["name"] == "eks-auth" && s["ok"] == true),
-            "{v:#}"
-        );
+        assert_eq!(named_step(v, "eks-auth")["ok"], true, "{v:#}");
         let role = v["role_arn"].as_str().unwrap().rsplit('/').next().unwrap();
         assert!(
             v["assumed_arn"]
@@ -103,27 +128,7 @@ fn pod_identity_bundle_applies_proves_and_reapplies_with_no_change() {
     }
 
     // The guide's test pod gets its credentials through the agent, as the SDK does.
-    let pod = env.irsa(&[
-        "verify",
-        "--namespace",
-        "kube-system",
-        "--service-account",
-        "cluster-autoscaler",
-        "--cluster",
-        "demo",
-        "--pod",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(pod.status.code(), Some(0), "{}", text(&pod));
-    let verdicts: Vec<Value> = serde_json::from_slice(&pod.stdout).unwrap();
-    let step = verdicts[0]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "pod")
-        .cloned()
-        .unwrap();
+    let step = named_step(&verify_autoscaler(&env, &["--pod"], 0), "pod");
     assert_eq!(step["ok"], true, "{step}");
     assert!(
         step["detail"]
@@ -157,26 +162,7 @@ fn a_trust_that_admits_another_service_account_fails_verify_with_the_reason() {
     associations.remove("demo", &autoscaler.id);
     env.sandbox
         .plant_association("kube-system", "cluster-autoscaler", efs_role, &[], None);
-    let verify = env.irsa(&[
-        "verify",
-        "--namespace",
-        "kube-system",
-        "--service-account",
-        "cluster-autoscaler",
-        "--cluster",
-        "demo",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(verify.status.code(), Some(1), "{}", text(&verify));
-    let verdicts: Vec<Value> = serde_json::from_slice(&verify.stdout).unwrap();
-    let trust = verdicts[0]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "trust")
-        .cloned()
-        .unwrap();
+    let trust = named_step(&verify_autoscaler(&env, &[], 1), "trust");
     assert_eq!(trust["ok"], false, "{trust}");
     assert!(
         trust["detail"]
