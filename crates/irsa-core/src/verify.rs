@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::desired::DEFAULT_AUDIENCE;
 use crate::render::{AUDIENCE_ANNOTATION, ROLE_ARN_ANNOTATION};
-use crate::snapshot::{ServiceAccount, Snapshot, issuer_host_path};
+use crate::snapshot::{OidcProvider, Role, ServiceAccount, Snapshot, issuer_host_path};
 
 /// One link of the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -222,70 +222,112 @@ pub fn check_chain(
     snapshot: &Snapshot,
     now: i64,
 ) -> Vec<Check> {
-    let mut checks = Vec::new();
     let role_name = role_name_of(role_arn).unwrap_or_default();
     let Some(role) = snapshot.role(&role_name) else {
-        checks.push(Check::fail(
-            "role",
-            format!(
-                "role `{role_name}` does not exist in account {}; run `irsa apply`",
-                snapshot.account
-            ),
-        ));
+        return vec![missing_role_check(&role_name, snapshot)];
+    };
+    let mut checks = vec![role_check(role), issuer_check(token, snapshot)];
+    let Some(provider) = snapshot.provider_for_issuer(&token.issuer) else {
+        checks.push(missing_provider_check(token, snapshot));
         return checks;
     };
-    checks.push(Check::pass(
+    checks.push(Check::pass("oidc-provider", provider.arn.clone()));
+    checks.push(audience_check(audience_of(sa), token, provider));
+    checks.push(signature_check(&token.signature));
+    checks.push(expiry_check(token, now));
+    checks.push(trust_check(role, provider, token));
+    checks
+}
+
+/// The role link when the annotated role does not exist.
+fn missing_role_check(role_name: &str, snapshot: &Snapshot) -> Check {
+    Check::fail(
+        "role",
+        format!(
+            "role `{role_name}` does not exist in account {}; run `irsa apply`",
+            snapshot.account
+        ),
+    )
+}
+
+/// The role link when it exists: its ARN and how many policies it has attached.
+fn role_check(role: &Role) -> Check {
+    Check::pass(
         "role",
         format!(
             "{} exists, {} attached",
             role.arn,
             crate::text::count(role.attached_policy_arns.len(), "policy", "policies")
         ),
-    ));
+    )
+}
 
-    let cluster_issuer = snapshot.cluster.as_ref().and_then(|c| c.issuer_url.clone());
-    match &cluster_issuer {
-        Some(issuer) if issuer_host_path(issuer) == issuer_host_path(&token.issuer) => {
-            checks.push(Check::pass(
-                "issuer",
-                format!("token issuer {} is the cluster's", token.issuer),
-            ))
-        }
-        Some(issuer) => checks.push(Check::fail(
+/// Whether the token was minted by this cluster's issuer.
+fn issuer_check(token: &TokenFacts, snapshot: &Snapshot) -> Check {
+    let cluster_issuer = snapshot
+        .cluster
+        .as_ref()
+        .and_then(|c| c.issuer_url.as_deref());
+    match cluster_issuer {
+        Some(issuer) if issuer_host_path(issuer) == issuer_host_path(&token.issuer) => Check::pass(
+            "issuer",
+            format!("token issuer {} is the cluster's", token.issuer),
+        ),
+        Some(issuer) => Check::fail(
             "issuer",
             format!(
                 "token issuer {} is not the cluster's issuer {issuer}",
                 token.issuer
             ),
-        )),
-        None => checks.push(Check::fail(
+        ),
+        None => Check::fail(
             "issuer",
-            "the cluster has no OIDC issuer".to_string(),
-        )),
+            "the cluster has no OIDC issuer: it cannot use IRSA; check `aws eks describe-cluster` (every EKS cluster has one) or use EKS Pod Identity",
+        ),
     }
+}
 
-    let Some(provider) = snapshot.provider_for_issuer(&token.issuer) else {
-        checks.push(Check::fail(
-            "oidc-provider",
-            format!("no IAM OIDC provider for {} in account {}: STS rejects every token of this cluster; run `irsa apply` (or `eksctl utils associate-iam-oidc-provider`)", issuer_host_path(&token.issuer), snapshot.account),
-        ));
-        return checks;
-    };
-    checks.push(Check::pass("oidc-provider", provider.arn.clone()));
+/// The provider link when the account has no IAM OIDC provider for the token's issuer.
+fn missing_provider_check(token: &TokenFacts, snapshot: &Snapshot) -> Check {
+    Check::fail(
+        "oidc-provider",
+        format!(
+            "no IAM OIDC provider for {} in account {}: STS rejects every token of this cluster; run `irsa apply` (or `eksctl utils associate-iam-oidc-provider`)",
+            issuer_host_path(&token.issuer),
+            snapshot.account
+        ),
+    )
+}
 
-    let audience = audience_of(sa);
+/// Whether the token carries the service account's audience and the provider accepts it.
+fn audience_check(audience: &str, token: &TokenFacts, provider: &OidcProvider) -> Check {
     if !token.audiences.iter().any(|a| a == audience) {
-        checks.push(Check::fail("audience", format!("the token's audience {:?} does not include `{audience}` (from the service account)", token.audiences)));
+        Check::fail(
+            "audience",
+            format!(
+                "the token's audience {:?} does not include `{audience}` (from the service account)",
+                token.audiences
+            ),
+        )
     } else if !provider.client_ids.iter().any(|c| c == audience) {
-        checks.push(Check::fail("audience", format!("the OIDC provider's client ids {:?} do not include `{audience}`: STS rejects the token; add it (irsa apply does)", provider.client_ids)));
+        Check::fail(
+            "audience",
+            format!(
+                "the OIDC provider's client ids {:?} do not include `{audience}`: STS rejects the token; add it (irsa apply does)",
+                provider.client_ids
+            ),
+        )
     } else {
-        checks.push(Check::pass(
+        Check::pass(
             "audience",
             format!("`{audience}` is accepted by the provider"),
-        ));
+        )
     }
+}
 
-    checks.push(match &token.signature {
+/// Whether the token's signature verifies with the issuer's published keys.
+fn signature_check(signature: &Signature) -> Check {
+    match signature {
         Signature::Verified { kid } => {
             Check::pass("signature", format!("verified with the issuer's key {kid}"))
         }
@@ -301,40 +343,42 @@ pub fn check_chain(
             "signature",
             format!("cannot check: the issuer's JWKS is unavailable ({why})"),
         ),
-    });
+    }
+}
 
+/// Whether the token is valid at `now` (allowing STS's minute of clock skew for `nbf`).
+fn expiry_check(token: &TokenFacts, now: i64) -> Check {
     if token.expires_at <= now {
-        checks.push(Check::fail(
+        Check::fail(
             "expiry",
             format!("the token expired {} s ago", now - token.expires_at),
-        ));
+        )
     } else if token.not_before.is_some_and(|nbf| nbf > now + 60) {
-        checks.push(Check::fail(
-            "expiry",
-            "the token is not valid yet (clock skew?)".to_string(),
-        ));
+        Check::fail("expiry", "the token is not valid yet (clock skew?)")
     } else {
-        checks.push(Check::pass(
+        Check::pass(
             "expiry",
             format!("valid for {} s more", token.expires_at - now),
-        ));
+        )
     }
+}
 
+/// The engine's decision on the role's trust policy for the token's claims through `provider`.
+fn trust_check(role: &Role, provider: &OidcProvider, token: &TokenFacts) -> Check {
     let claims = TokenClaims {
         sub: token.subject.clone(),
         aud: token.audiences.clone(),
     };
-    let trust_check = PolicyDocument::from_value(&role.trust_policy)
+    let decision = PolicyDocument::from_value(&role.trust_policy)
         .map_err(|e| format!("the trust policy is invalid: {e}"))
         .and_then(|doc| {
             trust::check_web_identity(&doc, &provider.arn, &claims).map_err(|e| e.to_string())
         });
-    checks.push(match trust_check {
+    match decision {
         Ok(t) if t.allowed => Check::pass("trust", t.reasons.join("; ")),
         Ok(t) => Check::fail("trust", t.reasons.join("; ")),
         Err(e) => Check::fail("trust", e),
-    });
-    checks
+    }
 }
 
 #[cfg(test)]
