@@ -107,6 +107,59 @@ fn policy_document(actions: &[&str]) -> serde_json::Value {
     json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }] })
 }
 
+/// The resources the phases below create and read, in the account moto holds.
+struct World<'a> {
+    c: &'a Clients,
+    fake: &'a FakeEks,
+    role: &'static str,
+    role_arn: String,
+    policy_arn: String,
+    request: ObserveRequest,
+    issuer: String,
+    host_path: String,
+    provider_arn: String,
+    owner: Tags,
+    document: serde_json::Value,
+}
+
+impl<'a> World<'a> {
+    fn new(c: &'a Clients, fake: &'a FakeEks) -> Self {
+        let role = "irsa-demo-ebs-csi";
+        let policy_arn = format!("arn:aws:iam::{ACCOUNT}:policy/irsa/irsa-demo-autoscaler");
+        World {
+            c,
+            fake,
+            role,
+            role_arn: format!("arn:aws:iam::{ACCOUNT}:role/irsa/{role}"),
+            request: ObserveRequest {
+                cluster: "demo".into(),
+                role_names: vec![role.into()],
+                policy_arns: vec![policy_arn.clone()],
+                addon_names: vec!["aws-ebs-csi-driver".into()],
+                ..Default::default()
+            },
+            policy_arn,
+            issuer: String::new(),
+            host_path: String::new(),
+            provider_arn: String::new(),
+            owner: tags(&[
+                ("irsa.dev/managed-by", "irsa"),
+                ("irsa.dev/cluster", "demo"),
+            ]),
+            document: policy_document(&["autoscaling:DescribeAutoScalingGroups"]),
+        }
+    }
+
+    /// Records the cluster's issuer, which names the OIDC provider.
+    fn with_issuer(mut self, issuer: String) -> Self {
+        self.host_path = issuer.trim_start_matches("https://").to_string();
+        self.provider_arn = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{}", self.host_path);
+        self.issuer = issuer;
+        self
+    }
+}
+
+/// One account, phase by phase: each phase starts from what the one before left.
 #[tokio::test]
 async fn observe_and_execute_against_moto_and_fake_eks() {
     let Sandbox {
@@ -114,21 +167,20 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
         fake,
         _moto,
     } = sandbox();
-    let c = &clients;
-    create_cluster(c, "demo").await;
+    create_cluster(&clients, "demo").await;
+    let world = World::new(&clients, &fake);
+    let issuer = nothing_but_the_cluster(&world).await;
+    let world = world.with_issuer(issuer);
+    provider_policy_role_attachments_and_tags(&world).await;
+    trust_drift_repaired_and_policy_versions_pruned(&world).await;
+    ebs_addon_created_waited_for_and_updated(&world).await;
+    destroy_in_planned_order_repeatable(&world).await;
+}
 
-    let role = "irsa-demo-ebs-csi";
-    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/irsa/{role}");
-    let policy_arn = format!("arn:aws:iam::{ACCOUNT}:policy/irsa/irsa-demo-autoscaler");
-    let request = ObserveRequest {
-        cluster: "demo".into(),
-        role_names: vec![role.into()],
-        policy_arns: vec![policy_arn.clone()],
-        addon_names: vec!["aws-ebs-csi-driver".into()],
-        ..Default::default()
-    };
-
-    // 1. Nothing but the cluster.
+/// Only the cluster exists: the observation is empty, and a missing cluster is absent, not an
+/// error. Returns the cluster's issuer.
+async fn nothing_but_the_cluster(w: &World<'_>) -> String {
+    let World { c, request, .. } = w;
     let before = c.stats();
     let snapshot = observe(c, &request).await.unwrap();
     // sts + DescribeCluster + ListOIDCProviders + GetRole + GetPolicy + DescribeAddon: an absent
@@ -173,17 +225,31 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
     .unwrap();
     assert_eq!((missing.cluster, missing.addons), (None, vec![]));
 
-    // 2. Provider, policy, role, attachments, tags.
-    let host_path = issuer.trim_start_matches("https://").to_string();
-    let provider_arn = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{host_path}");
-    let owner = tags(&[("irsa.io/managed-by", "irsa"), ("irsa.io/cluster", "demo")]);
+    issuer
+}
+
+/// The provider, a customer policy, the role, its attachments and tags, observed back.
+async fn provider_policy_role_attachments_and_tags(w: &World<'_>) {
+    let World {
+        c,
+        role,
+        role_arn,
+        policy_arn,
+        request,
+        issuer,
+        host_path,
+        provider_arn,
+        owner,
+        document,
+        ..
+    } = w;
+    let role = *role;
     let trust = trust_policy(
         &provider_arn,
         &host_path,
         "kube-system",
         "ebs-csi-controller-sa",
     );
-    let document = policy_document(&["autoscaling:DescribeAutoScalingGroups"]);
     let before = c.stats();
     run(
         c,
@@ -257,16 +323,16 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
     let provider = snapshot
         .provider_for_issuer(&issuer)
         .expect("the provider exists");
-    assert_eq!(provider.arn, provider_arn);
-    assert_eq!(provider.url, host_path);
+    assert_eq!(&provider.arn, provider_arn);
+    assert_eq!(&provider.url, host_path);
     assert_eq!(provider.client_ids, vec!["sts.amazonaws.com"]);
     assert_eq!(
         provider.thumbprints,
         vec!["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]
     );
-    assert_eq!(provider.tags, owner);
+    assert_eq!(&provider.tags, owner);
     let observed = snapshot.role(role).expect("the role exists");
-    assert_eq!(observed.arn, role_arn);
+    assert_eq!(&observed.arn, role_arn);
     assert_eq!(observed.path, "/irsa/");
     assert_eq!(
         observed.trust_policy, trust,
@@ -291,7 +357,7 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
         ),
         ("irsa-demo-autoscaler", "/irsa/", "v1")
     );
-    assert_eq!(policy.document, document);
+    assert_eq!(&policy.document, document);
     assert_eq!(
         policy
             .versions
@@ -349,8 +415,21 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
     )
     .await;
     assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+}
 
-    // 3. Trust policy drift repaired; policy versions up to IAM's limit of five, then pruned.
+/// Trust policy drift repaired; policy versions up to IAM's limit of five, then pruned.
+async fn trust_drift_repaired_and_policy_versions_pruned(w: &World<'_>) {
+    let World {
+        c,
+        role,
+        policy_arn,
+        request,
+        host_path,
+        provider_arn,
+        document,
+        ..
+    } = w;
+    let role = *role;
     let trust2 = trust_policy(&provider_arn, &host_path, "kube-system", "ebs-csi-node-sa");
     run(
         c,
@@ -417,7 +496,7 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
     assert_eq!(ids(&snapshot), ["v2", "v3", "v4", "v5", "v6"]);
     assert_eq!(
         (policy.default_version_id.as_str(), &policy.document),
-        ("v6", &document)
+        ("v6", document)
     );
     assert_eq!(
         policy
@@ -428,9 +507,20 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
             .collect::<Vec<_>>(),
         ["v6"]
     );
-    assert_ne!(last, document);
+    assert_ne!(&last, document);
+}
 
-    // 4. The EBS CSI add-on: created with the role, waits for ACTIVE, then updated.
+/// The EBS CSI add-on: created with the role, waited for until ACTIVE, then updated; a failing
+/// add-on reports its health issues.
+async fn ebs_addon_created_waited_for_and_updated(w: &World<'_>) {
+    let World {
+        c,
+        fake,
+        role_arn,
+        request,
+        owner,
+        ..
+    } = w;
     let before = c.stats();
     let messages = run(
         c,
@@ -466,7 +556,7 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
         ),
         ("ACTIVE", Some(role_arn.as_str()))
     );
-    assert_eq!(addon.tags, owner);
+    assert_eq!(&addon.tags, owner);
     assert!(addon.version.is_some());
     let err = run_err(
         c,
@@ -539,8 +629,20 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
         err.message.contains("InsufficientNumberOfReplicas"),
         "{err}"
     );
+}
 
-    // 5. Destroy, in the planned order; each delete is harmless when repeated.
+/// Destroy, in the planned order; each delete is harmless when repeated.
+async fn destroy_in_planned_order_repeatable(w: &World<'_>) {
+    let World {
+        c,
+        role,
+        policy_arn,
+        request,
+        provider_arn,
+        ..
+    } = w;
+    let role = *role;
+    let snapshot = observe(c, request).await.unwrap();
     let non_default: Vec<String> = snapshot
         .policy(&policy_arn)
         .unwrap()
