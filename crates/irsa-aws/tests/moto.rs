@@ -182,7 +182,7 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
 async fn nothing_but_the_cluster(w: &World<'_>) -> String {
     let World { c, request, .. } = w;
     let before = c.stats();
-    let snapshot = observe(c, &request).await.unwrap();
+    let snapshot = observe(c, request).await.unwrap();
     // sts + DescribeCluster + ListOIDCProviders + GetRole + GetPolicy + DescribeAddon: an absent
     // role or policy is not listed further.
     assert_eq!(delta(before, c.stats()), (6, 0));
@@ -245,8 +245,8 @@ async fn provider_policy_role_attachments_and_tags(w: &World<'_>) {
     } = w;
     let role = *role;
     let trust = trust_policy(
-        &provider_arn,
-        &host_path,
+        provider_arn,
+        host_path,
         "kube-system",
         "ebs-csi-controller-sa",
     );
@@ -317,11 +317,11 @@ async fn provider_policy_role_attachments_and_tags(w: &World<'_>) {
     assert_eq!(delta(before, c.stats()), (7, 7));
 
     let before = c.stats();
-    let snapshot = observe(c, &request).await.unwrap();
+    let snapshot = observe(c, request).await.unwrap();
     // 9 as above + GetOpenIDConnectProvider + GetPolicyVersion.
     assert_eq!(delta(before, c.stats()), (11, 0));
     let provider = snapshot
-        .provider_for_issuer(&issuer)
+        .provider_for_issuer(issuer)
         .expect("the provider exists");
     assert_eq!(&provider.arn, provider_arn);
     assert_eq!(&provider.url, host_path);
@@ -348,7 +348,7 @@ async fn provider_policy_role_attachments_and_tags(w: &World<'_>) {
     assert_eq!(attached, expected);
     assert!(observed.inline_policy_names.is_empty());
     assert_eq!(observed.permissions_boundary, None);
-    let policy = snapshot.policy(&policy_arn).expect("the policy exists");
+    let policy = snapshot.policy(policy_arn).expect("the policy exists");
     assert_eq!(
         (
             policy.name.as_str(),
@@ -382,7 +382,7 @@ async fn provider_policy_role_attachments_and_tags(w: &World<'_>) {
     )
     .await
     .unwrap();
-    assert_eq!(by_name.policy(&policy_arn), Some(policy));
+    assert_eq!(by_name.policy(policy_arn), Some(policy));
 
     // Creating again: a distinguishable AlreadyExists.
     let err = run_err(
@@ -430,7 +430,7 @@ async fn trust_drift_repaired_and_policy_versions_pruned(w: &World<'_>) {
         ..
     } = w;
     let role = *role;
-    let trust2 = trust_policy(&provider_arn, &host_path, "kube-system", "ebs-csi-node-sa");
+    let trust2 = trust_policy(provider_arn, host_path, "kube-system", "ebs-csi-node-sa");
     run(
         c,
         Step::UpdateTrustPolicy {
@@ -455,10 +455,10 @@ async fn trust_drift_repaired_and_policy_versions_pruned(w: &World<'_>) {
         )
         .await;
     }
-    let snapshot = observe(c, &request).await.unwrap();
+    let snapshot = observe(c, request).await.unwrap();
     assert_eq!(snapshot.role(role).unwrap().trust_policy, trust2);
     let ids = |s: &Snapshot| {
-        s.policy(&policy_arn)
+        s.policy(policy_arn)
             .unwrap()
             .versions
             .iter()
@@ -491,8 +491,8 @@ async fn trust_drift_repaired_and_policy_versions_pruned(w: &World<'_>) {
     )
     .await;
     assert_eq!(delta(before, c.stats()), (2, 2));
-    let snapshot = observe(c, &request).await.unwrap();
-    let policy = snapshot.policy(&policy_arn).unwrap();
+    let snapshot = observe(c, request).await.unwrap();
+    let policy = snapshot.policy(policy_arn).unwrap();
     assert_eq!(ids(&snapshot), ["v2", "v3", "v4", "v5", "v6"]);
     assert_eq!(
         (policy.default_version_id.as_str(), &policy.document),
@@ -545,7 +545,7 @@ async fn ebs_addon_created_waited_for_and_updated(w: &World<'_>) {
         "{messages:?}"
     );
     assert!(messages.last().unwrap().contains("ACTIVE"), "{messages:?}");
-    let snapshot = observe(c, &request).await.unwrap();
+    let snapshot = observe(c, request).await.unwrap();
     let addon = snapshot
         .addon("aws-ebs-csi-driver")
         .expect("the add-on exists");
@@ -588,7 +588,7 @@ async fn ebs_addon_created_waited_for_and_updated(w: &World<'_>) {
         messages.iter().any(|m| m.contains("UPDATING")),
         "{messages:?}"
     );
-    let snapshot = observe(c, &request).await.unwrap();
+    let snapshot = observe(c, request).await.unwrap();
     let addon = snapshot.addon("aws-ebs-csi-driver").unwrap();
     assert_eq!(
         (
@@ -644,7 +644,7 @@ async fn destroy_in_planned_order_repeatable(w: &World<'_>) {
     let role = *role;
     let snapshot = observe(c, request).await.unwrap();
     let non_default: Vec<String> = snapshot
-        .policy(&policy_arn)
+        .policy(policy_arn)
         .unwrap()
         .versions
         .iter()
@@ -678,7 +678,7 @@ async fn destroy_in_planned_order_repeatable(w: &World<'_>) {
     for step in &destroy {
         run(c, step.clone()).await;
     }
-    let snapshot = observe(c, &request).await.unwrap();
+    let snapshot = observe(c, request).await.unwrap();
     assert!(
         snapshot.roles.is_empty()
             && snapshot.policies.is_empty()
@@ -691,7 +691,7 @@ async fn destroy_in_planned_order_repeatable(w: &World<'_>) {
         run(c, step.clone()).await;
     }
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    assert!(observe(c, &request).await.unwrap().addons.is_empty());
+    assert!(observe(c, request).await.unwrap().addons.is_empty());
 
     // Steps for other adapters are refused.
     let err = run_err(
