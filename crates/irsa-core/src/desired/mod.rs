@@ -572,7 +572,7 @@ fn resolve_binding(
         }
         let name = format!("{role_name}-{unique}");
         if let Err(m) = rules::policy_name(&name) {
-            errors.push(err_at(b.pos, &b.path, format!("policy name: {m}")));
+            errors.push(err_at(b.pos, &b.path, format!("the policy name `{name}` made from the role name: {m}; shorten `role.name` or the policy file names")));
         }
         policies.push(CustomerPolicy {
             name,

@@ -255,7 +255,11 @@ fn binding(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpec> {
                 b.policy_files = cx.strings(files, &join(&p, "files"));
                 for file in &b.policy_files {
                     if file.value.trim().is_empty() {
-                        cx.err(file.pos, &file.path, "empty file name");
+                        cx.err(
+                            file.pos,
+                            &file.path,
+                            "empty file name: give the path of a JSON policy document, relative to this file",
+                        );
                     }
                 }
             }
