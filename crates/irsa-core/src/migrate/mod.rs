@@ -502,7 +502,9 @@ impl Ctx<'_> {
     fn gain_irsa_trust(&self, s: &Subject<'_>, role: &Role) -> Result<(Vec<Step>, Value), String> {
         let provider = self.provider_arn()?;
         let mechanism = self.options.target_mechanism(Kind::Irsa);
-        let audience = mechanism.as_irsa().map_or(DEFAULT_AUDIENCE, |i| i.audience.as_str());
+        let audience = mechanism
+            .as_irsa()
+            .map_or(DEFAULT_AUDIENCE, |i| i.audience.as_str());
         let claims =
             iam_policy::trust::TokenClaims::for_service_account(&s.namespace, &s.name, audience);
         let admits = iam_policy::document::PolicyDocument::from_value(&role.trust_policy)
@@ -758,4 +760,4 @@ fn keep_markers_if_needed(phases: Vec<Phase>) -> Vec<Phase> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
