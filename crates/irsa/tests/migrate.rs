@@ -6,7 +6,7 @@
 //! pod-identity` (and back), also killed midway. Pods on Fargate keep their service account on
 //! IRSA.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -194,27 +194,10 @@ fn the_command_plan_names_for_one_service_account_works() {
 
 /// Starts `irsa migrate --to TO --all --yes` and kills it (SIGKILL) after `delay_ms`.
 fn kill_migrate_after(env: &Env, to: &str, delay_ms: u64) {
-    kill_after(
-        env,
+    env.kill_after(
         &["migrate", "--to", to, "--cluster", "demo", "--all", "--yes"],
         delay_ms,
     );
-}
-
-/// Starts `irsa ARGS` and kills it (SIGKILL) after `delay_ms`.
-fn kill_after(env: &Env, args: &[&str], delay_ms: u64) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
-    cmd.args(args)
-        .current_dir(&env.dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    for (k, v) in env.sandbox.env() {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Kills `kill` at each of `delays_ms`; after each kill every service account is proven
@@ -488,7 +471,7 @@ fn killed_applies_of_an_identity_change_never_leave_a_service_account_without_cr
     let midway = kill_at_each(
         &env,
         &[300, 700, 1200, 2000],
-        |delay_ms| kill_after(&env, &["apply", "-f", &spec, "--yes"], delay_ms),
+        |delay_ms| env.kill_after(&["apply", "-f", &spec, "--yes"], delay_ms),
         || env.irsa(&["plan", "-f", &spec]).status.code() == Some(3),
     );
     assert!(midway > 0, "no kill landed in the middle of the migration");
