@@ -1,9 +1,10 @@
 //! `irsa migrate --to pod-identity|irsa`: moves live service accounts (annotated ones, and the
 //! EKS add-ons with a `serviceAccountRoleArn` or `podIdentityAssociations`) from one mechanism
-//! to the other. The pure core (`irsa_core::migrate`) orders the phases from one observation;
-//! this module runs them one service account at a time (all of them side by side), each phase's
-//! steps through the apply executor, and the proofs between them with `irsa verify`'s: a failed
-//! proof stops that service account, which keeps working on the mechanism it had.
+//! to the other. This module observes (the linked service accounts, their roles, add-ons and
+//! pods) and asks; the pure core (`irsa_core::migrate`) orders the phases from that one
+//! observation, and [`super::migration`] runs them with the proofs between them, as `irsa
+//! apply` does for an identity change in a spec: a failed proof stops that service account,
+//! which keeps working on the mechanism it had.
 
 use std::time::{Duration, Instant};
 
