@@ -12,6 +12,26 @@ use crate::desired::Binding;
 use crate::identity::Kind;
 use crate::migrate::{self, Migration, PhaseName};
 
+/// Whether the migration of a binding already linked the spec's way is what a killed run left:
+/// nothing of the new mechanism to add, something of the old one to remove (or its pods to
+/// restart). Anything else there (a drifted trust, say) is repaired in place as usual.
+fn is_unfinished(m: &Migration) -> bool {
+    let adds = m
+        .phases
+        .iter()
+        .any(|p| matches!(p.name, PhaseName::Trust | PhaseName::Link) && !p.steps.is_empty());
+    let old_left = m.phases.iter().any(|p| {
+        matches!(
+            p.name,
+            PhaseName::Unlink
+                | PhaseName::Restart
+                | PhaseName::RemoveIrsaTrust
+                | PhaseName::RemovePodIdentityTrust
+        )
+    });
+    m.refusal.is_none() && !adds && old_left
+}
+
 /// What a binding's identity change asks of the plan.
 pub(super) enum Switch {
     /// Nothing to move: plan the binding in place.
@@ -37,7 +57,7 @@ impl Ctx<'_> {
                     .map_or(Switch::InPlace, Switch::Conflict),
             };
         };
-        if migration.is_done() {
+        if migration.is_done() || (live == wanted && !is_unfinished(&migration)) {
             return Switch::InPlace;
         }
         if migration.role_arn != b.role_arn(self.partition, self.account) {

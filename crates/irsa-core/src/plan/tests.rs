@@ -1094,6 +1094,35 @@ fn a_half_moved_binding_is_completed_by_the_next_plan() {
 }
 
 #[test]
+fn a_drifted_trust_of_a_binding_on_the_spec_mechanism_is_repaired_in_place() {
+    let mut live = applied_with_irsa();
+    let name = "irsa-demo-kube-system-cluster-autoscaler";
+    let exact = live.role(name).unwrap().trust_policy.clone();
+    live.roles
+        .iter_mut()
+        .find(|r| r.name == name)
+        .unwrap()
+        .trust_policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    });
+    let p = plan(&state(), &live, &PlanOptions::default()).unwrap();
+    assert!(p.migrations.is_empty(), "{:#?}", p.migrations);
+    let repaired = steps_named(&p, |s| matches!(s, Step::UpdateTrustPolicy { .. }));
+    assert!(
+        matches!(&repaired[..], [s] if matches!(&s.step, Step::UpdateTrustPolicy { trust_policy, .. } if *trust_policy == exact)),
+        "{repaired:#?}"
+    );
+    // Pods on Fargate of a binding already on IRSA are no refusal either.
+    let options = PlanOptions {
+        fargate: [("kube-system".to_string(), "cluster-autoscaler".to_string())].into(),
+        ..Default::default()
+    };
+    let p = plan(&state(), &applied_with_irsa(), &options).unwrap();
+    assert!(p.migrations.is_empty() && !p.has_changes(), "{p:#?}");
+}
+
+#[test]
 fn pods_on_fargate_keep_their_binding_on_irsa_and_the_others_move() {
     let live = applied_with_irsa();
     let options = PlanOptions {
