@@ -275,13 +275,10 @@ fn decoded(text: &str) -> Value {
     serde_json::from_slice(&out).unwrap()
 }
 
-#[test]
-fn a_failed_proof_stops_that_service_account_on_irsa_and_the_others_go_on() {
-    let env = start();
-    apply_default_bundle(&env);
-    // The autoscaler's role denies Pod Identity explicitly: its proof cannot pass.
+/// The autoscaler's role denies Pod Identity explicitly: its proof cannot pass.
+fn deny_pod_identity_to_the_autoscaler(env: &Env) {
     let role = "irsa-demo-kube-system-cluster-autoscaler";
-    let mut trust = decoded(&trust_policy(&env, role));
+    let mut trust = decoded(&trust_policy(env, role));
     trust["Statement"]
         .as_array_mut()
         .unwrap()
@@ -294,6 +291,27 @@ fn a_failed_proof_stops_that_service_account_on_irsa_and_the_others_go_on() {
         role_name: role.into(),
         trust_policy: trust,
     });
+}
+
+/// Every service account is proven; the autoscaler on IRSA, the others on Pod Identity.
+fn only_the_autoscaler_on_irsa(env: &Env) {
+    let verdicts = verdicts(env);
+    assert!(verdicts.iter().all(|v| v.2), "{verdicts:?}");
+    for (name, identity, _) in &verdicts {
+        let wanted = if name == "cluster-autoscaler" {
+            "irsa"
+        } else {
+            "pod-identity"
+        };
+        assert_eq!(identity, wanted, "{verdicts:?}");
+    }
+}
+
+#[test]
+fn a_failed_proof_stops_that_service_account_on_irsa_and_the_others_go_on() {
+    let env = start();
+    apply_default_bundle(&env);
+    deny_pod_identity_to_the_autoscaler(&env);
     let out = migrate(
         &env,
         "pod-identity",
@@ -316,16 +334,27 @@ fn a_failed_proof_stops_that_service_account_on_irsa_and_the_others_go_on() {
         "{last:#}"
     );
     // It keeps working on IRSA; the others moved.
-    let verdicts = verdicts(&env);
-    assert!(verdicts.iter().all(|v| v.2), "{verdicts:?}");
-    for (name, identity, _) in &verdicts {
-        let wanted = if name == "cluster-autoscaler" {
-            "irsa"
-        } else {
-            "pod-identity"
-        };
-        assert_eq!(identity, wanted, "{verdicts:?}");
-    }
+    only_the_autoscaler_on_irsa(&env);
+}
+
+#[test]
+fn a_failed_proof_in_apply_stops_that_binding_on_irsa_and_the_others_go_on() {
+    let env = start();
+    apply_default_bundle(&env);
+    deny_pod_identity_to_the_autoscaler(&env);
+    let spec = pod_identity_spec(&env);
+    let out = env.irsa(&["apply", "-f", &spec, "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("proof failed") && stdout.contains("irsa doctor"),
+        "{}",
+        text(&out)
+    );
+    only_the_autoscaler_on_irsa(&env);
+    // The OIDC statement of the stopped binding's role stays: it still needs it.
+    let trust = trust_policy(&env, "irsa-demo-kube-system-cluster-autoscaler");
+    assert!(trust.contains("oidc-provider"), "{trust}");
 }
 
 #[test]
@@ -498,16 +527,6 @@ fn autoscaler_pod_on_fargate(env: &Env) {
         .unwrap();
 }
 
-/// The service accounts by mechanism once every one is proven.
-fn identities(env: &Env) -> Vec<(String, String)> {
-    let verdicts = verdicts(env);
-    assert!(verdicts.iter().all(|v| v.2), "{verdicts:?}");
-    verdicts
-        .into_iter()
-        .map(|(name, id, _)| (name, id))
-        .collect()
-}
-
 #[test]
 fn pods_on_fargate_keep_their_service_account_on_irsa_and_the_others_move() {
     let env = start();
@@ -521,16 +540,7 @@ fn pods_on_fargate_keep_their_service_account_on_irsa_and_the_others_move() {
         "{}",
         text(&apply)
     );
-    let expected = |name: &str| {
-        if name == "cluster-autoscaler" {
-            "irsa"
-        } else {
-            "pod-identity"
-        }
-    };
-    for (name, identity) in identities(&env) {
-        assert_eq!(identity, expected(&name), "{name}");
-    }
+    only_the_autoscaler_on_irsa(&env);
 
     // migrate refuses it the same way.
     let out = migrate(
