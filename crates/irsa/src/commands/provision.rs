@@ -742,11 +742,7 @@ fn apply_question(plan: &Plan) -> String {
 /// `apply --verify`: the token proof for every service account irsa manages in the spec (the
 /// ones EKS add-ons create are left to `irsa verify`).
 async fn verify_applied(session: &Session) -> Result<bool, CliError> {
-    let conn = connection::Connection {
-        aws: session.aws.clone(),
-        kube: session.kube.clone(),
-        region: session.state.cluster.region.clone(),
-    };
+    let conn = session.connection();
     let targets: Vec<(String, String)> = session
         .state
         .bindings
