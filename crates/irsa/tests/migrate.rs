@@ -527,6 +527,9 @@ fn autoscaler_pod_on_fargate(env: &Env) {
         .unwrap();
 }
 
+/// EKS Pod Identity runs on Linux Amazon EC2 nodes only, not on Fargate (EKS user guide,
+/// https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html, "EKS Pod Identity
+/// restrictions").
 #[test]
 fn pods_on_fargate_keep_their_service_account_on_irsa_and_the_others_move() {
     let env = start();

@@ -626,6 +626,9 @@ fn only_the_statement_naming_pods_eks_alone_is_dropped() {
     );
 }
 
+/// EKS Pod Identity runs on Linux Amazon EC2 nodes only, not on Fargate (EKS user guide,
+/// https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html, "EKS Pod Identity
+/// restrictions").
 #[test]
 fn pods_on_fargate_stay_on_irsa_and_the_others_go_on() {
     let mut options = to(Kind::PodIdentity);
