@@ -500,6 +500,11 @@ pub struct MigrateArgs {
     /// statement from the role's trust (the OIDC provider itself is never deleted).
     #[arg(long)]
     pub remove_irsa_trust: bool,
+    /// With --to irsa: once the pods are proven on IRSA and the association is removed, drop
+    /// the `pods.eks.amazonaws.com` statement from the role's trust (kept while another
+    /// service account is still associated with the role).
+    #[arg(long)]
+    pub remove_pod_identity_trust: bool,
     /// Only show the plan: exit 3 when something would change, 0 when nothing.
     #[arg(long)]
     pub plan: bool,

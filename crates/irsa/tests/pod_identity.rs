@@ -3,7 +3,7 @@
 //! webhook): the default bundle applied with `defaults.identity: pod-identity`, proven by
 //! `irsa verify --all` through EKS Auth, idempotent, kill-safe, and destroyed without leftovers.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -179,37 +179,9 @@ fn a_trust_that_admits_another_service_account_fails_verify_with_the_reason() {
     assert_eq!(conflict["mark"], "conflict", "{conflict}");
 }
 
-#[test]
-fn switching_a_live_binding_is_refused_naming_migrate() {
-    let env = start();
-    let apply = env.irsa(&["apply", "--cluster", "demo", "--yes"]);
-    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
-    let spec = write_spec(&env);
-    let plan = env.irsa(&["plan", "-f", &spec]);
-    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
-    assert!(
-        String::from_utf8_lossy(&plan.stdout).contains("irsa migrate --to pod-identity"),
-        "{}",
-        text(&plan)
-    );
-    let refused = env.irsa(&["apply", "-f", &spec, "--yes"]);
-    assert_ne!(refused.status.code(), Some(0), "{}", text(&refused));
-}
-
 /// Starts `irsa apply -f spec` and kills it after `delay_ms`.
 fn kill_apply_after(env: &Env, spec: &str, delay_ms: u64) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
-    cmd.args(["apply", "-f", spec, "--yes"])
-        .current_dir(&env.dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    for (k, v) in env.sandbox.env() {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-    let _ = child.kill();
-    let _ = child.wait();
+    env.kill_after(&["apply", "-f", spec, "--yes"], delay_ms);
 }
 
 #[test]

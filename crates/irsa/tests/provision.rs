@@ -2,7 +2,7 @@
 //! IAM, STS and EKS clusters, the fake EKS add-on API and the fake Kubernetes API, all on
 //! 127.0.0.1. Each test starts its own sandbox and runs the real binary.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use irsa_core::steps::Step;
 use serde_json::Value;
@@ -216,18 +216,7 @@ fn left_in_the_cloud_and_cluster(env: &common::Env) -> Vec<(String, String)> {
 
 /// Starts `irsa apply` of the default bundle and kills it after `delay_ms`.
 fn kill_apply_after(env: &common::Env, delay_ms: u64) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
-    cmd.args(["apply", "--cluster", "demo", "--yes"])
-        .current_dir(&env.dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    for (k, v) in env.sandbox.env() {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-    let _ = child.kill();
-    let _ = child.wait();
+    env.kill_after(&["apply", "--cluster", "demo", "--yes"], delay_ms);
 }
 
 #[test]

@@ -10,8 +10,12 @@
 //! `podIdentityAssociations`) → proof → the annotation (the add-on's `serviceAccountRoleArn`)
 //! removed → restart → proof of the pods → only when asked, the OIDC statement dropped. To IRSA,
 //! the mirror: trust gains the web-identity statement → annotation → proof → restart → proof of
-//! the pods → association removed last. A phase already done in the snapshot yields nothing,
-//! so a rerun resumes where a killed run stopped and a finished migration plans no step.
+//! the pods → association removed last → only when asked, the Pod Identity statement dropped.
+//! A phase already done in the snapshot yields nothing, so a rerun resumes where a killed run
+//! stopped and a finished migration plans no step. Pods on Fargate refuse a move to Pod Identity
+//! (EKS Pod Identity does not run there). `irsa migrate` plans every linked service account;
+//! `irsa plan`/`apply` plan one binding at a time with [`Options::mechanism`] and
+//! [`Options::association_tags`] from the spec, so that the end state is what the spec plans.
 
 pub mod trust;
 
@@ -24,7 +28,7 @@ use crate::desired::ownership_tags;
 use crate::identity::irsa::{DEFAULT_AUDIENCE, ROLE_ARN_ANNOTATION};
 use crate::identity::pod_identity::{self, AGENT_ADDON, Requester};
 use crate::identity::{Kind, Mechanism, PodIdentity, TrustTarget};
-use crate::snapshot::{Addon, Role, Snapshot};
+use crate::snapshot::{Addon, Role, Snapshot, Tags};
 use crate::steps::{AddonAssociation, AddonIdentity, Step};
 
 /// What to migrate, and which way.
@@ -34,11 +38,35 @@ pub struct Options {
     pub to: Option<Kind>,
     /// Drop the OIDC statement from the roles' trusts once the pods are proven on Pod Identity.
     pub remove_irsa_trust: bool,
+    /// Drop the `pods.eks.amazonaws.com` statement from the roles' trusts once the pods are
+    /// proven on IRSA and the association is removed.
+    pub remove_pod_identity_trust: bool,
     /// Only this `(namespace, name)`; `None`: every linked service account.
     pub only: Option<(String, String)>,
     /// Service accounts whose live pods do not use the target mechanism yet (they need a
     /// restart): a fact about pods, which the snapshot does not hold.
     pub stale_pods: BTreeSet<(String, String)>,
+    /// Service accounts with pods on Fargate, where EKS Pod Identity does not work: a fact
+    /// about pods too. A move to Pod Identity refuses them (they stay on IRSA).
+    pub fargate: BTreeSet<(String, String)>,
+    /// The target mechanism with a spec's options (audience, target role, session tags);
+    /// `None`: the defaults of `to`.
+    pub mechanism: Option<Mechanism>,
+    /// The tags of an association the migration creates; `None`: irsa's ownership tags.
+    pub association_tags: Option<Tags>,
+}
+
+impl Options {
+    /// The target mechanism: the spec's, else the defaults of `to`.
+    fn target_mechanism(&self, to: Kind) -> Mechanism {
+        match &self.mechanism {
+            Some(m) if m.kind() == to => m.clone(),
+            _ => match to {
+                Kind::Irsa => Mechanism::default(),
+                Kind::PodIdentity => Mechanism::PodIdentity(PodIdentity::default()),
+            },
+        }
+    }
 }
 
 /// The phases of the safe order.
@@ -61,6 +89,8 @@ pub enum PhaseName {
     PodsProof,
     /// `--remove-irsa-trust`: the OIDC statement dropped from the trust.
     RemoveIrsaTrust,
+    /// `--remove-pod-identity-trust`: the `pods.eks.amazonaws.com` statement dropped.
+    RemovePodIdentityTrust,
 }
 
 impl PhaseName {
@@ -75,6 +105,7 @@ impl PhaseName {
             PhaseName::Restart => "restart",
             PhaseName::PodsProof => "pods-proof",
             PhaseName::RemoveIrsaTrust => "remove-irsa-trust",
+            PhaseName::RemovePodIdentityTrust => "remove-pod-identity-trust",
         }
     }
 
@@ -215,7 +246,7 @@ fn subjects<'a>(
             a.role_arn.clone(),
         )
     });
-    for (namespace, name, role_arn) in annotated.chain(associated) {
+    for (namespace, name, role_arn) in annotated.chain(associated).chain(addon_linked(snapshot)) {
         if role_arn.is_empty() || !seen.insert((namespace.clone(), name.clone())) {
             continue;
         }
@@ -239,6 +270,18 @@ fn subjects<'a>(
     }
     out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     Ok(out)
+}
+
+/// The service accounts of preset add-ons with a `serviceAccountRoleArn` (EKS annotates them,
+/// but a plan's observation reads only the service accounts irsa creates).
+fn addon_linked(snapshot: &Snapshot) -> impl Iterator<Item = (String, String, String)> + '_ {
+    crate::presets::catalog().iter().filter_map(|p| {
+        let crate::presets::Install::EksAddon { name } = p.install else {
+            return None;
+        };
+        let role = snapshot.addon(name)?.service_account_role_arn.clone()?;
+        Some((p.namespace.to_string(), p.service_account.to_string(), role))
+    })
 }
 
 /// The EKS add-on that links `namespace/name`: the owner of its association, else the add-on
@@ -358,6 +401,7 @@ impl Ctx<'_> {
     }
 
     fn to_pod_identity(&self, s: &Subject<'_>) -> Result<Vec<Phase>, String> {
+        self.refuse_fargate(s)?;
         let role = self.role(&s.role_arn)?;
         let (trust_step, trust) = self.gain_pod_identity_trust(s, role)?;
         let mut phases = vec![
@@ -385,8 +429,9 @@ impl Ctx<'_> {
         let role = self.role(&s.role_arn)?;
         let link = self.annotate(s)?;
         let restart = !link.is_empty() || self.is_stale(s);
+        let (trust_step, trust) = self.gain_irsa_trust(s, role)?;
         let mut phases = vec![
-            phase(PhaseName::Trust, self.gain_irsa_trust(s, role)?),
+            phase(PhaseName::Trust, trust_step),
             phase(PhaseName::Link, link),
             phase(PhaseName::Proof, Vec::new()),
         ];
@@ -395,7 +440,30 @@ impl Ctx<'_> {
         }
         phases.push(phase(PhaseName::PodsProof, Vec::new()));
         phases.push(phase(PhaseName::Unlink, self.remove_association(s)));
+        if self.options.remove_pod_identity_trust {
+            phases.push(phase(
+                PhaseName::RemovePodIdentityTrust,
+                self.drop_pod_identity_trust(s, role, &trust),
+            ));
+        }
         Ok(phases)
+    }
+
+    /// EKS Pod Identity does not work on Fargate: a service account whose pods run there stays
+    /// on IRSA (EKS user guide, "Learn how EKS Pod Identity grants pods access to AWS
+    /// services", EKS Pod Identity restrictions: Linux Amazon EC2 instances only).
+    fn refuse_fargate(&self, s: &Subject<'_>) -> Result<(), String> {
+        if !self
+            .options
+            .fargate
+            .contains(&(s.namespace.clone(), s.name.clone()))
+        {
+            return Ok(());
+        }
+        Err(format!(
+            "pods of {}/{} run on Fargate, where EKS Pod Identity is not supported (no agent runs there): it stays on IRSA; run those pods on EC2 nodes (change the Fargate profile's selectors) or keep `identity: irsa` for it",
+            s.namespace, s.name
+        ))
     }
 
     fn is_stale(&self, s: &Subject<'_>) -> bool {
@@ -418,37 +486,38 @@ impl Ctx<'_> {
             namespace: &s.namespace,
             service_account: &s.name,
         };
-        let options = PodIdentity::default();
+        let mechanism = self.options.target_mechanism(Kind::PodIdentity);
+        let options = mechanism.as_pod_identity().cloned().unwrap_or_default();
         if pod_identity::trust_check(&role.trust_policy, &options, &requester).allowed {
             return Ok((Vec::new(), role.trust_policy.clone()));
         }
-        let exact = Mechanism::PodIdentity(options)
+        let exact = mechanism
             .trust_policy(&self.target, &s.namespace, &s.name)
             .map_err(|e| e.to_string())?;
         self.trust_update(role, &exact["Statement"][0])
     }
 
     /// The web-identity statement added to the trust unless it already admits the service
-    /// account's token.
-    fn gain_irsa_trust(&self, s: &Subject<'_>, role: &Role) -> Result<Vec<Step>, String> {
+    /// account's token; returns the step and the trust as it will be.
+    fn gain_irsa_trust(&self, s: &Subject<'_>, role: &Role) -> Result<(Vec<Step>, Value), String> {
         let provider = self.provider_arn()?;
-        let claims = iam_policy::trust::TokenClaims::for_service_account(
-            &s.namespace,
-            &s.name,
-            DEFAULT_AUDIENCE,
-        );
+        let mechanism = self.options.target_mechanism(Kind::Irsa);
+        let audience = mechanism
+            .as_irsa()
+            .map_or(DEFAULT_AUDIENCE, |i| i.audience.as_str());
+        let claims =
+            iam_policy::trust::TokenClaims::for_service_account(&s.namespace, &s.name, audience);
         let admits = iam_policy::document::PolicyDocument::from_value(&role.trust_policy)
             .ok()
             .and_then(|doc| iam_policy::trust::check_web_identity(&doc, &provider, &claims).ok())
             .is_some_and(|check| check.allowed);
         if admits {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), role.trust_policy.clone()));
         }
-        let exact = Mechanism::default()
+        let exact = mechanism
             .trust_policy(&self.target, &s.namespace, &s.name)
             .map_err(|e| e.to_string())?;
         self.trust_update(role, &exact["Statement"][0])
-            .map(|(steps, _)| steps)
     }
 
     /// The trust update that appends `statement`, refused when it would exceed the quota; none
@@ -510,15 +579,21 @@ impl Ctx<'_> {
                 self.update_addon(addon, AddonIdentity::PodIdentity { associations }),
             ]);
         }
+        let mechanism = self.options.target_mechanism(Kind::PodIdentity);
+        let options = mechanism.as_pod_identity().cloned().unwrap_or_default();
         Ok(vec![Step::CreatePodIdentityAssociation {
             cluster: self.cluster.to_string(),
             namespace: s.namespace.clone(),
             service_account: s.name.clone(),
             role_arn: s.role_arn.clone(),
-            target_role_arn: None,
-            disable_session_tags: false,
-            policy: None,
-            tags: ownership_tags(self.cluster),
+            target_role_arn: options.target_role_arn,
+            disable_session_tags: options.disable_session_tags,
+            policy: options.session_policy,
+            tags: self
+                .options
+                .association_tags
+                .clone()
+                .unwrap_or_else(|| ownership_tags(self.cluster)),
         }])
     }
 
@@ -647,6 +722,22 @@ impl Ctx<'_> {
             _ => Vec::new(),
         }
     }
+
+    /// `--remove-pod-identity-trust`: the `pods.eks.amazonaws.com` statements dropped from
+    /// `trust` (the trust as the earlier phases leave it), unless another service account is
+    /// still associated with the role (it needs them).
+    fn drop_pod_identity_trust(&self, s: &Subject<'_>, role: &Role, trust: &Value) -> Vec<Step> {
+        let shared = self.snapshot.pod_identity_associations.iter().any(|a| {
+            (a.namespace != s.namespace || a.service_account != s.name) && a.role_arn == role.arn
+        });
+        match trust::without_service(trust, pod_identity::SERVICE_PRINCIPAL) {
+            Some(rest) if !shared => vec![Step::UpdateTrustPolicy {
+                role_name: role.name.clone(),
+                trust_policy: rest,
+            }],
+            _ => Vec::new(),
+        }
+    }
 }
 
 fn phase(name: PhaseName, steps: Vec<Step>) -> Phase {
@@ -669,4 +760,4 @@ fn keep_markers_if_needed(phases: Vec<Phase>) -> Vec<Phase> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

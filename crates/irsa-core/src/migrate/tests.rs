@@ -106,7 +106,7 @@ fn to(kind: Kind) -> Options {
 }
 
 /// What the snapshot shows once `step` ran (as EKS, IAM and Kubernetes would leave it).
-fn apply(snapshot: &mut Snapshot, step: &Step) {
+pub(crate) fn apply(snapshot: &mut Snapshot, step: &Step) {
     match step {
         Step::CreateAddon { name, .. } => {
             snapshot.addons.push(Addon {
@@ -177,15 +177,17 @@ fn update_addon(snapshot: &mut Snapshot, name: &str, identity: &AddonIdentity) {
         AddonIdentity::ServiceAccountRole { role_arn } => {
             addon.service_account_role_arn = Some(role_arn.clone()).filter(|r| !r.is_empty());
             let role = addon.service_account_role_arn.clone();
+            // A plan's snapshot does not read the service accounts EKS add-ons create.
             let sa = snapshot
                 .service_accounts
                 .iter_mut()
-                .find(|s| s.name == "ebs-csi-controller-sa")
-                .unwrap();
-            merge(
-                &mut sa.annotations,
-                &[(ROLE_ARN_ANNOTATION.to_string(), role)],
-            );
+                .find(|s| s.name == "ebs-csi-controller-sa");
+            if let Some(sa) = sa {
+                merge(
+                    &mut sa.annotations,
+                    &[(ROLE_ARN_ANNOTATION.to_string(), role)],
+                );
+            }
         }
         AddonIdentity::PodIdentity { associations } => {
             snapshot
@@ -540,4 +542,156 @@ fn a_trust_with_the_statement_and_a_deny_is_not_grown_again() {
         names(migration(&rerun, "app")),
         ["link", "proof", "unlink", "restart", "pods-proof"]
     );
+}
+
+/// The cluster moved to Pod Identity with `--remove-irsa-trust`: the roles trust only
+/// `pods.eks.amazonaws.com`.
+fn on_pod_identity() -> Snapshot {
+    let mut options = to(Kind::PodIdentity);
+    options.remove_irsa_trust = true;
+    let snapshot = with_agent(on_irsa());
+    let plan = plan(&snapshot, &options).unwrap();
+    run_all(snapshot, &plan)
+}
+
+#[test]
+fn remove_pod_identity_trust_comes_after_the_proof_and_the_association_removal() {
+    let snapshot = on_pod_identity();
+    let mut options = to(Kind::Irsa);
+    options.remove_pod_identity_trust = true;
+    let back = plan(&snapshot, &options).unwrap();
+    let app = migration(&back, "app");
+    assert_eq!(
+        names(app),
+        [
+            "trust",
+            "link",
+            "proof",
+            "restart",
+            "pods-proof",
+            "unlink",
+            "remove-pod-identity-trust"
+        ]
+    );
+    let after = run_all(snapshot, &back);
+    let trust = &after.role("app").unwrap().trust_policy;
+    assert_eq!(trust["Statement"].as_array().unwrap().len(), 1, "{trust:#}");
+    assert!(
+        trust["Statement"][0]["Principal"]["Federated"]
+            .as_str()
+            .unwrap()
+            .ends_with("oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"),
+        "{trust:#}"
+    );
+    // Done: a rerun plans nothing, the flag included.
+    let again = plan(&after, &options).unwrap();
+    assert!(!again.has_changes(), "{again:#?}");
+}
+
+#[test]
+fn remove_pod_identity_trust_keeps_the_statement_another_association_needs() {
+    let mut snapshot = on_pod_identity();
+    snapshot
+        .pod_identity_associations
+        .push(PodIdentityAssociation {
+            association_id: "a-worker".into(),
+            namespace: "other".into(),
+            service_account: "worker".into(),
+            role_arn: APP_ROLE.into(),
+            ..Default::default()
+        });
+    let mut options = to(Kind::Irsa);
+    options.remove_pod_identity_trust = true;
+    options.only = Some(("default".into(), "app".into()));
+    let back = plan(&snapshot, &options).unwrap();
+    let app = migration(&back, "app");
+    assert!(
+        !names(app).contains(&"remove-pod-identity-trust"),
+        "{app:?}"
+    );
+}
+
+#[test]
+fn only_the_statement_naming_pods_eks_alone_is_dropped() {
+    let mixed = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": ["pods.eks.amazonaws.com"]}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"Service": ["pods.eks.amazonaws.com", "ec2.amazonaws.com"]}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]});
+    let rest = trust::without_service(&mixed, pod_identity::SERVICE_PRINCIPAL).unwrap();
+    assert_eq!(rest["Statement"].as_array().unwrap().len(), 2, "{rest:#}");
+    assert_eq!(
+        trust::without_service(&rest["Statement"][1], pod_identity::SERVICE_PRINCIPAL),
+        None
+    );
+}
+
+/// EKS Pod Identity runs on Linux Amazon EC2 nodes only, not on Fargate (EKS user guide,
+/// https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html, "EKS Pod Identity
+/// restrictions").
+#[test]
+fn pods_on_fargate_stay_on_irsa_and_the_others_go_on() {
+    let mut options = to(Kind::PodIdentity);
+    options.fargate.insert(("default".into(), "app".into()));
+    let plan = plan(&with_agent(on_irsa()), &options).unwrap();
+    let app = migration(&plan, "app");
+    let why = app.refusal.as_deref().unwrap();
+    assert!(
+        why.contains("Fargate") && why.contains("stays on IRSA"),
+        "{why}"
+    );
+    assert!(app.phases.is_empty());
+    let ebs = migration(&plan, "ebs-csi-controller-sa");
+    assert!(ebs.refusal.is_none() && !ebs.phases.is_empty(), "{ebs:?}");
+    // Fargate runs IRSA: the way back is not refused.
+    let mut back = to(Kind::Irsa);
+    back.fargate = options.fargate.clone();
+    let back = plan_back(&back);
+    assert!(migration(&back, "app").refusal.is_none());
+}
+
+fn plan_back(options: &Options) -> MigrationPlan {
+    plan(&on_pod_identity(), options).unwrap()
+}
+
+#[test]
+fn a_spec_gives_the_association_its_options_and_tags() {
+    let mut options = to(Kind::PodIdentity);
+    options.only = Some(("default".into(), "app".into()));
+    options.mechanism = Some(Mechanism::PodIdentity(PodIdentity {
+        target_role_arn: Some("arn:aws:iam::210987654321:role/reports".into()),
+        ..Default::default()
+    }));
+    let tags: crate::snapshot::Tags = [("team".to_string(), "payments".to_string())].into();
+    options.association_tags = Some(tags.clone());
+    let plan = plan(&with_agent(on_irsa()), &options).unwrap();
+    let created = migration(&plan, "app")
+        .steps()
+        .find_map(|s| match s {
+            Step::CreatePodIdentityAssociation {
+                target_role_arn,
+                tags,
+                ..
+            } => Some((target_role_arn.clone(), tags.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        created,
+        (Some("arn:aws:iam::210987654321:role/reports".into()), tags)
+    );
+}
+
+#[test]
+fn an_addon_with_a_role_is_a_subject_without_its_service_account_read() {
+    let mut snapshot = with_agent(on_irsa());
+    snapshot
+        .service_accounts
+        .retain(|sa| sa.name != "ebs-csi-controller-sa");
+    let mut options = to(Kind::PodIdentity);
+    options.only = Some(("kube-system".into(), "ebs-csi-controller-sa".into()));
+    let plan = plan(&snapshot, &options).unwrap();
+    let ebs = migration(&plan, "ebs-csi-controller-sa");
+    assert_eq!(ebs.addon.as_deref(), Some(EBS_ADDON));
+    assert_eq!(ebs.role_arn, EBS_ROLE);
 }

@@ -13,13 +13,14 @@
 mod destroy;
 mod diff;
 mod items;
+mod migration;
 mod pod_identity;
 
 pub use destroy::destroy;
 pub use diff::line_diff;
 pub use items::{Item, Mark};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -42,6 +43,11 @@ pub struct PlanOptions {
     pub thumbprints: Vec<String>,
     /// Directory for Helm values files (`None`: do not write them).
     pub values_dir: Option<String>,
+    /// Service accounts moving between mechanisms whose live pods are not on the spec's one yet
+    /// (facts about pods, for the migrations; see [`crate::migrate::Options::stale_pods`]).
+    pub stale_pods: BTreeSet<(String, String)>,
+    /// Service accounts with pods on Fargate (a move to Pod Identity refuses them).
+    pub fargate: BTreeSet<(String, String)>,
 }
 
 /// A step with its position and the steps it waits for.
@@ -58,6 +64,9 @@ pub struct PlannedStep {
 pub struct Plan {
     pub items: Vec<Item>,
     pub steps: Vec<PlannedStep>,
+    /// Bindings moving between mechanisms: run after the steps, phase by phase with proofs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub migrations: Vec<crate::migrate::Migration>,
 }
 
 impl Plan {
@@ -67,6 +76,10 @@ impl Plan {
 
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
+            || self
+                .migrations
+                .iter()
+                .any(|m| m.refusal.is_none() && !m.phases.is_empty())
     }
 
     /// The longest chain of dependent API calls (each step weighted by its calls).
@@ -300,13 +313,21 @@ impl Ctx<'_> {
         prerequisites: &Prerequisites,
     ) -> Result<(), PlanError> {
         let role_arn = b.role_arn(self.partition, self.account);
-        let trust =
+        let mut trust =
             b.mechanism
                 .trust_policy(&self.trust_target(), &b.namespace, &b.service_account)?;
-        if let Some(conflict) = self.identity_change(b) {
-            // Switching a live binding's mechanism is a migration, not an in-place update.
-            plan.items.push(conflict);
-            return Ok(());
+        // Switching a live binding's mechanism is a migration, not an in-place update: its
+        // trust and link change between proofs.
+        let migration = match self.plan_switch(b) {
+            migration::Switch::Conflict(item) => {
+                plan.items.push(item);
+                return Ok(());
+            }
+            migration::Switch::Migrate(m) => Some(m),
+            migration::Switch::InPlace => None,
+        };
+        if let (Some(_), Some(existing)) = (&migration, self.snapshot.role(&b.role.name)) {
+            trust = existing.trust_policy.clone();
         }
         let before_role = prerequisites.before_role(&b.mechanism);
         let Some(role_step) = self.plan_role(plan, b, &role_arn, &trust, &before_role) else {
@@ -327,6 +348,11 @@ impl Ctx<'_> {
             }
         }
         self.plan_attachments(plan, b, &wanted_arns, &attach_after);
+        if let Some(m) = migration {
+            plan.items.push(self.migration_item(&m));
+            plan.migrations.push(m);
+            return Ok(());
+        }
         // The link (service account, association, add-on) only needs its role to exist: EKS
         // takes far longer to start the add-on's pods than IAM takes to attach the policies,
         // which run at the same time.

@@ -1,7 +1,7 @@
 //! The EKS Pod Identity part of a plan: the agent add-on every association needs, one
-//! association per binding (created, updated to match, tagged as irsa's), and the refusal to
-//! switch a live binding from one mechanism to the other in place (a migration moves it without
-//! leaving the workload without credentials; a blind swap would not).
+//! association per binding (created, updated to match, tagged as irsa's), and the live mechanism
+//! of a binding: switching it in place is refused (a migration, see [`super::migration`], moves
+//! it without leaving the workload without credentials; a blind swap would not).
 
 use super::{Ctx, Item, Mark, Plan, owned};
 use crate::desired::Binding;
@@ -147,7 +147,8 @@ impl Ctx<'_> {
     }
 
     /// A conflict when the live service account (or add-on) is linked through the other
-    /// mechanism than the binding asks for: moving it is `irsa migrate`'s job.
+    /// mechanism than the binding asks for and no migration can move it (see
+    /// [`super::migration`]): moving it is then `irsa migrate`'s job.
     pub(super) fn identity_change(&self, b: &Binding) -> Option<Item> {
         let wanted = b.mechanism.kind();
         let live = self.live_mechanism(b)?;
@@ -165,7 +166,7 @@ impl Ctx<'_> {
     }
 
     /// The mechanism the live objects give the binding's service account, when they give one.
-    fn live_mechanism(&self, b: &Binding) -> Option<Kind> {
+    pub(super) fn live_mechanism(&self, b: &Binding) -> Option<Kind> {
         if let Some(crate::desired::Install::EksAddon { name }) = &b.install {
             let addon = self.snapshot.addon(name)?;
             let has_association = self

@@ -1,5 +1,6 @@
 use super::*;
 use crate::desired::{self, ResolveInput, TAG_MANAGED_BY};
+use crate::migrate::PhaseName;
 use crate::render::ROLE_ARN_ANNOTATION;
 use crate::snapshot::{
     Addon, Cluster, ManagedPolicy, OidcProvider, PolicyVersion, Role, ServiceAccount,
@@ -929,35 +930,240 @@ fn an_add_on_owned_association_is_a_conflict() {
     );
 }
 
-#[test]
-fn switching_a_live_binding_is_a_conflict_naming_migrate() {
-    // Applied with IRSA, then the spec says pod-identity.
-    let irsa = state();
-    let after = applied(
+/// The default bundle applied with IRSA (and the agent, as a first migration would leave it
+/// absent: the plan installs it).
+fn applied_with_irsa() -> Snapshot {
+    applied(
         empty_snapshot(),
-        &plan(&irsa, &empty_snapshot(), &PlanOptions::default()).unwrap(),
+        &plan(&state(), &empty_snapshot(), &PlanOptions::default()).unwrap(),
+    )
+}
+
+/// What the plan's steps, then its migrations' phases, leave behind.
+fn applied_with_migrations(snapshot: Snapshot, p: &Plan) -> Snapshot {
+    let mut after = applied(snapshot, p);
+    for step in p.migrations.iter().flat_map(|m| m.steps()) {
+        crate::migrate::tests::apply(&mut after, step);
+    }
+    after
+}
+
+#[test]
+fn an_identity_change_plans_the_migration_of_each_binding() {
+    let live = applied_with_irsa();
+    let p = plan(&pod_identity_state(), &live, &PlanOptions::default()).unwrap();
+    assert!(!p.has_conflicts(), "{:#?}", p.items);
+    assert!(p.has_changes());
+    let mut moving: Vec<&str> = p.migrations.iter().map(|m| m.name.as_str()).collect();
+    moving.sort();
+    assert_eq!(
+        moving,
+        [
+            "cluster-autoscaler",
+            "ebs-csi-controller-sa",
+            "efs-csi-controller-sa"
+        ]
     );
-    let p = plan(&pod_identity_state(), &after, &PlanOptions::default()).unwrap();
-    let conflicts: Vec<&Item> = p
+    // The plan's own steps: the agent; trust and links are the migrations'.
+    assert!(
+        p.steps.iter().all(|s| matches!(
+            &s.step,
+            Step::CreateAddon { name, .. } if name == "eks-pod-identity-agent"
+        )),
+        "{:#?}",
+        p.steps
+    );
+    let autoscaler = p
+        .migrations
+        .iter()
+        .find(|m| m.name == "cluster-autoscaler")
+        .unwrap();
+    let phases: Vec<&str> = autoscaler
+        .phases
+        .iter()
+        .map(|ph| ph.name.as_str())
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "trust",
+            "link",
+            "proof",
+            "unlink",
+            "restart",
+            "pods-proof",
+            "remove-irsa-trust"
+        ]
+    );
+    // The plan says when the OIDC statement of irsa's role goes.
+    let item = p
         .items
         .iter()
-        .filter(|i| i.mark == Mark::Conflict)
-        .collect();
-    assert_eq!(conflicts.len(), 3, "{conflicts:#?}");
+        .find(|i| i.kind == "migration" && i.name == "kube-system/cluster-autoscaler")
+        .unwrap();
+    assert_eq!(item.mark, Mark::Update);
     assert!(
-        conflicts
+        item.details
             .iter()
-            .all(|i| i.details[0].contains("irsa migrate --to pod-identity"))
+            .any(|d| d.contains("OIDC (IRSA) statement leaves the trust")),
+        "{item:?}"
     );
-    // And back: applied with Pod Identity, then the spec says irsa.
-    let pi = pod_identity_state();
-    let after = applied(
+}
+
+#[test]
+fn a_migrated_bundle_plans_nothing_more() {
+    let live = applied_with_irsa();
+    let spec = pod_identity_state();
+    let p = plan(&spec, &live, &PlanOptions::default()).unwrap();
+    let moved = applied_with_migrations(live, &p);
+    let again = plan(&spec, &moved, &PlanOptions::default()).unwrap();
+    assert!(!again.has_changes(), "{:#?}", again);
+    assert!(again.migrations.is_empty());
+    // The role irsa owns trusts exactly what a fresh Pod Identity apply would give it.
+    let fresh = applied(
         empty_snapshot(),
-        &plan(&pi, &empty_snapshot(), &PlanOptions::default()).unwrap(),
+        &plan(&spec, &empty_snapshot(), &PlanOptions::default()).unwrap(),
     );
-    let p = plan(&irsa, &after, &PlanOptions::default()).unwrap();
-    let conflicts = p.items.iter().filter(|i| i.mark == Mark::Conflict).count();
-    assert_eq!(conflicts, 3, "{:#?}", p.items);
+    let name = "irsa-demo-kube-system-cluster-autoscaler";
+    assert_eq!(
+        moved.role(name).unwrap().trust_policy,
+        fresh.role(name).unwrap().trust_policy
+    );
+
+    // And back to IRSA: the association last, then the Pod Identity statement.
+    let back = plan(&state(), &moved, &PlanOptions::default()).unwrap();
+    assert!(!back.has_conflicts(), "{:#?}", back.items);
+    let autoscaler = back
+        .migrations
+        .iter()
+        .find(|m| m.name == "cluster-autoscaler")
+        .unwrap();
+    let phases: Vec<&str> = autoscaler
+        .phases
+        .iter()
+        .map(|ph| ph.name.as_str())
+        .collect();
+    assert_eq!(
+        &phases[phases.len() - 2..],
+        ["unlink", "remove-pod-identity-trust"]
+    );
+    let home = applied_with_migrations(moved, &back);
+    let again = plan(&state(), &home, &PlanOptions::default()).unwrap();
+    assert!(!again.has_changes(), "{:#?}", again);
+}
+
+#[test]
+fn a_half_moved_binding_is_completed_by_the_next_plan() {
+    let live = applied_with_irsa();
+    let spec = pod_identity_state();
+    let p = plan(&spec, &live, &PlanOptions::default()).unwrap();
+    // Killed after the annotation went: the live mechanism is the spec's, the OIDC statement
+    // and the pods still on IRSA are left.
+    let mut half = applied(live, &p);
+    let autoscaler = p
+        .migrations
+        .iter()
+        .find(|m| m.name == "cluster-autoscaler")
+        .unwrap();
+    for phase in autoscaler
+        .phases
+        .iter()
+        .take_while(|ph| ph.name != PhaseName::PodsProof)
+    {
+        for step in &phase.steps {
+            crate::migrate::tests::apply(&mut half, step);
+        }
+    }
+    let options = PlanOptions {
+        stale_pods: [("kube-system".to_string(), "cluster-autoscaler".to_string())].into(),
+        ..Default::default()
+    };
+    let next = plan(&spec, &half, &options).unwrap();
+    let resumed = next
+        .migrations
+        .iter()
+        .find(|m| m.name == "cluster-autoscaler")
+        .unwrap();
+    let phases: Vec<&str> = resumed.phases.iter().map(|ph| ph.name.as_str()).collect();
+    assert_eq!(
+        phases,
+        ["proof", "restart", "pods-proof", "remove-irsa-trust"]
+    );
+    // The trust is not replaced in place meanwhile.
+    assert!(steps_named(&next, |s| matches!(s, Step::UpdateTrustPolicy { .. })).is_empty());
+}
+
+#[test]
+fn a_drifted_trust_of_a_binding_on_the_spec_mechanism_is_repaired_in_place() {
+    let mut live = applied_with_irsa();
+    let name = "irsa-demo-kube-system-cluster-autoscaler";
+    let exact = live.role(name).unwrap().trust_policy.clone();
+    live.roles
+        .iter_mut()
+        .find(|r| r.name == name)
+        .unwrap()
+        .trust_policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    });
+    let p = plan(&state(), &live, &PlanOptions::default()).unwrap();
+    assert!(p.migrations.is_empty(), "{:#?}", p.migrations);
+    let repaired = steps_named(&p, |s| matches!(s, Step::UpdateTrustPolicy { .. }));
+    assert!(
+        matches!(&repaired[..], [s] if matches!(&s.step, Step::UpdateTrustPolicy { trust_policy, .. } if *trust_policy == exact)),
+        "{repaired:#?}"
+    );
+    // Pods on Fargate of a binding already on IRSA are no refusal either.
+    let options = PlanOptions {
+        fargate: [("kube-system".to_string(), "cluster-autoscaler".to_string())].into(),
+        ..Default::default()
+    };
+    let p = plan(&state(), &applied_with_irsa(), &options).unwrap();
+    assert!(p.migrations.is_empty() && !p.has_changes(), "{p:#?}");
+}
+
+#[test]
+fn pods_on_fargate_keep_their_binding_on_irsa_and_the_others_move() {
+    let live = applied_with_irsa();
+    let options = PlanOptions {
+        fargate: [("kube-system".to_string(), "cluster-autoscaler".to_string())].into(),
+        ..Default::default()
+    };
+    let p = plan(&pod_identity_state(), &live, &options).unwrap();
+    assert!(
+        !p.has_conflicts(),
+        "a refusal does not stop the others: {:#?}",
+        p.items
+    );
+    let item = p
+        .items
+        .iter()
+        .find(|i| i.kind == "migration" && i.name == "kube-system/cluster-autoscaler")
+        .unwrap();
+    assert_eq!(item.mark, Mark::Unchanged);
+    assert!(
+        item.details[0].contains("stays on IRSA") && item.details[0].contains("Fargate"),
+        "{item:?}"
+    );
+    let others = p
+        .migrations
+        .iter()
+        .filter(|m| m.refusal.is_none() && !m.phases.is_empty());
+    assert_eq!(others.count(), 2);
+}
+
+#[test]
+fn a_switch_to_another_role_is_a_conflict_naming_migrate() {
+    let live = applied_with_irsa();
+    let spec = pod_identity_state_from(
+        "cluster: {name: demo, region: us-east-1, account: '123456789012'}\ndefaults: {identity: pod-identity}\nbindings:\n  - preset: cluster-autoscaler\n    role: {name: autoscaler-elsewhere}\n",
+    );
+    let p = plan(&spec, &live, &PlanOptions::default()).unwrap();
+    let conflict = p.items.iter().find(|i| i.mark == Mark::Conflict).unwrap();
+    assert!(
+        conflict.details[0].contains("a migration keeps the role"),
+        "{conflict:?}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod audit;
 mod doctor;
 mod migrate;
+mod migration;
 mod policy;
 mod presets;
 mod provision;

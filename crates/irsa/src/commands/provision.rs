@@ -350,6 +350,57 @@ impl Session {
             adopt: args.adopt,
             thumbprints,
             values_dir: Some(args.values_dir.display().to_string()),
+            ..PlanOptions::default()
+        }
+    }
+
+    /// The plan; when it moves bindings between mechanisms, planned again with the facts about
+    /// their pods (which still need a restart, which run on Fargate), read only then.
+    async fn plan(&self, args: &ProvisionArgs, snapshot: &Snapshot) -> Result<Plan, CliError> {
+        let mut options = self.plan_options(args, snapshot).await;
+        let plan = plan::plan(&self.state, snapshot, &options).map_err(plan_error)?;
+        if plan.migrations.is_empty() {
+            return Ok(plan);
+        }
+        let subjects: Vec<(String, String, Kind)> = plan
+            .migrations
+            .iter()
+            .map(|m| (m.namespace.clone(), m.name.clone(), m.to))
+            .collect();
+        self.kube_calls
+            .fetch_add(2 * subjects.len() as u64, Ordering::Relaxed);
+        let facts = super::migration::pod_facts(&self.kube, &subjects).await?;
+        if facts.stale.is_empty() && facts.fargate.is_empty() {
+            return Ok(plan);
+        }
+        options.stale_pods = facts.stale;
+        options.fargate = facts.fargate;
+        plan::plan(&self.state, snapshot, &options).map_err(plan_error)
+    }
+
+    /// Carries out the plan's migrations (after its steps), phase by phase with the proofs.
+    async fn migrate(&self, plan: &Plan) -> Vec<super::migration::Outcome> {
+        let runner = super::migration::Runner {
+            conn: self.connection(),
+            cluster: self.state.cluster.name.clone(),
+            counters: KubeCounters {
+                calls: Arc::clone(&self.kube_calls),
+                mutating: Arc::clone(&self.kube_mutating),
+            },
+            pods_timeout: super::migration::DEFAULT_PODS_TIMEOUT,
+        };
+        let migrations = irsa_core::migrate::MigrationPlan {
+            migrations: plan.migrations.clone(),
+            ..Default::default()
+        };
+        runner.run(&migrations).await
+    }
+
+    fn connection(&self) -> connection::Connection {
+        connection::Connection {
+            aws: self.aws.clone(),
+            kube: self.kube.clone(),
+            region: self.state.cluster.region.clone(),
         }
     }
 
@@ -563,10 +614,14 @@ fn show(plan: &Plan, state: &DesiredState, snapshot: &Snapshot, format: Format) 
         "unchanged": count(Mark::Unchanged), "conflict": count(Mark::Conflict),
     });
     if format == Format::Json {
-        print_json(&json!({
+        let mut out = json!({
             "cluster": state.cluster.name, "account": snapshot.account, "region": snapshot.region,
             "items": plan.items, "steps": plan.steps, "summary": summary, "critical_path": plan.critical_path(),
-        }));
+        });
+        if !plan.migrations.is_empty() {
+            out["migrations"] = super::migration::planned_json(&plan.migrations).into();
+        }
+        print_json(&out);
         return;
     }
     println!(
@@ -583,6 +638,12 @@ fn show(plan: &Plan, state: &DesiredState, snapshot: &Snapshot, format: Format) 
         for line in &item.details {
             println!("        {line}");
         }
+    }
+    if !plan.migrations.is_empty() {
+        println!(
+            "\nMigrations, after the steps above; each phase only once the one before it passed:"
+        );
+        super::migration::show_migrations(&plan.migrations);
     }
     println!(
         "\n{} to create, {} to update, {} to delete, {} unchanged, {}.",
@@ -607,12 +668,7 @@ pub fn plan(args: ProvisionArgs) -> Result<Code, CliError> {
     connection::runtime()?.block_on(async {
         let mut session = connect(&args).await?;
         let snapshot = session.observe().await?;
-        let plan = plan::plan(
-            &session.state,
-            &snapshot,
-            &session.plan_options(&args, &snapshot).await,
-        )
-        .map_err(plan_error)?;
+        let plan = session.plan(&args, &snapshot).await?;
         show(&plan, &session.state, &snapshot, args.output);
         Ok(if plan.has_conflicts() {
             Code::Negative
@@ -630,13 +686,13 @@ pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
         let mut session = connect(&args.common).await?;
         session.aws = session.aws.with_max_concurrency(args.concurrency);
         let snapshot = session.observe().await?;
-        let plan = plan::plan(&session.state, &snapshot, &session.plan_options(&args.common, &snapshot).await).map_err(plan_error)?;
+        let plan = session.plan(&args.common, &snapshot).await?;
         show(&plan, &session.state, &snapshot, args.common.output);
         if plan.has_conflicts() {
             return Err(CliError::failed("refusing to apply: the plan has conflicts (objects irsa does not own); resolve them or rerun with --adopt"));
         }
         let result = if plan.has_changes() {
-            confirm(&format!("Apply {}?", counted(plan.steps.len(), "step")), args.yes)?;
+            confirm(&apply_question(&plan), args.yes)?;
             let result = session.execute(&plan, args.concurrency).await;
             if result.is_ok() {
                 report_restarts(&session, &plan, args.restart).await?;
@@ -646,6 +702,15 @@ pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
             eprintln!("Nothing to change.");
             Ok(())
         };
+        // The migrations last: the new mechanism's role, policies and agent are ready by now.
+        let migrated = match (&result, plan.migrations.is_empty()) {
+            (Ok(()), false) => {
+                let outcomes = session.migrate(&plan).await;
+                super::migration::print_outcomes(&outcomes, args.common.output);
+                outcomes.iter().all(|o| o.done)
+            }
+            _ => true,
+        };
         let verified = match (&result, args.verify) {
             (Ok(()), true) => verify_applied(&session).await?,
             _ => true,
@@ -653,18 +718,31 @@ pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
         if args.stats {
             println!("{}", session.stats_line(&plan, started));
         }
-        result.map(|()| if verified { Code::Ok } else { Code::Negative })
+        result.map(|()| if verified && migrated { Code::Ok } else { Code::Negative })
     })
+}
+
+/// The confirmation: the steps, and the service accounts a migration moves.
+fn apply_question(plan: &Plan) -> String {
+    let moving = plan
+        .migrations
+        .iter()
+        .filter(|m| m.refusal.is_none() && !m.phases.is_empty())
+        .count();
+    match moving {
+        0 => format!("Apply {}?", counted(plan.steps.len(), "step")),
+        n => format!(
+            "Apply {} and migrate {}?",
+            counted(plan.steps.len(), "step"),
+            counted(n, "service account")
+        ),
+    }
 }
 
 /// `apply --verify`: the token proof for every service account irsa manages in the spec (the
 /// ones EKS add-ons create are left to `irsa verify`).
 async fn verify_applied(session: &Session) -> Result<bool, CliError> {
-    let conn = connection::Connection {
-        aws: session.aws.clone(),
-        kube: session.kube.clone(),
-        region: session.state.cluster.region.clone(),
-    };
+    let conn = session.connection();
     let targets: Vec<(String, String)> = session
         .state
         .bindings

@@ -86,6 +86,23 @@ impl Env {
         irsa_aws::Clients::from_conf(&conf, options)
     }
 
+    /// Starts `irsa ARGS` with the sandbox's environment and kills it (SIGKILL) after
+    /// `delay_ms`, as a crash or a cancelled CI job would.
+    pub fn kill_after(&self, args: &[&str], delay_ms: u64) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_irsa"));
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in self.sandbox.env() {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("irsa starts");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Runs one step directly against the sandbox, to plant drift or foreign objects.
     pub fn step(&self, step: Step) {
         let clients = self.clients_at(&self.sandbox.moto.endpoint());
