@@ -18,6 +18,27 @@ pub fn equivalent(a: &Value, b: &Value) -> bool {
     canonical(a) == canonical(b)
 }
 
+/// The statements of `existing` (0-based, in its order) that say something no statement of
+/// `wanted` says: what replacing `existing` by `wanted` would take away.
+pub fn statements_not_in(existing: &Value, wanted: &Value) -> Vec<usize> {
+    let wanted = canonical(wanted);
+    let kept: &[Value] = wanted
+        .get("Statement")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    statements(existing)
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !kept.contains(&statement(s)))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The statements of a document as written (one object or a list; none when absent).
+pub fn statements(document: &Value) -> Vec<Value> {
+    document.get("Statement").map(as_list).unwrap_or_default()
+}
+
 /// The canonical form of a policy document: `Statement` always a sorted, de-duplicated array
 /// of canonical statements; `Id` dropped. A value that is not a document object is returned as
 /// it is (it then only equals itself).
@@ -243,6 +264,18 @@ mod tests {
         let mut c = b.clone();
         c["Version"] = json!("2008-10-17");
         assert!(!equivalent(&a, &c), "the version changes how variables read");
+    }
+
+    #[test]
+    fn statements_not_in_names_what_a_replacement_takes_away() {
+        let mut two = irsa_trust();
+        let first = two["Statement"][0].clone();
+        let mut second = first.clone();
+        second["Principal"]["Federated"] = json!(PROVIDER.replace("ABC", "DEF"));
+        two["Statement"] = json!([second, first]);
+        assert_eq!(statements_not_in(&two, &irsa_trust()), vec![0]);
+        assert!(statements_not_in(&irsa_trust(), &two).is_empty());
+        assert!(statements_not_in(&json!(null), &irsa_trust()).is_empty());
     }
 
     #[test]
