@@ -494,7 +494,7 @@ impl Ctx<'_> {
             return PolicyOutcome::Conflict;
         }
         let mut item = Item::new(Mark::Update, "policy", arn);
-        if !iam_policy::equivalence::equivalent(&existing.document, document) {
+        if existing.document != *document {
             let prune = if existing.versions.len() >= MAX_POLICY_VERSIONS {
                 existing
                     .versions
