@@ -229,8 +229,7 @@ mod tests {
     #[test]
     fn a_different_subject_operator_or_extra_statement_is_not_equivalent() {
         let mut other_subject = irsa_trust();
-        other_subject["Statement"][0]["Condition"]["StringEquals"]
-            ["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"] =
+        other_subject["Statement"][0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"] =
             json!("system:serviceaccount:kube-system:other");
         assert!(!equivalent(&other_subject, &irsa_trust()));
 
@@ -263,7 +262,10 @@ mod tests {
         assert!(equivalent(&a, &b));
         let mut c = b.clone();
         c["Version"] = json!("2008-10-17");
-        assert!(!equivalent(&a, &c), "the version changes how variables read");
+        assert!(
+            !equivalent(&a, &c),
+            "the version changes how variables read"
+        );
     }
 
     #[test]

@@ -89,10 +89,21 @@ print(json.dumps({{'ebs': ebs, 'worker': worker}}))
     boto3(env, &script);
     let kube = &env.sandbox.kube;
     kube.insert_namespace("apps");
-    let account_role = |path: &str, name: &str| format!("arn:aws:iam::123456789012:role{path}{name}");
+    let account_role =
+        |path: &str, name: &str| format!("arn:aws:iam::123456789012:role{path}{name}");
     for (namespace, name, role, managed_by) in [
-        ("kube-system", "s3-reader", Some(account_role("/", EKSCTL_ROLE)), "eksctl"),
-        ("apps", "reports", Some(account_role("/teams/", TERRAFORM_ROLE)), "Terraform"),
+        (
+            "kube-system",
+            "s3-reader",
+            Some(account_role("/", EKSCTL_ROLE)),
+            "eksctl",
+        ),
+        (
+            "apps",
+            "reports",
+            Some(account_role("/teams/", TERRAFORM_ROLE)),
+            "Terraform",
+        ),
         ("apps", "worker", None, "Terraform"),
     ] {
         let annotations = match role {
@@ -158,7 +169,11 @@ fn eksctl_terraform_and_pod_identity_round_trip() {
     // An existing file is kept unless --force.
     let again = import(&env, &[]);
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"), "{}", text(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("--force"),
+        "{}",
+        text(&again)
+    );
 
     // Planned with --adopt: only ownership tags and labels.
     let (out, plan) = plan_json(&env, &["--adopt"]);
@@ -173,7 +188,11 @@ fn eksctl_terraform_and_pod_identity_round_trip() {
             "apply-service-account" => {
                 assert_eq!(step["create"], false, "{step:#}");
                 assert_eq!(step["annotations"], json!([]), "{step:#}");
-                assert_eq!(step["labels"], json!([["app.kubernetes.io/managed-by", "irsa"]]), "{step:#}");
+                assert_eq!(
+                    step["labels"],
+                    json!([["app.kubernetes.io/managed-by", "irsa"]]),
+                    "{step:#}"
+                );
             }
             other => panic!("only tags and labels expected, got {other}: {step:#}\n{file}"),
         }
@@ -191,7 +210,16 @@ fn eksctl_terraform_and_pod_identity_round_trip() {
     assert_eq!(plan["steps"], json!([]));
 
     // --namespace and --identity narrow the file; --force overwrites.
-    let narrow = import(&env, &["--force", "--namespace", "apps", "--identity", "pod-identity"]);
+    let narrow = import(
+        &env,
+        &[
+            "--force",
+            "--namespace",
+            "apps",
+            "--identity",
+            "pod-identity",
+        ],
+    );
     assert_eq!(narrow.status.code(), Some(0), "{}", text(&narrow));
     let file = written(&env);
     assert_eq!(file.matches("  - serviceAccount:").count(), 1, "{file}");
@@ -208,8 +236,14 @@ fn a_trust_for_two_clusters_is_a_comment_and_a_conflict() {
     let out = import(&env, &["--namespace", "apps", "--identity", "irsa"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let file = written(&env);
-    assert!(file.contains("# cannot round-trip: the role's trust says more"), "{file}");
-    assert!(file.contains("Statement[1]") && file.contains("id/OTHERCLUSTER"), "{file}");
+    assert!(
+        file.contains("# cannot round-trip: the role's trust says more"),
+        "{file}"
+    );
+    assert!(
+        file.contains("Statement[1]") && file.contains("id/OTHERCLUSTER"),
+        "{file}"
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("1 with comments to read"),
         "{}",
@@ -224,9 +258,18 @@ fn a_trust_for_two_clusters_is_a_comment_and_a_conflict() {
         .iter()
         .find(|i| i["mark"] == "conflict")
         .unwrap_or_else(|| panic!("a conflict: {plan:#}"));
-    assert!(conflict["name"].as_str().unwrap().ends_with("role/teams/reports-irsa"), "{conflict:#}");
+    assert!(
+        conflict["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("role/teams/reports-irsa"),
+        "{conflict:#}"
+    );
     let details = conflict["details"].to_string();
-    assert!(details.contains("Statement[1]") && details.contains("id/OTHERCLUSTER"), "{conflict:#}");
+    assert!(
+        details.contains("Statement[1]") && details.contains("id/OTHERCLUSTER"),
+        "{conflict:#}"
+    );
     let refused = env.irsa(&["apply", "-f", "imported.yaml", "--adopt", "--yes"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
 }

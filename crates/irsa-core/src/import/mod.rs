@@ -156,8 +156,13 @@ fn binding(
 ) -> ImportedBinding {
     let no_inline = Vec::new();
     let inline = inline.get(&role.name).unwrap_or(&no_inline);
-    let permissions =
-        permissions::of(snapshot, role, inline, link.addon.as_deref(), target.cluster_name);
+    let permissions = permissions::of(
+        snapshot,
+        role,
+        inline,
+        link.addon.as_deref(),
+        target.cluster_name,
+    );
     let mut notes = permissions.notes.clone();
     notes.extend(trust_notes(target, &link, role));
     if link.mechanism.kind() == Kind::Irsa
@@ -174,8 +179,7 @@ fn binding(
         &role.path,
         &role.name,
     );
-    if link.mechanism.kind() == Kind::Irsa && link.addon.is_none() && link.role_arn != wanted_arn
-    {
+    if link.mechanism.kind() == Kind::Irsa && link.addon.is_none() && link.role_arn != wanted_arn {
         notes.push(format!(
             "the annotation says {} but the role's ARN is {wanted_arn}: irsa will write the latter",
             link.role_arn
@@ -202,7 +206,9 @@ fn trust_notes(target: &TrustTarget, link: &Link, role: &Role) -> Vec<String> {
         .mechanism
         .trust_policy(target, &link.namespace, &link.service_account)
     else {
-        return vec!["the cluster has no OIDC issuer, so irsa cannot write this role's trust".into()];
+        return vec![
+            "the cluster has no OIDC issuer, so irsa cannot write this role's trust".into(),
+        ];
     };
     if iam_policy::equivalence::equivalent(&role.trust_policy, &wanted) {
         return Vec::new();
@@ -285,9 +291,9 @@ fn addon_links(snapshot: &Snapshot) -> Vec<Link> {
 
 /// The preset installed as the EKS add-on `name`.
 fn addon_preset(name: &str) -> Option<&'static crate::presets::Preset> {
-    crate::presets::catalog().iter().find(
-        |p| matches!(p.install, crate::presets::Install::EksAddon { name: n } if n == name),
-    )
+    crate::presets::catalog()
+        .iter()
+        .find(|p| matches!(p.install, crate::presets::Install::EksAddon { name: n } if n == name))
 }
 
 fn association_links(snapshot: &Snapshot) -> Vec<Link> {

@@ -76,7 +76,11 @@ pub(super) fn of(
     } else {
         out.notes.push(format!(
             "inline {} {} kept as is: irsa leaves a role's inline policies alone",
-            if names.len() == 1 { "policy" } else { "policies" },
+            if names.len() == 1 {
+                "policy"
+            } else {
+                "policies"
+            },
             names.join(", ")
         ));
     }
@@ -97,7 +101,11 @@ impl Granted {
             .partition(|arn| is_aws_managed(arn));
         let documents = customer
             .iter()
-            .map(|arn| snapshot.policy(arn).map_or(Value::Null, |p| p.document.clone()))
+            .map(|arn| {
+                snapshot
+                    .policy(arn)
+                    .map_or(Value::Null, |p| p.document.clone())
+            })
             .chain(inline.iter().map(|(_, d)| d.clone()))
             .map(|d| iam_policy::equivalence::canonical(&d))
             .collect();
@@ -157,17 +165,26 @@ fn fits_as_preset(
         (Install::EksAddon { name }, Some(found)) if name == found => {}
         (Install::Manual, None) => {}
         (Install::EksAddon { name }, _) => {
-            return Err(format!("the preset installs EKS add-on {name}, which does not link this role"));
+            return Err(format!(
+                "the preset installs EKS add-on {name}, which does not link this role"
+            ));
         }
         (Install::Helm { chart, .. }, _) => {
-            return Err(format!("the preset installs Helm chart {chart} and irsa would write its values files"));
+            return Err(format!(
+                "the preset installs Helm chart {chart} and irsa would write its values files"
+            ));
         }
         (Install::Manual, Some(found)) => {
-            return Err(format!("the preset has no EKS add-on, and add-on {found} links this role"));
+            return Err(format!(
+                "the preset has no EKS add-on, and add-on {found} links this role"
+            ));
         }
     }
     if !inline.is_empty() {
-        return Err("some of them are inline policies, which irsa would create again as managed ones".to_string());
+        return Err(
+            "some of them are inline policies, which irsa would create again as managed ones"
+                .to_string(),
+        );
     }
     for (suffix, _) in &rendered.documents {
         let arn = policy_arn(

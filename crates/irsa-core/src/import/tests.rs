@@ -74,7 +74,11 @@ fn annotated(namespace: &str, name: &str, role_arn: &str) -> ServiceAccount {
     ServiceAccount {
         namespace: namespace.into(),
         name: name.into(),
-        labels: [("app.kubernetes.io/managed-by".to_string(), "eksctl".to_string())].into(),
+        labels: [(
+            "app.kubernetes.io/managed-by".to_string(),
+            "eksctl".to_string(),
+        )]
+        .into(),
         annotations: [(
             "eks.amazonaws.com/role-arn".to_string(),
             role_arn.to_string(),
@@ -106,8 +110,14 @@ fn world() -> Snapshot {
         namespaces: vec!["kube-system".into(), "apps".into()],
         ..Default::default()
     };
-    let eksctl = role(EKSCTL_ROLE, "/", eksctl_trust("kube-system", "reader"), &[S3_READ]);
-    s.service_accounts.push(annotated("kube-system", "reader", &eksctl.arn));
+    let eksctl = role(
+        EKSCTL_ROLE,
+        "/",
+        eksctl_trust("kube-system", "reader"),
+        &[S3_READ],
+    );
+    s.service_accounts
+        .push(annotated("kube-system", "reader", &eksctl.arn));
     s.roles.push(eksctl);
 
     let ebs = role(
@@ -130,7 +140,11 @@ fn world() -> Snapshot {
     let terraform = role(
         "reports-irsa",
         "/teams/",
-        terraform_trust(&["ABC"], "StringEquals", "system:serviceaccount:apps:reports"),
+        terraform_trust(
+            &["ABC"],
+            "StringEquals",
+            "system:serviceaccount:apps:reports",
+        ),
         &[S3_READ],
     );
     s.service_accounts
@@ -282,7 +296,10 @@ fn a_trust_for_two_clusters_is_a_comment_and_a_conflict() {
     let imported = import(&snapshot, &InlinePolicies::new(), &input());
     let notes = &find(&imported, "apps/reports").notes;
     assert!(notes[0].starts_with("cannot round-trip"), "{notes:?}");
-    assert!(notes[1].contains("Statement[1]") && notes[1].contains("id/OTHER"), "{notes:?}");
+    assert!(
+        notes[1].contains("Statement[1]") && notes[1].contains("id/OTHER"),
+        "{notes:?}"
+    );
 
     let text = yaml::write(&imported);
     assert!(text.contains("  # cannot round-trip"), "{text}");
@@ -292,9 +309,15 @@ fn a_trust_for_two_clusters_is_a_comment_and_a_conflict() {
         .iter()
         .find(|i| i.mark == Mark::Conflict)
         .expect("a conflict");
-    assert!(conflict.name.ends_with("role/teams/reports-irsa"), "{conflict:?}");
     assert!(
-        conflict.details.iter().any(|d| d.contains("Statement[1]") && d.contains("id/OTHER")),
+        conflict.name.ends_with("role/teams/reports-irsa"),
+        "{conflict:?}"
+    );
+    assert!(
+        conflict
+            .details
+            .iter()
+            .any(|d| d.contains("Statement[1]") && d.contains("id/OTHER")),
         "{conflict:?}"
     );
     assert!(
@@ -328,34 +351,71 @@ fn inline_policies_are_kept_or_written_when_they_are_all_there_is() {
     let imported = import(&snapshot, &inline, &input());
     let reader = find(&imported, "kube-system/reader");
     assert!(reader.permissions.inline.is_empty());
-    assert!(reader.notes[0].contains("Policy1 kept as is"), "{:?}", reader.notes);
+    assert!(
+        reader.notes[0].contains("Policy1 kept as is"),
+        "{:?}",
+        reader.notes
+    );
 
-    snapshot.roles.iter_mut().find(|r| r.name == EKSCTL_ROLE).unwrap().attached_policy_arns.clear();
+    snapshot
+        .roles
+        .iter_mut()
+        .find(|r| r.name == EKSCTL_ROLE)
+        .unwrap()
+        .attached_policy_arns
+        .clear();
     let imported = import(&snapshot, &inline, &input());
     let reader = find(&imported, "kube-system/reader");
     assert_eq!(reader.permissions.inline, vec![doc]);
-    assert!(reader.notes[0].starts_with("cannot round-trip"), "{:?}", reader.notes);
+    assert!(
+        reader.notes[0].starts_with("cannot round-trip"),
+        "{:?}",
+        reader.notes
+    );
     // The document reads back as written.
     let text = yaml::write(&imported);
     let spec = crate::spec::parse(Path::new("i.yaml"), &text).unwrap();
-    let b = spec.bindings.iter().find(|b| b.name.as_ref().unwrap().value == "reader").unwrap();
-    assert_eq!(b.inline_policies[0].value["Statement"][0]["Action"], "sqs:ReceiveMessage");
+    let b = spec
+        .bindings
+        .iter()
+        .find(|b| b.name.as_ref().unwrap().value == "reader")
+        .unwrap();
+    assert_eq!(
+        b.inline_policies[0].value["Statement"][0]["Action"],
+        "sqs:ReceiveMessage"
+    );
 }
 
 #[test]
 fn filters_missing_and_shared_roles() {
     let mut snapshot = world();
-    snapshot
-        .service_accounts
-        .push(annotated("apps", "ghost", &format!("arn:aws:iam::{ACCOUNT}:role/gone")));
+    snapshot.service_accounts.push(annotated(
+        "apps",
+        "ghost",
+        &format!("arn:aws:iam::{ACCOUNT}:role/gone"),
+    ));
     snapshot.service_accounts.push(annotated(
         "apps",
         "twin",
         &format!("arn:aws:iam::{ACCOUNT}:role/reports-irsa"),
     ));
     let imported = import(&snapshot, &InlinePolicies::new(), &input());
-    assert!(imported.skipped.iter().any(|s| s.starts_with("apps/ghost") && s.contains("not a role")), "{:?}", imported.skipped);
-    assert!(imported.skipped.iter().any(|s| s.starts_with("apps/twin") && s.contains("as apps/reports does")), "{:?}", imported.skipped);
+    assert!(
+        imported
+            .skipped
+            .iter()
+            .any(|s| s.starts_with("apps/ghost") && s.contains("not a role")),
+        "{:?}",
+        imported.skipped
+    );
+    assert!(
+        imported
+            .skipped
+            .iter()
+            .any(|s| s.starts_with("apps/twin") && s.contains("as apps/reports does")),
+        "{:?}",
+        imported.skipped
+    );
 
     let only_apps = import(
         &snapshot,
@@ -391,5 +451,10 @@ fn a_preset_that_would_change_something_is_named_in_a_comment_only() {
     let b = find(&imported, "kube-system/ebs-csi-controller-sa");
     assert_eq!(b.permissions.preset, None);
     assert_eq!(b.permissions.managed, vec![EBS]);
-    assert!(b.notes[0].contains("equal preset ebs-csi's") && b.notes[0].contains("add-on aws-ebs-csi-driver"), "{:?} {ebs}", b.notes);
+    assert!(
+        b.notes[0].contains("equal preset ebs-csi's")
+            && b.notes[0].contains("add-on aws-ebs-csi-driver"),
+        "{:?} {ebs}",
+        b.notes
+    );
 }

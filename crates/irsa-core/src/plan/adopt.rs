@@ -27,10 +27,12 @@ pub(super) fn trust_conflict(existing: &Role, wanted: &Value, subject: &str) -> 
             describe_statement(&statements[i])
         ));
     }
-    Some(item.detail(
-        "keep the role out of the spec, or remove those statements from its trust first"
-            .to_string(),
-    ))
+    Some(
+        item.detail(
+            "keep the role out of the spec, or remove those statements from its trust first"
+                .to_string(),
+        ),
+    )
 }
 
 /// One line for a trust statement: its effect, principal, actions and condition keys.
@@ -43,7 +45,10 @@ pub fn describe_statement(statement: &Value) -> String {
     };
     format!(
         "{} {} → {} if {}",
-        statement.get("Effect").and_then(Value::as_str).unwrap_or("?"),
+        statement
+            .get("Effect")
+            .and_then(Value::as_str)
+            .unwrap_or("?"),
         text("Principal"),
         text("Action"),
         text("Condition")
@@ -77,7 +82,13 @@ mod tests {
         let live = json!({"Version": "2012-10-17", "Statement": [statement("a", "s"), statement("b", "s")]});
         let item = trust_conflict(&role(live), &wanted, "ns/app").expect("a conflict");
         assert_eq!(item.mark, Mark::Conflict);
-        assert!(item.details.iter().any(|d| d.contains("Statement[1]") && d.contains("\"b\"")), "{:?}", item.details);
+        assert!(
+            item.details
+                .iter()
+                .any(|d| d.contains("Statement[1]") && d.contains("\"b\"")),
+            "{:?}",
+            item.details
+        );
         assert!(!item.details.iter().any(|d| d.contains("Statement[0]")));
     }
 

@@ -100,7 +100,10 @@ fn summary(imported: &Imported, out: Option<&Path>) -> String {
         line.push_str(&format!(" ({commented} with comments to read)"));
     }
     if !imported.skipped.is_empty() {
-        line.push_str(&format!("; {} not imported (see the header)", imported.skipped.len()));
+        line.push_str(&format!(
+            "; {} not imported (see the header)",
+            imported.skipped.len()
+        ));
     }
     line
 }
