@@ -6,6 +6,8 @@
 //! statement per cluster in `oidc_providers`, values as lists, a customer-managed policy
 //! attached, a role path), and an EKS Pod Identity association. The round trip: the imported
 //! file planned with `--adopt` asks only for ownership tags and labels; applied, nothing is left.
+//! And `irsa doctor` on the eksctl service account once it lost its annotation: the one role whose
+//! trust names it is the fix, which `--fix` applies without a spec.
 
 use std::process::Output;
 
@@ -43,6 +45,12 @@ fn boto3(env: &Env, script: &str) -> Value {
 
 /// `eksctl utils associate-iam-oidc-provider`, then what eksctl and Terraform leave behind.
 fn set_up_by_others(env: &Env, terraform_clusters: &[&str]) {
+    set_up(env, terraform_clusters, true);
+}
+
+/// As [`set_up_by_others`]; `annotate_reader: false` leaves kube-system/s3-reader without its
+/// role annotation (as after a `kubectl apply` of a manifest without it).
+fn set_up(env: &Env, terraform_clusters: &[&str], annotate_reader: bool) {
     let providers: Vec<String> = terraform_clusters.iter().map(|c| c.to_string()).collect();
     let script = format!(
         r#"
@@ -95,7 +103,7 @@ print(json.dumps({{'ebs': ebs, 'worker': worker}}))
         (
             "kube-system",
             "s3-reader",
-            Some(account_role("/", EKSCTL_ROLE)),
+            Some(account_role("/", EKSCTL_ROLE)).filter(|_| annotate_reader),
             "eksctl",
         ),
         (
@@ -272,4 +280,55 @@ fn a_trust_for_two_clusters_is_a_comment_and_a_conflict() {
     );
     let refused = env.irsa(&["apply", "-f", "imported.yaml", "--adopt", "--yes"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+}
+
+#[test]
+fn doctor_finds_the_role_of_a_service_account_that_lost_its_annotation() {
+    let env = start();
+    set_up(&env, &["demo"], false);
+    let subject = [
+        "doctor",
+        "--cluster",
+        "demo",
+        "--namespace",
+        "kube-system",
+        "--service-account",
+        "s3-reader",
+    ];
+    let out = env.irsa(&[&subject[..], &["--output", "json"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lost = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "DOC021")
+        .unwrap_or_else(|| panic!("DOC021: {report:#}"));
+    let arn = format!("arn:aws:iam::123456789012:role/{EKSCTL_ROLE}");
+    assert_eq!(
+        lost["fix"]["action"]["step"]["annotations"],
+        json!([["eks.amazonaws.com/role-arn", arn]]),
+        "{lost:#}"
+    );
+    assert!(
+        lost["fix"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains(EKSCTL_ROLE),
+        "{lost:#}"
+    );
+
+    let fixed = env.irsa(&[&subject[..], &["--fix", "--yes", "--output", "json"]].concat());
+    let report: Value = serde_json::from_slice(&fixed.stdout)
+        .unwrap_or_else(|e| panic!("doctor JSON ({e}): {}", text(&fixed)));
+    assert_eq!(fixed.status.code(), Some(0), "{}\n{report:#}", text(&fixed));
+    let sa = env
+        .sandbox
+        .kube
+        .get(&SERVICE_ACCOUNTS, Some("kube-system"), "s3-reader")
+        .unwrap();
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        arn.as_str()
+    );
 }

@@ -17,9 +17,9 @@ mod permissions;
 mod pod_identity;
 pub mod rules;
 mod runtime;
-mod trusting_roles;
 #[cfg(test)]
 mod tests;
+mod trusting_roles;
 
 use std::collections::BTreeMap;
 

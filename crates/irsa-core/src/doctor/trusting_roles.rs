@@ -80,8 +80,17 @@ pub(super) fn suggest(input: &DoctorInput<'_>, findings: &mut [Finding]) {
         };
         let audience = snapshot
             .service_account(&subject.namespace, &subject.name)
-            .map_or(crate::identity::irsa::DEFAULT_AUDIENCE, crate::verify::audience_of);
-        let found = roles_trusting(roles, &provider_arn, &subject.namespace, &subject.name, audience);
+            .map_or(
+                crate::identity::irsa::DEFAULT_AUDIENCE,
+                crate::verify::audience_of,
+            );
+        let found = roles_trusting(
+            roles,
+            &provider_arn,
+            &subject.namespace,
+            &subject.name,
+            audience,
+        );
         rewrite(finding, subject, &found, roles.len());
     }
 }

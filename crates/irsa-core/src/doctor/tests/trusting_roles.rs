@@ -46,10 +46,15 @@ fn the_one_role_that_trusts_it_is_the_fix() {
     let findings = run(&world);
     let f = finding(&findings, "DOC021");
     assert_eq!(annotates_with(f), Some(role_arn("app")), "{f:#?}");
-    assert!(f.fix.summary.contains("app, the one role that trusts it"), "{f:#?}");
+    assert!(
+        f.fix.summary.contains("app, the one role that trusts it"),
+        "{f:#?}"
+    );
     assert_eq!(
         f.fix.command.as_deref(),
-        Some("kubectl annotate serviceaccount app -n shop --overwrite eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/app")
+        Some(
+            "kubectl annotate serviceaccount app -n shop --overwrite eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/app"
+        )
     );
 }
 
@@ -62,9 +67,15 @@ fn several_roles_are_listed_and_nothing_is_done() {
     let findings = run(&world);
     let f = finding(&findings, "DOC021");
     assert_eq!(f.fix.action, None, "{f:#?}");
-    assert!(f.fix.summary.starts_with("2 roles trust shop/app"), "{f:#?}");
+    assert!(
+        f.fix.summary.starts_with("2 roles trust shop/app"),
+        "{f:#?}"
+    );
     for name in ["app", "app-copy"] {
-        assert!(f.evidence.iter().any(|e| e.ends_with(&role_arn(name))), "{f:#?}");
+        assert!(
+            f.evidence.iter().any(|e| e.ends_with(&role_arn(name))),
+            "{f:#?}"
+        );
     }
 }
 
@@ -77,7 +88,9 @@ fn a_trust_that_admits_everyone_names_nobody() {
     let f = finding(&findings, "DOC021");
     assert_eq!(f.fix.action, None);
     assert!(
-        f.evidence.iter().any(|e| e.starts_with("no role of the account (1 searched)")),
+        f.evidence
+            .iter()
+            .any(|e| e.starts_with("no role of the account (1 searched)")),
         "{f:#?}"
     );
 }
@@ -89,8 +102,8 @@ fn only_this_clusters_provider_and_audience_count() {
         .to_string()
         .replace("ABCDEF0123456789", "OTHERCLUSTER0000");
     let mut wrong_audience = trust("shop", "app");
-    wrong_audience["Statement"][0]["Condition"]["StringEquals"]
-        ["oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789:aud"] = json!("vault");
+    wrong_audience["Statement"][0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789:aud"] =
+        json!("vault");
     let roles = vec![
         listed("other-cluster", serde_json::from_str(&other).unwrap()),
         listed("vault", wrong_audience),
@@ -106,10 +119,9 @@ fn only_this_clusters_provider_and_audience_count() {
 #[test]
 fn an_annotation_naming_a_deleted_role_gets_the_role_that_trusts_it() {
     let mut world = healthy();
-    sa_mut(&mut world, "app").annotations.insert(
-        ROLE_ARN_ANNOTATION.to_string(),
-        role_arn("app-deleted"),
-    );
+    sa_mut(&mut world, "app")
+        .annotations
+        .insert(ROLE_ARN_ANNOTATION.to_string(), role_arn("app-deleted"));
     world.snapshot.role_trusts = Some(vec![listed("app", trust("shop", "app"))]);
     assert!(needs_role_trusts(&world.snapshot, &world.subjects));
     let findings = run(&world);
@@ -128,11 +140,18 @@ fn a_spec_or_an_add_on_decides_and_the_roles_are_read_only_when_needed() {
     assert!(!needs_role_trusts(&world.snapshot, &world.subjects));
     let findings = run(&world);
     let f = finding(&findings, "DOC021");
-    assert_eq!(annotates_with(f), Some(role_arn("app-from-spec")), "the spec's role wins");
+    assert_eq!(
+        annotates_with(f),
+        Some(role_arn("app-from-spec")),
+        "the spec's role wins"
+    );
 
     // Without the ListRoles walk, the fix stays the generic one.
     let mut world = lost(vec![]);
     world.snapshot.role_trusts = None;
-    let f = run(&world).into_iter().find(|f| f.rule == "DOC021").unwrap();
+    let f = run(&world)
+        .into_iter()
+        .find(|f| f.rule == "DOC021")
+        .unwrap();
     assert_eq!(f.fix.action, None);
 }
