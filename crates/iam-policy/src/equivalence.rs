@@ -34,6 +34,28 @@ pub fn statements_not_in(existing: &Value, wanted: &Value) -> Vec<usize> {
         .collect()
 }
 
+/// Of [`statements_not_in`], those whose principal is none of `wanted`'s: statements for another
+/// party altogether (another cluster's OIDC provider, a service, an account), not a broader or
+/// narrower say about the same one.
+pub fn other_principals_not_in(existing: &Value, wanted: &Value) -> Vec<usize> {
+    let principals: Vec<Value> = statements(wanted)
+        .iter()
+        .map(|s| principal_of(&statement(s)))
+        .collect();
+    let existing_statements = statements(existing);
+    statements_not_in(existing, wanted)
+        .into_iter()
+        .filter(|&i| !principals.contains(&principal_of(&statement(&existing_statements[i]))))
+        .collect()
+}
+
+fn principal_of(canonical_statement: &Value) -> Value {
+    canonical_statement
+        .get("Principal")
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
 /// The statements of a document as written (one object or a list; none when absent).
 pub fn statements(document: &Value) -> Vec<Value> {
     document.get("Statement").map(as_list).unwrap_or_default()
@@ -278,6 +300,20 @@ mod tests {
         assert_eq!(statements_not_in(&two, &irsa_trust()), vec![0]);
         assert!(statements_not_in(&irsa_trust(), &two).is_empty());
         assert!(statements_not_in(&json!(null), &irsa_trust()).is_empty());
+    }
+
+    #[test]
+    fn other_principals_are_told_apart_from_broader_conditions() {
+        let mut broad = irsa_trust();
+        broad["Statement"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("Condition");
+        let mut other = irsa_trust()["Statement"][0].clone();
+        other["Principal"] = json!({"Federated": [PROVIDER.replace("ABC", "DEF")]});
+        broad["Statement"].as_array_mut().unwrap().push(other);
+        assert_eq!(statements_not_in(&broad, &irsa_trust()), vec![0, 1]);
+        assert_eq!(other_principals_not_in(&broad, &irsa_trust()), vec![1]);
     }
 
     #[test]

@@ -245,7 +245,7 @@ fn a_trust_for_two_clusters_is_a_comment_and_a_conflict() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let file = written(&env);
     assert!(
-        file.contains("# cannot round-trip: the role's trust says more"),
+        file.contains("# cannot round-trip: the role's trust admits others than apps/reports"),
         "{file}"
     );
     assert!(

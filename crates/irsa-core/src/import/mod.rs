@@ -215,16 +215,22 @@ fn trust_notes(target: &TrustTarget, link: &Link, role: &Role) -> Vec<String> {
     }
     let statements = iam_policy::equivalence::statements(&role.trust_policy);
     let dropped = iam_policy::equivalence::statements_not_in(&role.trust_policy, &wanted);
-    if dropped.is_empty() {
-        return vec![format!(
-            "the role's trust lacks what irsa writes for {}/{}: the plan adds it",
-            link.namespace, link.service_account
-        )];
-    }
-    let mut notes = vec![format!(
-        "cannot round-trip: the role's trust says more than irsa.yaml can for {}/{} (the plan shows a conflict):",
-        link.namespace, link.service_account
-    )];
+    let others = iam_policy::equivalence::other_principals_not_in(&role.trust_policy, &wanted);
+    let subject = format!("{}/{}", link.namespace, link.service_account);
+    let head = match (dropped.is_empty(), others.is_empty()) {
+        (true, _) => {
+            return vec![format!(
+                "the role's trust lacks what irsa writes for {subject}: the plan adds it"
+            )];
+        }
+        (false, false) => format!(
+            "cannot round-trip: the role's trust admits others than {subject}, which irsa.yaml cannot say (the plan shows a conflict):"
+        ),
+        (false, true) => format!(
+            "cannot round-trip: the role's trust admits more than {subject}, which irsa.yaml cannot say (the plan narrows it to exactly {subject}):"
+        ),
+    };
+    let mut notes = vec![head];
     notes.extend(dropped.iter().map(|&i| {
         format!(
             "  Statement[{i}]: {}",

@@ -339,7 +339,14 @@ fn a_subject_pattern_is_a_comment() {
         .trust_policy = terraform_trust(&["ABC"], "StringLike", "system:serviceaccount:apps:*");
     let imported = import(&snapshot, &InlinePolicies::new(), &input());
     let notes = &find(&imported, "apps/reports").notes;
+    assert!(
+        notes[0].contains("the plan narrows it to exactly apps/reports"),
+        "{notes:?}"
+    );
     assert!(notes.iter().any(|n| n.contains("StringLike")), "{notes:?}");
+    let p = replan(&snapshot, &yaml::write(&imported));
+    assert!(!p.has_conflicts(), "{:#?}", p.items);
+    assert!(p.steps.iter().any(|s| matches!(&s.step, Step::UpdateTrustPolicy { role_name, .. } if role_name == "reports-irsa")));
 }
 
 #[test]

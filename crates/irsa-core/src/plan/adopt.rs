@@ -1,9 +1,11 @@
 //! Adopting a role irsa did not create: irsa writes the role's trust as exactly its own, so a
-//! statement of the live trust that irsa's does not contain (another cluster's provider, a
-//! subject pattern, a role of another account) would be taken away. That is a conflict naming
-//! the statement, never a silent replacement; a trust that says what irsa's says in other words
-//! (a `Sid`, lists for single values, another key order: see [`iam_policy::equivalence`]) is
-//! not a change at all.
+//! statement of the live trust for another party (another cluster's OIDC provider, a service,
+//! an account) would be taken away, cutting that party off. That is a conflict naming the
+//! statement, never a silent replacement. A statement about the same provider with broader
+//! conditions (a subject pattern, no `sub` at all) is narrowed to this service account, as
+//! `--adopt` means, and shown as the trust's diff; a trust that says what irsa's says in other
+//! words (a `Sid`, lists for single values, another key order: see [`iam_policy::equivalence`])
+//! is not a change at all.
 
 use serde_json::Value;
 
@@ -13,13 +15,13 @@ use crate::snapshot::Role;
 /// The conflict of adopting `existing` with the trust `wanted`, when adopting would take away
 /// a statement of its trust.
 pub(super) fn trust_conflict(existing: &Role, wanted: &Value, subject: &str) -> Option<Item> {
-    let dropped = iam_policy::equivalence::statements_not_in(&existing.trust_policy, wanted);
+    let dropped = iam_policy::equivalence::other_principals_not_in(&existing.trust_policy, wanted);
     if dropped.is_empty() {
         return None;
     }
     let statements = iam_policy::equivalence::statements(&existing.trust_policy);
     let mut item = Item::new(Mark::Conflict, "role", &existing.arn).detail(format!(
-        "its trust says more than irsa writes for {subject}; adopting would replace it and take away:"
+        "its trust admits others than {subject}; adopting would replace it and take away:"
     ));
     for i in dropped {
         item = item.detail(format!(
@@ -90,6 +92,13 @@ mod tests {
             item.details
         );
         assert!(!item.details.iter().any(|d| d.contains("Statement[0]")));
+    }
+
+    #[test]
+    fn a_broader_statement_about_the_same_provider_is_narrowed_not_a_conflict() {
+        let wanted = json!({"Version": "2012-10-17", "Statement": [statement("a", "s")]});
+        let live = json!({"Version": "2012-10-17", "Statement": [statement("a", "*")]});
+        assert!(trust_conflict(&role(live), &wanted, "ns/app").is_none());
     }
 
     #[test]
