@@ -465,3 +465,82 @@ fn a_preset_that_would_change_something_is_named_in_a_comment_only() {
         b.notes
     );
 }
+
+/// An EKS add-on linked through its own `podIdentityAssociations` (the association's ownerArn is
+/// the add-on): a Pod Identity binding installed as that add-on, which round-trips.
+#[test]
+fn an_add_on_with_pod_identity_associations_round_trips() {
+    let mut snapshot = world();
+    let addon_arn = format!("arn:aws:eks:us-east-1:{ACCOUNT}:addon/demo/aws-efs-csi-driver/1");
+    let efs = role(
+        "eksctl-demo-addon-aws-efs-csi-driver-Role1-GHI789",
+        "/",
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {
+                "aws:RequestTag/eks-cluster-arn": format!("arn:aws:eks:us-east-1:{ACCOUNT}:cluster/demo"),
+                "aws:RequestTag/kubernetes-namespace": "kube-system",
+                "aws:RequestTag/kubernetes-service-account": "efs-csi-controller-sa"
+            }}
+        }]}),
+        &["arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"],
+    );
+    snapshot
+        .pod_identity_associations
+        .push(PodIdentityAssociation {
+            association_id: "a-efs".into(),
+            namespace: "kube-system".into(),
+            service_account: "efs-csi-controller-sa".into(),
+            role_arn: efs.arn.clone(),
+            owner_arn: Some(addon_arn.clone()),
+            ..Default::default()
+        });
+    snapshot.addons.push(Addon {
+        name: "aws-efs-csi-driver".into(),
+        status: "ACTIVE".into(),
+        arn: addon_arn,
+        ..Default::default()
+    });
+    snapshot.roles.push(efs);
+    let imported = import(&snapshot, &InlinePolicies::new(), &input());
+    let b = find(&imported, "kube-system/efs-csi-controller-sa");
+    assert_eq!(b.mechanism.kind(), Kind::PodIdentity);
+    assert_eq!(b.permissions.preset, Some("efs-csi"));
+    assert_eq!(b.addon.as_deref(), Some("aws-efs-csi-driver"));
+    let p = replan(&snapshot, &yaml::write(&imported));
+    assert!(!p.has_conflicts(), "{:#?}", p.items);
+    assert!(
+        !p.steps.iter().any(|s| matches!(
+            s.step,
+            Step::UpdateAddon { .. } | Step::CreatePodIdentityAssociation { .. }
+        )),
+        "{:#?}",
+        p.steps
+    );
+}
+
+/// With both an annotation and an association, workloads use IRSA (the SDKs find web identity
+/// first): the binding is IRSA's and says the plan will name `irsa migrate`.
+#[test]
+fn both_mechanisms_are_imported_as_irsa_with_a_note() {
+    let mut snapshot = world();
+    snapshot
+        .pod_identity_associations
+        .push(PodIdentityAssociation {
+            association_id: "a-2".into(),
+            namespace: "kube-system".into(),
+            service_account: "reader".into(),
+            role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{EKSCTL_ROLE}"),
+            ..Default::default()
+        });
+    let imported = import(&snapshot, &InlinePolicies::new(), &input());
+    let reader = find(&imported, "kube-system/reader");
+    assert_eq!(reader.mechanism.kind(), Kind::Irsa);
+    assert!(
+        reader.notes.iter().any(|n| n.contains("irsa migrate")),
+        "{:?}",
+        reader.notes
+    );
+}
