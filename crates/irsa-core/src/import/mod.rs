@@ -119,12 +119,14 @@ pub fn import(snapshot: &Snapshot, inline: &InlinePolicies, input: &ImportInput)
     let mut role_users: BTreeMap<String, String> = BTreeMap::new();
     for link in links(snapshot, input) {
         let subject = format!("{}/{}", link.namespace, link.service_account);
-        let Some(role) = own_role(snapshot, &link.role_arn) else {
-            imported.skipped.push(format!(
-                "{subject} ({}): role {} is not a role of account {}: not imported",
-                link.found, link.role_arn, snapshot.account
-            ));
-            continue;
+        let role = match own_role(snapshot, &link.role_arn) {
+            Ok(role) => role,
+            Err(why) => {
+                imported
+                    .skipped
+                    .push(format!("{subject} ({}): {why}: not imported", link.found));
+                continue;
+            }
         };
         if let Some(first) = role_users.get(&role.name) {
             imported.skipped.push(format!(
@@ -165,6 +167,25 @@ fn binding(
     );
     let mut notes = permissions.notes.clone();
     notes.extend(trust_notes(target, &link, role));
+    notes.extend(link_notes(snapshot, &link, role));
+    ImportedBinding {
+        namespace: link.namespace,
+        service_account: link.service_account,
+        found: link.found,
+        mechanism: link.mechanism,
+        role_name: role.name.clone(),
+        role_path: role.path.clone(),
+        permissions_boundary: role.permissions_boundary.clone(),
+        permissions,
+        addon: link.addon,
+        notes,
+    }
+}
+
+/// What the plan will change on the Kubernetes or EKS side: a second mechanism, an annotation
+/// written another way than the role's ARN.
+fn link_notes(snapshot: &Snapshot, link: &Link, role: &Role) -> Vec<String> {
+    let mut notes = Vec::new();
     if link.mechanism.kind() == Kind::Irsa
         && link.addon.is_none()
         && snapshot
@@ -185,18 +206,7 @@ fn binding(
             link.role_arn
         ));
     }
-    ImportedBinding {
-        namespace: link.namespace,
-        service_account: link.service_account,
-        found: link.found,
-        mechanism: link.mechanism,
-        role_name: role.name.clone(),
-        role_path: role.path.clone(),
-        permissions_boundary: role.permissions_boundary.clone(),
-        permissions,
-        addon: link.addon,
-        notes,
-    }
+    notes
 }
 
 /// A comment when the role's trust is not what irsa writes for this binding, naming the
@@ -240,13 +250,20 @@ fn trust_notes(target: &TrustTarget, link: &Link, role: &Role) -> Vec<String> {
     notes
 }
 
-/// The role of `role_arn` when it is in the observed account and was read.
-fn own_role<'s>(snapshot: &'s Snapshot, role_arn: &str) -> Option<&'s Role> {
-    let arn = iam_policy::arn::Arn::parse(role_arn).ok()?;
+/// The role of `role_arn`, when it is a role of the observed account that exists.
+fn own_role<'s>(snapshot: &'s Snapshot, role_arn: &str) -> Result<&'s Role, String> {
+    let arn = iam_policy::arn::Arn::parse(role_arn)
+        .map_err(|_| format!("`{role_arn}` is not a role ARN"))?;
     if arn.account != snapshot.account {
-        return None;
+        return Err(format!(
+            "role {role_arn} is in account {}, not {}",
+            arn.account, snapshot.account
+        ));
     }
-    snapshot.role(&role_name_of(role_arn)?)
+    let name = role_name_of(role_arn).ok_or_else(|| format!("`{role_arn}` is not a role ARN"))?;
+    snapshot.role(&name).ok_or_else(|| {
+        format!("role {name} does not exist (`irsa doctor` finds the role whose trust names it)")
+    })
 }
 
 /// Every link in scope, add-ons first (an add-on's service account is also annotated, or

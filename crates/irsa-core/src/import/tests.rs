@@ -411,7 +411,7 @@ fn filters_missing_and_shared_roles() {
         imported
             .skipped
             .iter()
-            .any(|s| s.starts_with("apps/ghost") && s.contains("not a role")),
+            .any(|s| s.starts_with("apps/ghost") && s.contains("role gone does not exist")),
         "{:?}",
         imported.skipped
     );
