@@ -5,6 +5,8 @@
 //! - [`arn`] and [`wildcard`]: ARNs and IAM's `*`/`?` matching.
 //! - [`context`], [`condition`], [`variables`]: the request context, every condition operator
 //!   and policy variables.
+//! - [`equivalence`]: whether two documents say the same thing written differently (Sid, order,
+//!   single values versus lists, case of actions and condition keys).
 //! - [`eval`]: identity-policy evaluation (explicit deny, allow, implicit deny) with the
 //!   statements that decided it.
 //! - [`authorization`]: the whole decision through every layer (SCPs, RCPs, resource-based
@@ -19,6 +21,7 @@ pub mod authorization;
 pub mod condition;
 pub mod context;
 pub mod document;
+pub mod equivalence;
 pub mod eval;
 pub mod lint;
 pub mod service_trust;

@@ -8,6 +8,7 @@
 //!   decided) that plan and render work from.
 //! - [`identity`]: the identity mechanisms (IRSA, EKS Pod Identity) behind one seam: trust
 //!   policies, service-account metadata, association options.
+//! - [`import`]: what exists in a cluster written as an irsa.yaml (`irsa import`).
 //! - [`list`]: `irsa list`'s rows, one per linked service account (IRSA, Pod Identity or both).
 //! - [`render`]: the files `irsa render` writes for each binding.
 //! - [`plan`], [`verify`], [`doctor`]: what apply changes, whether a binding works, and what is
@@ -24,6 +25,7 @@ pub mod audit;
 pub mod desired;
 pub mod doctor;
 pub mod identity;
+pub mod import;
 pub mod list;
 pub mod migrate;
 pub mod plan;

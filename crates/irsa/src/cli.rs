@@ -75,6 +75,9 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// List every service account with an IAM role annotation, joined with IAM.
     List(ListArgs),
+    /// Write an irsa.yaml describing what exists (annotated service accounts, EKS Pod Identity
+    /// associations, EKS add-ons with roles), for `irsa plan -f FILE --adopt`.
+    Import(ImportArgs),
     /// Prove service accounts can assume their roles (token proof, or a real pod with --pod).
     Verify(VerifyArgs),
     /// Move live service accounts between IRSA and EKS Pod Identity, a proof between steps, so
@@ -111,6 +114,7 @@ impl Command {
             }
             Command::Apply(a) => &mut a.common.target.region,
             Command::List(a) => &mut a.cluster.region,
+            Command::Import(a) => &mut a.cluster.region,
             Command::Verify(a) => &mut a.subjects.cluster.region,
             Command::Migrate(a) => &mut a.subjects.cluster.region,
             Command::Doctor(a) => &mut a.subjects.cluster.region,
@@ -400,6 +404,63 @@ pub struct ListArgs {
     pub namespace: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub cluster: ImportClusterArgs,
+    /// Only this namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Which links to import: IRSA annotations (and add-ons' serviceAccountRoleArn), EKS Pod
+    /// Identity associations (and add-ons' podIdentityAssociations), or all.
+    #[arg(long, value_enum, default_value_t)]
+    pub identity: ImportIdentity,
+    /// Write the irsa.yaml here (default: stdout); an existing file only with --force.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The cluster `irsa import` reads (as [`ClusterArgs`], without a spec file).
+#[derive(Debug, Args)]
+pub struct ImportClusterArgs {
+    /// EKS cluster name (default: the kubeconfig context's).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    #[arg(skip)]
+    pub region: Option<String>,
+    /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// kubeconfig context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
+impl ImportClusterArgs {
+    /// The same selection as the other commands', with no spec file.
+    pub fn cluster_args(&self) -> ClusterArgs {
+        ClusterArgs {
+            file: None,
+            cluster: self.cluster.clone(),
+            region: self.region.clone(),
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        }
+    }
+}
+
+/// `irsa import --identity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ImportIdentity {
+    Irsa,
+    PodIdentity,
+    #[default]
+    All,
 }
 
 /// Which service accounts a command looks at: one (`--namespace` + `--service-account`), every

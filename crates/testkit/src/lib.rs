@@ -24,8 +24,8 @@
 //! Fakes are named as fakes: they implement only what irsa uses, faithfully.
 pub mod addon_objects;
 pub mod aws_wire;
-#[cfg(test)]
-mod boto3;
+/// Also for the binary's end-to-end tests, which set up clusters as other tools leave them.
+pub mod boto3;
 pub mod counting;
 pub mod fake_cloudtrail;
 pub mod fake_eks;

@@ -19,6 +19,7 @@ pub mod rules;
 mod runtime;
 #[cfg(test)]
 mod tests;
+mod trusting_roles;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,7 @@ use crate::snapshot::Snapshot;
 use crate::steps::Step;
 
 pub use rules::{Link, RULES, Rule};
+pub use trusting_roles::{needs_role_trusts, roles_trusting};
 
 /// A service account to diagnose, with what is known about what it should be.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -244,6 +246,7 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Vec<Finding> {
         }
         pod_identity::check_both_mechanisms(input, subject, &mut findings);
     }
+    trusting_roles::suggest(input, &mut findings);
     findings.sort_by(|a, b| (a.link, &a.subject, a.rule).cmp(&(b.link, &b.subject, b.rule)));
     findings.dedup();
     findings

@@ -707,3 +707,6 @@ fn findings_come_root_cause_first() {
 }
 
 mod pod_identity;
+
+/// Finding the role of a service account that lost its annotation.
+mod trusting_roles;

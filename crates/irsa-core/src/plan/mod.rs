@@ -10,12 +10,14 @@
 //! service account and its add-on). [`destroy`] plans the removal of what irsa created for the
 //! cluster.
 
+mod adopt;
 mod destroy;
 mod diff;
 mod items;
 mod migration;
 mod pod_identity;
 
+pub use adopt::describe_statement;
 pub use destroy::destroy;
 pub use diff::line_diff;
 pub use items::{Item, Mark};
@@ -407,6 +409,16 @@ impl Ctx<'_> {
             plan.items.push(Item::new(Mark::Conflict, "role", &existing.arn).detail("exists but was not created by irsa (no irsa.dev/managed-by tag); rerun with --adopt to take it over".to_string()));
             return None;
         }
+        if !owned(&existing.tags)
+            && let Some(conflict) = adopt::trust_conflict(
+                existing,
+                trust,
+                &format!("{}/{}", b.namespace, b.service_account),
+            )
+        {
+            plan.items.push(conflict);
+            return None;
+        }
         if existing.path != b.role.path {
             plan.items.push(Item::new(Mark::Conflict, "role", &existing.arn).detail(format!("exists at path {} but the spec asks for {}; IAM cannot move a role: delete it or change the spec", existing.path, b.role.path)));
             return None;
@@ -414,7 +426,7 @@ impl Ctx<'_> {
         let mut item = Item::new(Mark::Update, "role", &existing.arn);
         let mut last = None;
         let after: Vec<usize> = before.to_vec();
-        if existing.trust_policy != *trust {
+        if !iam_policy::equivalence::equivalent(&existing.trust_policy, trust) {
             item = item
                 .detail("trust policy:".to_string())
                 .details(line_diff(&pretty(&existing.trust_policy), &pretty(trust)));

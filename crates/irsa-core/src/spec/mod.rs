@@ -12,6 +12,9 @@ mod irsa;
 mod node;
 pub mod rules;
 
+/// The header of an irsa.yaml (for writers such as `irsa import`).
+pub(crate) use irsa::{API_VERSION, KIND};
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 

@@ -267,6 +267,15 @@ async fn gather(
         }
     }
 
+    // A service account that lost its role: the account's roles, to find the one that trusts it.
+    if doctor::needs_role_trusts(&snapshot, &subjects) {
+        snapshot.role_trusts = Some(
+            irsa_aws::role_trusts::list_role_trusts(&conn.aws)
+                .await
+                .map_err(failed_while("listing the account's roles"))?,
+        );
+    }
+
     let wants_groups = subjects
         .iter()
         .any(|s| s.preset.as_deref() == Some("cluster-autoscaler"));

@@ -2,6 +2,7 @@
 
 mod audit;
 mod doctor;
+mod import;
 mod migrate;
 mod migration;
 mod policy;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::Apply(args) => provision::apply(args),
         Command::Destroy(args) => provision::destroy(args),
         Command::List(args) => verify::list(args),
+        Command::Import(args) => import::run(args),
         Command::Verify(args) => verify::verify(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Doctor(args) => doctor::run(args),
