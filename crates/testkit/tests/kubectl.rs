@@ -596,9 +596,114 @@ fn websocket_kubectl() -> Option<PathBuf> {
     (minor >= 30).then_some(candidate)
 }
 
+/// The real aws CLI: `IRSA_TEST_AWS_CLI`, else `aws` on PATH, else the one `scripts/bench-apply`
+/// installs into target/bench-venv; `None` when none runs.
+fn aws_cli() -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-venv/bin/aws");
+    let candidates = std::env::var_os("IRSA_TEST_AWS_CLI")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([PathBuf::from("aws"), venv]);
+    candidates.into_iter().find(|cli| {
+        std::process::Command::new(cli)
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| out.status.success())
+    })
+}
+
+/// The real aws CLI against the sandbox, with no credentials but those in `env` and no user
+/// configuration; its stdout, panicking with its stderr when it fails.
+async fn aws(
+    cli: &Path,
+    kubectl: &Kubectl,
+    sandbox: &Sandbox,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> String {
+    let credentials = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ];
+    let mut command = tokio::process::Command::new(cli);
+    command.args(args);
+    for key in credentials {
+        command.env_remove(key);
+    }
+    for (key, value) in sandbox.env() {
+        if !credentials.contains(&key.as_str()) {
+            command.env(key, value);
+        }
+    }
+    let out = command
+        .env("AWS_CONFIG_FILE", kubectl.dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            kubectl.dir.join("no-aws-credentials"),
+        )
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The guide's role, created with the aws CLI as the sandbox's admin.
+async fn create_role(cli: &Path, kubectl: &Kubectl, sandbox: &Sandbox) {
+    let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/example"}, "Action": "sts:AssumeRoleWithWebIdentity"}]}"#;
+    let admin = [
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+    ];
+    let args = [
+        "iam",
+        "create-role",
+        "--role-name",
+        "app",
+        "--assume-role-policy-document",
+        trust,
+    ];
+    aws(cli, kubectl, sandbox, &args, &admin).await;
+}
+
+/// What the real aws CLI prints for `sts get-caller-identity` with the pod's credentials: a
+/// token for the service account (TokenRequest through `kubectl create --raw`, audience
+/// `sts.amazonaws.com` as the pod-identity webhook projects it) in the web identity variables
+/// the webhook injects, against the sandbox's STS.
+async fn aws_cli_caller_identity(
+    cli: &Path,
+    kubectl: &Kubectl,
+    sandbox: &Sandbox,
+    session: &str,
+) -> String {
+    let request = kubectl.manifest(
+        "token-request.json",
+        r#"{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"audiences": ["sts.amazonaws.com"], "expirationSeconds": 86400}}"#,
+    );
+    let path = "/api/v1/namespaces/demo/serviceaccounts/app/token";
+    let issued: Value =
+        serde_json::from_str(&kubectl.ok(&["create", "--raw", path, "-f", &request]).await)
+            .expect("a TokenRequest");
+    let token = kubectl.manifest("token", issued["status"]["token"].as_str().unwrap());
+    let env = [
+        ("AWS_ROLE_ARN", ROLE.to_string()),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token),
+        ("AWS_ROLE_SESSION_NAME", session.to_string()),
+    ];
+    aws(cli, kubectl, sandbox, &["sts", "get-caller-identity"], &env).await
+}
+
 /// The guide's "Test IAM Role Assumption" with a long-lived pod: `kubectl exec aws-cli -- aws sts
-/// get-caller-identity` prints what the aws CLI prints with the pod's credentials (and, with the
-/// same recent kubectl, `wait --for=jsonpath=…`).
+/// get-caller-identity` prints what the real aws CLI prints with the pod's credentials — over
+/// SPDY/3.1 with Debian's kubectl (1.20), and over WebSocket with a kubectl 1.30 or later when
+/// there is one (which also waits on a JSONPath).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_runs_get_caller_identity_in_the_pod() {
     let dir = std::env::temp_dir().join(format!("irsa-kubectl-exec-{}", std::process::id()));
@@ -611,12 +716,37 @@ async fn exec_runs_get_caller_identity_in_the_pod() {
     .await
     .unwrap();
     let kubectl = Kubectl::new(&std::fs::read_to_string(dir.join("kubeconfig")).unwrap());
+    let cli = aws_cli();
+    if let Some(cli) = &cli {
+        // The role exists, as the guide creates it, so STS names it by its role id.
+        create_role(cli, &kubectl, &sandbox).await;
+    }
     kubectl.ok(&["create", "namespace", "demo"]).await;
     let sa = kubectl.manifest("sa.yaml", &service_account_yaml(ROLE));
     kubectl.ok(&["apply", "-f", &sa]).await;
-    let pod = TEST_POD.replace("[aws, sts, get-caller-identity]", "[sleep, \"3600\"]");
+    // One session name for the pod's call and the CLI's below, new in each run: the CLI caches
+    // assumed-role credentials under ~/.aws/cli/cache by role and session name.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let session = &format!("guide-check-{}-{}", now.as_secs(), std::process::id());
+    let pod = TEST_POD.replace(
+        "command: [aws, sts, get-caller-identity]",
+        &format!("command: [sleep, \"3600\"]\n    env: [{{name: AWS_ROLE_SESSION_NAME, value: {session}}}]"),
+    );
     let pod = kubectl.manifest("sleeper.yaml", &pod);
     kubectl.ok(&["apply", "-f", &pod]).await;
+    let waited = kubectl
+        .ok(&[
+            "wait",
+            "--for=condition=Ready",
+            "pod/aws-cli",
+            "-n",
+            "demo",
+            "--timeout=20s",
+        ])
+        .await;
+    assert_eq!(waited, "pod/aws-cli condition met\n");
     let exec = [
         "exec",
         "aws-cli",
@@ -627,18 +757,50 @@ async fn exec_runs_get_caller_identity_in_the_pod() {
         "sts",
         "get-caller-identity",
     ];
-    // Debian's kubectl speaks SPDY, which the fake refuses with a Status saying so.
-    let refused = kubectl.fails(&exec).await;
-    assert!(refused.contains("serves exec over WebSocket"), "{refused}");
+    // Debian's kubectl speaks SPDY/3.1.
+    let printed = kubectl.ok(&exec).await;
+    let identity: Value = serde_json::from_str(&printed).expect("the CLI prints JSON");
+    assert_eq!(
+        identity["Arn"],
+        format!("arn:aws:sts::123456789012:assumed-role/app/{session}")
+    );
+    match &cli {
+        Some(cli) => assert_eq!(
+            printed,
+            aws_cli_caller_identity(cli, &kubectl, &sandbox, session).await
+        ),
+        None => eprintln!("no aws CLI (IRSA_TEST_AWS_CLI or PATH): its output not compared"),
+    }
+    let other = kubectl
+        .run(&["exec", "aws-cli", "-n", "demo", "--", "ls"])
+        .await;
+    assert_eq!(other.status.code(), Some(127));
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("command terminated with exit code 127")
+    );
 
-    let Some(modern) = websocket_kubectl() else {
-        eprintln!(
+    match websocket_kubectl() {
+        Some(modern) => {
+            exec_over_websocket_prints_the_same(&modern, &kubectl, &exec, &printed).await
+        }
+        None => eprintln!(
             "no kubectl 1.30 or later (IRSA_TEST_KUBECTL_EXEC or PATH): exec over WebSocket not run"
-        );
-        return;
-    };
-    let run = |args: Vec<&'static str>| {
-        let modern = modern.clone();
+        ),
+    }
+    drop(sandbox);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A kubectl 1.30 or later: waits on a JSONPath, and exec over WebSocket prints `expected`.
+async fn exec_over_websocket_prints_the_same(
+    modern: &Path,
+    kubectl: &Kubectl,
+    exec: &[&str],
+    expected: &str,
+) {
+    let run = |args: Vec<&str>| {
+        let args: Vec<String> = args.into_iter().map(String::from).collect();
+        let modern = modern.to_path_buf();
         let kubeconfig = kubectl.dir.join("kubeconfig");
         async move {
             tokio::process::Command::new(modern)
@@ -671,17 +833,10 @@ async fn exec_runs_get_caller_identity_in_the_pod() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let printed: Value = serde_json::from_slice(&out.stdout).expect("the CLI prints JSON");
-    let assumed = printed["Arn"].as_str().unwrap();
-    assert!(
-        assumed.starts_with("arn:aws:sts::123456789012:assumed-role/app/botocore-session-"),
-        "{assumed}"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
     let other = run(vec!["exec", "aws-cli", "-n", "demo", "--", "ls"]).await;
     assert_eq!(other.status.code(), Some(127));
     assert!(
         String::from_utf8_lossy(&other.stderr).contains("command terminated with exit code 127")
     );
-    drop(sandbox);
-    let _ = std::fs::remove_dir_all(&dir);
 }
