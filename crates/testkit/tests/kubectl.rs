@@ -16,21 +16,22 @@ use serde_json::Value;
 use testkit::fake_kube::{FakeKube, FakeKubeOptions, PODS};
 use testkit::sandbox::{Sandbox, SandboxOptions, cluster_arn};
 
-/// What `scripts/kubectl ARGS` gets: the path of one of Debian's kubectl binaries.
-fn debian_kubectl(args: &[&str]) -> PathBuf {
+/// What `scripts/kubectl ARGS` gets: the path of one of Debian's kubectl binaries, or why not.
+fn script_kubectl(args: &[&str]) -> Result<PathBuf, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kubectl");
     let out = std::process::Command::new("bash")
         .arg(&script)
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} {args:?} could not get Debian's kubectl (apt-get install kubernetes-client, or set IRSA_TEST_KUBECTL): {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        .map_err(|e| format!("running {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} {args:?}: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
 /// The kubectl binary the tests run: `IRSA_TEST_KUBECTL`, else Debian bookworm's
@@ -40,7 +41,11 @@ fn kubectl_binary() -> &'static Path {
     BINARY.get_or_init(|| {
         std::env::var_os("IRSA_TEST_KUBECTL")
             .map(PathBuf::from)
-            .unwrap_or_else(|| debian_kubectl(&[]))
+            .unwrap_or_else(|| {
+                script_kubectl(&[]).unwrap_or_else(|why| {
+                    panic!("could not get Debian's kubectl (apt-get install kubernetes-client, or set IRSA_TEST_KUBECTL): {why}")
+                })
+            })
     })
 }
 
@@ -613,21 +618,10 @@ async fn the_test_pod_prints_the_assumed_role_in_the_sandbox() {
 /// the newest Debian ships (`scripts/kubectl --newest`: trixie's 1.32), else the `kubectl` on
 /// PATH, when it is that recent.
 fn websocket_kubectl() -> Option<PathBuf> {
-    let newest = || {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kubectl");
-        let out = std::process::Command::new("bash")
-            .arg(&script)
-            .arg("--newest")
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-    };
     let candidates = std::env::var_os("IRSA_TEST_KUBECTL_EXEC")
         .map(PathBuf::from)
         .into_iter()
-        .chain(newest())
+        .chain(script_kubectl(&["--newest"]).ok())
         .chain([PathBuf::from("kubectl")]);
     candidates
         .into_iter()

@@ -453,6 +453,64 @@ mod tests {
         assert_eq!(frame(0x8, &1000u16.to_be_bytes()), b"\x88\x02\x03\xe8");
     }
 
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn kubectl_1_20s_spdy_upgrade_is_accepted_with_the_v4_stream_protocol() {
+        // What kubectl 1.20 sends (captured): one X-Stream-Protocol-Version header per version.
+        let offered = headers(&[
+            ("upgrade", "SPDY/3.1"),
+            ("x-stream-protocol-version", "v4.channel.k8s.io"),
+            ("x-stream-protocol-version", "v3.channel.k8s.io"),
+            ("x-stream-protocol-version", "channel.k8s.io"),
+        ]);
+        let transport = Transport::negotiate(&offered).ok().unwrap();
+        assert!(matches!(transport, Transport::Spdy));
+        let response = transport.switching_protocols();
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!(response.headers()["upgrade"], "SPDY/3.1");
+        assert_eq!(
+            response.headers()["x-stream-protocol-version"],
+            "v4.channel.k8s.io"
+        );
+        let old = headers(&[
+            ("upgrade", "SPDY/3.1"),
+            ("x-stream-protocol-version", "v3.channel.k8s.io"),
+        ]);
+        let refused = Transport::negotiate(&old).err().unwrap().to_status();
+        assert_eq!(refused["code"], 400);
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .contains("unable to negotiate protocol"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_websocket_upgrade_gets_the_preferred_subprotocol() {
+        let offered = headers(&[
+            ("upgrade", "websocket"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            (
+                "sec-websocket-protocol",
+                "v4.channel.k8s.io, v5.channel.k8s.io",
+            ),
+        ]);
+        let Ok(Transport::WebSocket { protocol, .. }) = Transport::negotiate(&offered) else {
+            panic!("not a WebSocket upgrade");
+        };
+        assert_eq!(protocol, "v5.channel.k8s.io");
+        assert!(Transport::negotiate(&headers(&[])).is_err());
+    }
+
     #[test]
     fn a_failed_command_reports_its_exit_code() {
         let status = exit_status(&["aws".into(), "sts".into()], 255);
