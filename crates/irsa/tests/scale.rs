@@ -246,6 +246,15 @@ fn plan_apply_and_verify_all_over_200_bindings_read_each_thing_once() {
     for team in 0..10 {
         env.sandbox.kube.insert_namespace(&format!("team-{team}"));
     }
+    // Three service accounts linked through EKS Pod Identity only (their role is absent: verify
+    // says so), for verify --all to cover.
+    env.sandbox.kube.insert_namespace("pi");
+    for k in 0..3 {
+        let name = format!("app-{k}");
+        env.sandbox.kube.insert_service_account("pi", &name, &[]);
+        let role = format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/pi-{k}");
+        env.sandbox.plant_association("pi", &name, &role, &[], None);
+    }
     let spec = spec_of_200(&env);
     let iam = CountingProxy::start(&env.sandbox.moto.endpoint()).expect("proxy starts");
     let eks = CountingProxy::start(&env.sandbox.eks.endpoint()).expect("proxy starts");
@@ -327,6 +336,15 @@ fn plan_apply_and_verify_all_over_200_bindings_read_each_thing_once() {
     assert_eq!(
         *lists[0].1, 1,
         "verify --all lists the associations once: {verify_eks:?}"
+    );
+    let describes: u64 = verify_eks
+        .iter()
+        .filter(|(call, _)| call.contains("/pod-identity-associations/"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        describes, 3,
+        "each association described once: {verify_eks:?}"
     );
 }
 
