@@ -51,7 +51,7 @@ pub use execute::execute;
 pub use observe::{ObserveRequest, observe, observe_policies, observe_roles};
 pub use pod_identity_proof::{PodIdentityGrant, assume_role_for_pod_identity};
 pub use role_trusts::list_role_trusts;
-pub use roles_read::{ReadVia, RolesRead, observe_roles_bulk};
+pub use roles_read::{ReadVia, RolesRead, observe_roles_bulk, observe_with_roles_bulk};
 pub use stats::CallStats;
 pub use web_identity::{TemporaryCredentials, assume_role_with_web_identity};
 

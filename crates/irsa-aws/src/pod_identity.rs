@@ -26,6 +26,19 @@ pub enum AssociationScope {
     All,
 }
 
+impl AssociationScope {
+    /// Whether the association of `namespace/service_account` is in scope.
+    pub fn contains(&self, namespace: &str, service_account: &str) -> bool {
+        match self {
+            AssociationScope::All => true,
+            AssociationScope::Subjects(subjects) => {
+                subjects.contains(&(namespace.to_string(), service_account.to_string()))
+            }
+            AssociationScope::None => false,
+        }
+    }
+}
+
 /// The described associations of `cluster` in `scope`.
 pub async fn observe_associations(
     clients: &Clients,
@@ -37,13 +50,11 @@ pub async fn observe_associations(
         return Ok(Vec::new());
     }
     let summaries = limited(limit, list_summaries(clients, cluster)).await?;
-    let wanted = summaries.iter().filter(|s| match scope {
-        AssociationScope::All => true,
-        AssociationScope::Subjects(subjects) => subjects.contains(&(
-            s.namespace().unwrap_or_default().to_string(),
-            s.service_account().unwrap_or_default().to_string(),
-        )),
-        AssociationScope::None => false,
+    let wanted = summaries.iter().filter(|s| {
+        scope.contains(
+            s.namespace().unwrap_or_default(),
+            s.service_account().unwrap_or_default(),
+        )
     });
     let described = try_join_all(
         wanted
@@ -52,24 +63,6 @@ pub async fn observe_associations(
     )
     .await?;
     Ok(described.into_iter().flatten().collect())
-}
-
-/// The (namespace, service account) of every association of `cluster`, from the list alone
-/// (no Describe): who `irsa verify --all` and `irsa list` must cover.
-pub async fn list_subjects(
-    clients: &Clients,
-    cluster: &str,
-) -> Result<Vec<(String, String)>, AwsError> {
-    Ok(list_summaries(clients, cluster)
-        .await?
-        .iter()
-        .map(|s| {
-            (
-                s.namespace().unwrap_or_default().to_string(),
-                s.service_account().unwrap_or_default().to_string(),
-            )
-        })
-        .collect())
 }
 
 /// Every association summary of `cluster`, paged (none for a cluster EKS does not know).

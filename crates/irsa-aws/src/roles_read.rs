@@ -10,6 +10,7 @@
 //! the walk did not return (an AWS managed policy attached to nothing) is read one by one. When
 //! the walk is refused (AccessDenied: many callers may read roles but not the whole account),
 //! the roles are read one by one and [`RolesRead::via`] says so, for the command to tell the user.
+//! Plan and apply's observation reads its roles the same way ([`observe_with_roles_bulk`]).
 //!
 //! The threshold: one role costs 3 calls (5 with one attached policy's documents and 6 with an
 //! inline one), the walk one call a page; the walk returns the whole account, so for a handful
@@ -21,13 +22,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::types::EntityType;
 use futures_util::future::try_join_all;
-use irsa_core::snapshot::{ManagedPolicy, PolicyVersion, Role};
+use irsa_core::snapshot::{ManagedPolicy, PolicyVersion, Role, Snapshot};
 use tokio::sync::Semaphore;
 
 use crate::clients::Clients;
 use crate::error::{AwsError, ErrorKind};
 use crate::observe::{
-    decode_document, limited, observe_policy, observe_role, oldest_first, rfc3339, tags,
+    ObserveRequest, decode_document, limited, observe_policy, observe_role, oldest_first, rfc3339,
+    tags,
 };
 
 /// Past this many roles, the account walk reads them.
@@ -64,12 +66,7 @@ pub async fn observe_roles_bulk(
     names: &[String],
     documents: bool,
 ) -> Result<RolesRead, AwsError> {
-    let names: Vec<String> = names
-        .iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let names = distinct(names);
     if names.len() <= WALK_THRESHOLD {
         return per_role(clients, &names, documents, ReadVia::PerRole).await;
     }
@@ -86,6 +83,40 @@ pub async fn observe_roles_bulk(
         }
         Err(e) => Err(e),
     }
+}
+
+/// [`crate::observe`] (plan and apply's observation) with the named roles read as
+/// [`observe_roles_bulk`] reads them: up to [`WALK_THRESHOLD`] within the observation, one by one
+/// (its calls and rounds unchanged); past it, beside the rest of the observation, by the account
+/// walk (falling back to one by one when it is refused). The snapshot, and how its roles were read.
+pub async fn observe_with_roles_bulk(
+    clients: &Clients,
+    request: &ObserveRequest,
+) -> Result<(Snapshot, ReadVia), AwsError> {
+    let names = distinct(&request.role_names);
+    if names.len() <= WALK_THRESHOLD {
+        return Ok((crate::observe(clients, request).await?, ReadVia::PerRole));
+    }
+    let rest = ObserveRequest {
+        role_names: Vec::new(),
+        ..request.clone()
+    };
+    let (mut snapshot, roles) = tokio::try_join!(
+        crate::observe(clients, &rest),
+        observe_roles_bulk(clients, &names, false)
+    )?;
+    snapshot.roles = roles.roles;
+    Ok((snapshot, roles.via))
+}
+
+/// `names` sorted, once each.
+fn distinct(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// The per-role reads.

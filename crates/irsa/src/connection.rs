@@ -122,6 +122,20 @@ pub async fn observe_cluster(
     })
 }
 
+/// Plan and apply's observation of AWS ([`irsa_aws::observe_with_roles_bulk`]: past the walk
+/// threshold, the named roles in one account walk), saying once when the walk was refused.
+pub async fn observe_aws(
+    aws: &irsa_aws::Clients,
+    request: &irsa_aws::ObserveRequest,
+) -> Result<Snapshot, irsa_aws::AwsError> {
+    let (snapshot, via) = irsa_aws::observe_with_roles_bulk(aws, request).await?;
+    if let irsa_aws::ReadVia::PerRoleWalkDenied(why) = &via {
+        let distinct: std::collections::BTreeSet<&String> = request.role_names.iter().collect();
+        say_walk_denied_once(distinct.len(), why);
+    }
+    Ok(snapshot)
+}
+
 /// Tells the user, once per run, that the account walk was refused and roles are read one by one.
 fn say_walk_denied_once(roles: usize, why: &str) {
     static SAID: std::sync::Once = std::sync::Once::new();

@@ -202,6 +202,152 @@ fn up_to_20_roles_are_read_one_by_one_without_the_account_walk() {
     assert_eq!(rows.as_array().map(Vec::len), Some(20), "{}", text(&out));
 }
 
+/// A spec of 200 bindings `team-<i % 10>/app-<i>`, each with one AWS managed policy.
+fn spec_of_200(env: &Env) -> String {
+    let mut spec = String::from(
+        "apiVersion: irsa/v1\nkind: IrsaConfig\ncluster: {name: demo, region: us-east-1, account: \"123456789012\"}\nbindings:\n",
+    );
+    for i in 0..200 {
+        spec.push_str(&format!(
+            "  - serviceAccount: team-{}/app-{i}\n    policies: {{managed: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]}}\n",
+            i % 10
+        ));
+    }
+    let path = env.dir.join("scale.yaml");
+    std::fs::write(&path, spec).unwrap();
+    path.display().to_string()
+}
+
+/// Runs irsa with IAM and EKS each behind a counting proxy; the output and each API's calls.
+fn counted_iam_and_eks(
+    env: &Env,
+    iam: &CountingProxy,
+    eks: &CountingProxy,
+    args: &[&str],
+) -> (Output, Counts, Counts) {
+    iam.clear();
+    eks.clear();
+    let out = env.irsa_with(
+        args,
+        &[
+            ("AWS_ENDPOINT_URL_IAM", &iam.endpoint()),
+            ("AWS_ENDPOINT_URL_EKS", &eks.endpoint()),
+        ],
+    );
+    (out, iam.counts(), eks.counts())
+}
+
+/// Plan and apply of 200 bindings read the roles in one account walk (no role read one by one),
+/// and `verify --all` lists the cluster's Pod Identity associations once (it listed them twice:
+/// once for the subjects, once to describe them). The figures go to docs/benchmarks.md.
+#[test]
+fn plan_apply_and_verify_all_over_200_bindings_read_each_thing_once() {
+    let env = common::start();
+    for team in 0..10 {
+        env.sandbox.kube.insert_namespace(&format!("team-{team}"));
+    }
+    // Three service accounts linked through EKS Pod Identity only (their role is absent: verify
+    // says so), for verify --all to cover.
+    env.sandbox.kube.insert_namespace("pi");
+    for k in 0..3 {
+        let name = format!("app-{k}");
+        env.sandbox.kube.insert_service_account("pi", &name, &[]);
+        let role = format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/pi-{k}");
+        env.sandbox.plant_association("pi", &name, &role, &[], None);
+    }
+    let spec = spec_of_200(&env);
+    let iam = CountingProxy::start(&env.sandbox.moto.endpoint()).expect("proxy starts");
+    let eks = CountingProxy::start(&env.sandbox.eks.endpoint()).expect("proxy starts");
+    let runs: [(&str, &[&str]); 4] = [
+        ("first apply", &["apply", "-f", &spec, "--yes"]),
+        ("plan", &["plan", "-f", &spec, "--output", "json"]),
+        ("apply (no change)", &["apply", "-f", &spec, "--yes"]),
+        ("verify --all", &["verify", "--all", "--output", "json"]),
+    ];
+    let mut figures = Vec::new();
+    for (name, args) in runs {
+        let (out, iam_counts, eks_counts) = counted_iam_and_eks(&env, &iam, &eks, args);
+        eprintln!(
+            "irsa {name}: {} IAM calls {iam_counts:?}; {} EKS calls {eks_counts:?}",
+            total(&iam_counts),
+            total(&eks_counts)
+        );
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "irsa {name}\n{}",
+            text(&out)
+        );
+        if name == "plan" {
+            // Read by the walk, the 200 roles apply made are seen as they are: nothing to change.
+            let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let items = plan["items"].as_array().unwrap();
+            let roles = items.iter().filter(|i| i["kind"] == "role").count();
+            assert_eq!(roles, 200, "{}", text(&out));
+            assert!(
+                items.iter().all(|i| i["mark"] == "unchanged"),
+                "{}",
+                text(&out)
+            );
+        }
+        figures.push((name, iam_counts, eks_counts));
+    }
+    for (name, iam_counts, _) in &figures {
+        // Past the threshold, no role is read one by one: the walk reads them all.
+        for action in ["GetRole", "ListAttachedRolePolicies", "ListRolePolicies"] {
+            assert!(
+                !iam_counts.contains_key(action),
+                "irsa {name}: {action} {iam_counts:?}"
+            );
+        }
+        assert!(
+            iam_counts.contains_key("GetAccountAuthorizationDetails"),
+            "irsa {name}: {iam_counts:?}"
+        );
+    }
+    let (_, plan, _) = &figures[1];
+    assert!(
+        total(plan) <= 25,
+        "plan made {} IAM calls: {plan:?}",
+        total(plan)
+    );
+    // Refused the walk, plan reads each role one by one (3 calls each) and says so once.
+    iam.deny("GetAccountAuthorizationDetails");
+    let (out, denied, _) = counted_iam_and_eks(&env, &iam, &eks, &["plan", "-f", &spec]);
+    eprintln!(
+        "irsa plan, walk refused: {} IAM calls {denied:?}",
+        total(&denied)
+    );
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", text(&out));
+    for action in ["GetRole", "ListAttachedRolePolicies", "ListRolePolicies"] {
+        assert_eq!(denied[action], 200, "{action}: {denied:?}");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said = stderr
+        .lines()
+        .filter(|l| l.contains("account-wide read was refused"))
+        .count();
+    assert_eq!(said, 1, "{}", text(&out));
+    let (_, _, verify_eks) = &figures[3];
+    let lists: Vec<_> = verify_eks
+        .iter()
+        .filter(|(call, _)| call.ends_with("/pod-identity-associations"))
+        .collect();
+    assert_eq!(lists.len(), 1, "{verify_eks:?}");
+    assert_eq!(
+        *lists[0].1, 1,
+        "verify --all lists the associations once: {verify_eks:?}"
+    );
+    let describes: u64 = verify_eks
+        .iter()
+        .filter(|(call, _)| call.contains("/pod-identity-associations/"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        describes, 3,
+        "each association described once: {verify_eks:?}"
+    );
+}
+
 /// One run at 1,000 service accounts: the wall time of each command (debug build); then, for the
 /// walk threshold, the time of reading k roles one by one against one walk of the 1,000-role
 /// account, with IAM behind a 50 ms latency proxy (a network's shape; moto alone answers in ~1 ms).

@@ -1,7 +1,9 @@
-//! A counting proxy for a query-protocol API (IAM): forwards every request unchanged to one
-//! local server (moto) and counts it by its `Action` (the form-encoded body's, else the query
-//! string's), so that end-to-end tests can assert how many IAM calls a command made, the way a
-//! throttle would count them. Point `AWS_ENDPOINT_URL_IAM` at [`CountingProxy::endpoint`].
+//! A counting proxy for an AWS API: forwards every request unchanged to one local server (moto,
+//! or the fake EKS) and counts it by its `Action` (query protocol, IAM: the form-encoded body's,
+//! else the query string's), or, for a REST-JSON API (EKS), by its method and path (`GET
+//! /clusters/demo/pod-identity-associations`), so that end-to-end tests can assert how many
+//! calls a command made, the way a throttle would count them. Point `AWS_ENDPOINT_URL_IAM` (or
+//! `AWS_ENDPOINT_URL_EKS`) at [`CountingProxy::endpoint`].
 //! [`CountingProxy::deny`] makes it refuse one action as IAM refuses a caller without the
 //! permission (HTTP 403, `AccessDenied`), counted but not forwarded.
 
@@ -92,12 +94,13 @@ impl CountingProxy {
     }
 }
 
-/// The query protocol's action: in the form body (POST, as the SDKs send it) or the query string.
-fn action_of(query: Option<&str>, body: &[u8]) -> String {
+/// The query protocol's action: in the form body (POST, as the SDKs send it) or the query
+/// string; without one (a REST API), the method and path.
+fn action_of(method: &str, path: &str, query: Option<&str>, body: &[u8]) -> String {
     let from_body = parse_form(&String::from_utf8_lossy(body)).remove("Action");
     from_body
         .or_else(|| query.and_then(|q| parse_form(q).remove("Action")))
-        .unwrap_or_else(|| "(no Action)".to_string())
+        .unwrap_or_else(|| format!("{method} {path}"))
 }
 
 async fn counted(State(route): State<Route>, request: Request) -> Response {
@@ -108,7 +111,12 @@ async fn counted(State(route): State<Route>, request: Request) -> Response {
             return (StatusCode::BAD_REQUEST, format!("counting proxy: {e}")).into_response();
         }
     };
-    let action = action_of(parts.uri.query(), &body);
+    let action = action_of(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query(),
+        &body,
+    );
     *route
         .counts
         .lock()
@@ -136,13 +144,31 @@ mod tests {
     #[test]
     fn the_action_comes_from_the_form_body_else_the_query() {
         assert_eq!(
-            action_of(None, b"Action=GetRole&Version=2010-05-08&RoleName=a"),
+            action_of(
+                "POST",
+                "/",
+                None,
+                b"Action=GetRole&Version=2010-05-08&RoleName=a"
+            ),
             "GetRole"
         );
         assert_eq!(
-            action_of(Some("Action=ListRoles&Version=2010-05-08"), b""),
+            action_of("GET", "/", Some("Action=ListRoles&Version=2010-05-08"), b""),
             "ListRoles"
         );
-        assert_eq!(action_of(None, b""), "(no Action)");
+    }
+
+    #[test]
+    fn a_rest_call_is_counted_by_method_and_path() {
+        // EKS ListPodIdentityAssociations (REST-JSON: GET /clusters/{name}/pod-identity-associations).
+        assert_eq!(
+            action_of(
+                "GET",
+                "/clusters/demo/pod-identity-associations",
+                Some("maxResults=100"),
+                b""
+            ),
+            "GET /clusters/demo/pod-identity-associations"
+        );
     }
 }

@@ -13,7 +13,7 @@
 //! - TokenRequest (`POST /api/v1/namespaces/{ns}/serviceaccounts/{name}/token`) and the
 //!   issuer's discovery (`/.well-known/openid-configuration`, `/openid/v1/jwks`), see [`tokens`];
 //! - pod logs (`GET /api/v1/namespaces/{ns}/pods/{name}/log`, `text/plain`) and `kubectl exec`
-//!   of `aws sts get-caller-identity` over WebSocket (see [`exec`]).
+//!   of `aws sts get-caller-identity` over WebSocket or SPDY/3.1 (see [`exec`]).
 //!
 //! Semantics: `uid`, `creationTimestamp`, one increasing `resourceVersion` per write (no-op writes
 //! keep it), `generation` for the apps group, 409 `AlreadyExists` / `Conflict`, 404 `NotFound`
@@ -30,7 +30,7 @@
 //! [`awscli`]).
 //!
 //! `kubectl get` is answered with server-side `Table`s, the real columns of each type (see
-//! [`tables`]). Not served: exec over SPDY, attach, port-forward, server-side apply.
+//! [`tables`]). Not served: attach, port-forward, server-side apply.
 
 pub mod awscli;
 pub mod controller;
@@ -39,6 +39,7 @@ pub mod exec;
 pub mod pod_identity_webhook;
 pub mod resources;
 pub mod selector;
+pub mod spdy;
 pub mod status;
 pub mod store;
 pub mod strategic;

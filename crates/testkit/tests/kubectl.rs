@@ -2,7 +2,9 @@
 //! `IRSA_TEST_KUBECTL`, else what `scripts/kubectl` gets): the commands of the IRSA guide and of
 //! a person checking the sandbox by hand — discovery, get in every output format, describe,
 //! create namespace, client-side apply and re-apply, annotate and label, delete, logs, wait,
-//! rollout restart and status — each against a fresh fake and a kubeconfig written for it.
+//! rollout restart and status, exec over SPDY and over WebSocket (with a kubectl 1.30 or later:
+//! Debian trixie's, `scripts/kubectl --newest`) — each against a fresh fake and a kubeconfig
+//! written for it.
 //! The outputs asserted are kubectl's own wording for what the real API server answers.
 
 use std::path::{Path, PathBuf};
@@ -14,31 +16,57 @@ use serde_json::Value;
 use testkit::fake_kube::{FakeKube, FakeKubeOptions, PODS};
 use testkit::sandbox::{Sandbox, SandboxOptions, cluster_arn};
 
-/// The kubectl binary the tests run.
+/// What `scripts/kubectl ARGS` gets: the path of one of Debian's kubectl binaries, or why not.
+fn script_kubectl(args: &[&str]) -> Result<PathBuf, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kubectl");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .args(args)
+        .output()
+        .map_err(|e| format!("running {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} {args:?}: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// The kubectl binary the tests run: `IRSA_TEST_KUBECTL`, else Debian bookworm's
+/// kubernetes-client (1.20, which speaks exec over SPDY/3.1 only).
 fn kubectl_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("IRSA_TEST_KUBECTL") {
-            return PathBuf::from(path);
-        }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kubectl");
-        let out = std::process::Command::new("bash")
-            .arg(&script)
-            .output()
-            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "{} could not get Debian's kubectl (apt-get install kubernetes-client, or set IRSA_TEST_KUBECTL): {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        std::env::var_os("IRSA_TEST_KUBECTL")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                script_kubectl(&[]).unwrap_or_else(|why| {
+                    panic!("could not get Debian's kubectl (apt-get install kubernetes-client, or set IRSA_TEST_KUBECTL): {why}")
+                })
+            })
     })
+}
+
+/// The client's minor version (`kubectl version --client -o json`), `None` if it does not run.
+fn minor_version(kubectl: &Path) -> Option<u32> {
+    let out = std::process::Command::new(kubectl)
+        .args(["version", "--client", "-o", "json"])
+        .output()
+        .ok()?;
+    let version: Value = serde_json::from_slice(&out.stdout).ok()?;
+    version["clientVersion"]["minor"]
+        .as_str()?
+        .trim_end_matches('+')
+        .parse()
+        .ok()
 }
 
 /// kubectl pointed at one fake through a kubeconfig of its own.
 struct Kubectl {
     dir: PathBuf,
+    binary: PathBuf,
 }
 
 impl Kubectl {
@@ -48,7 +76,16 @@ impl Kubectl {
         let dir = std::env::temp_dir().join(format!("irsa-kubectl-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("kubeconfig"), kubeconfig).unwrap();
-        Kubectl { dir }
+        Kubectl {
+            dir,
+            binary: kubectl_binary().to_path_buf(),
+        }
+    }
+
+    /// The same, with another kubectl binary.
+    fn with_binary(mut self, binary: PathBuf) -> Kubectl {
+        self.binary = binary;
+        self
     }
 
     fn for_fake(fake: &FakeKube) -> Kubectl {
@@ -63,7 +100,7 @@ impl Kubectl {
     }
 
     async fn run(&self, args: &[&str]) -> Output {
-        let run = tokio::process::Command::new(kubectl_binary())
+        let run = tokio::process::Command::new(&self.binary)
             .args(args)
             .env("KUBECONFIG", self.dir.join("kubeconfig"))
             .env("HOME", &self.dir)
@@ -71,7 +108,7 @@ impl Kubectl {
         tokio::time::timeout(Duration::from_secs(60), run)
             .await
             .unwrap_or_else(|_| panic!("kubectl {args:?} did not finish in 60 s"))
-            .unwrap_or_else(|e| panic!("running {}: {e}", kubectl_binary().display()))
+            .unwrap_or_else(|e| panic!("running {}: {e}", self.binary.display()))
     }
 
     /// Runs kubectl and returns its stdout; panics with its stderr when it fails.
@@ -578,27 +615,128 @@ async fn the_test_pod_prints_the_assumed_role_in_the_sandbox() {
 }
 
 /// A kubectl that speaks exec over WebSocket (1.30 and later): `IRSA_TEST_KUBECTL_EXEC`, else
-/// the `kubectl` on PATH when it is that recent. Debian's kubernetes-client (1.20) speaks SPDY.
+/// the newest Debian ships (`scripts/kubectl --newest`: trixie's 1.32), else the `kubectl` on
+/// PATH, when it is that recent.
 fn websocket_kubectl() -> Option<PathBuf> {
-    let candidate = std::env::var_os("IRSA_TEST_KUBECTL_EXEC")
+    let candidates = std::env::var_os("IRSA_TEST_KUBECTL_EXEC")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("kubectl"));
-    let out = std::process::Command::new(&candidate)
-        .args(["version", "--client", "-o", "json"])
+        .into_iter()
+        .chain(script_kubectl(&["--newest"]).ok())
+        .chain([PathBuf::from("kubectl")]);
+    candidates
+        .into_iter()
+        .find(|kubectl| minor_version(kubectl).is_some_and(|minor| minor >= 30))
+}
+
+/// The real aws CLI: `IRSA_TEST_AWS_CLI`, else `aws` on PATH, else the one `scripts/bench-apply`
+/// installs into target/bench-venv; `None` when none runs.
+fn aws_cli() -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-venv/bin/aws");
+    let candidates = std::env::var_os("IRSA_TEST_AWS_CLI")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([PathBuf::from("aws"), venv]);
+    candidates.into_iter().find(|cli| {
+        std::process::Command::new(cli)
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| out.status.success())
+    })
+}
+
+/// The real aws CLI against the sandbox, with no credentials but those in `env` and no user
+/// configuration; its stdout, panicking with its stderr when it fails.
+async fn aws(
+    cli: &Path,
+    kubectl: &Kubectl,
+    sandbox: &Sandbox,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> String {
+    let credentials = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ];
+    let mut command = tokio::process::Command::new(cli);
+    command.args(args);
+    for key in credentials {
+        command.env_remove(key);
+    }
+    for (key, value) in sandbox.env() {
+        if !credentials.contains(&key.as_str()) {
+            command.env(key, value);
+        }
+    }
+    let out = command
+        .env("AWS_CONFIG_FILE", kubectl.dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            kubectl.dir.join("no-aws-credentials"),
+        )
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
-        .ok()?;
-    let version: Value = serde_json::from_slice(&out.stdout).ok()?;
-    let minor: u32 = version["clientVersion"]["minor"]
-        .as_str()?
-        .trim_end_matches('+')
-        .parse()
-        .ok()?;
-    (minor >= 30).then_some(candidate)
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The guide's role, created with the aws CLI as the sandbox's admin.
+async fn create_role(cli: &Path, kubectl: &Kubectl, sandbox: &Sandbox) {
+    let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/example"}, "Action": "sts:AssumeRoleWithWebIdentity"}]}"#;
+    let admin = [
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+    ];
+    let args = [
+        "iam",
+        "create-role",
+        "--role-name",
+        "app",
+        "--assume-role-policy-document",
+        trust,
+    ];
+    aws(cli, kubectl, sandbox, &args, &admin).await;
+}
+
+/// What the real aws CLI prints for `sts get-caller-identity` with the pod's credentials: a
+/// token for the service account (TokenRequest through `kubectl create --raw`, audience
+/// `sts.amazonaws.com` as the pod-identity webhook projects it) in the web identity variables
+/// the webhook injects, against the sandbox's STS.
+async fn aws_cli_caller_identity(
+    cli: &Path,
+    kubectl: &Kubectl,
+    sandbox: &Sandbox,
+    session: &str,
+) -> String {
+    let request = kubectl.manifest(
+        "token-request.json",
+        r#"{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"audiences": ["sts.amazonaws.com"], "expirationSeconds": 86400}}"#,
+    );
+    let path = "/api/v1/namespaces/demo/serviceaccounts/app/token";
+    let issued: Value =
+        serde_json::from_str(&kubectl.ok(&["create", "--raw", path, "-f", &request]).await)
+            .expect("a TokenRequest");
+    let token = kubectl.manifest("token", issued["status"]["token"].as_str().unwrap());
+    let env = [
+        ("AWS_ROLE_ARN", ROLE.to_string()),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", token),
+        ("AWS_ROLE_SESSION_NAME", session.to_string()),
+    ];
+    aws(cli, kubectl, sandbox, &["sts", "get-caller-identity"], &env).await
 }
 
 /// The guide's "Test IAM Role Assumption" with a long-lived pod: `kubectl exec aws-cli -- aws sts
-/// get-caller-identity` prints what the aws CLI prints with the pod's credentials (and, with the
-/// same recent kubectl, `wait --for=jsonpath=…`).
+/// get-caller-identity` prints what the real aws CLI prints with the pod's credentials — over
+/// SPDY/3.1 with Debian bookworm's kubectl (1.20), and over WebSocket with a kubectl 1.30 or
+/// later (Debian trixie's 1.32 that `scripts/kubectl --newest` gets, or one on PATH) — after `kubectl
+/// wait` on the pod's Ready condition and, with kubectl 1.23 or later, on a JSONPath.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_runs_get_caller_identity_in_the_pod() {
     let dir = std::env::temp_dir().join(format!("irsa-kubectl-exec-{}", std::process::id()));
@@ -610,13 +748,30 @@ async fn exec_runs_get_caller_identity_in_the_pod() {
     })
     .await
     .unwrap();
-    let kubectl = Kubectl::new(&std::fs::read_to_string(dir.join("kubeconfig")).unwrap());
+    let kubeconfig = std::fs::read_to_string(dir.join("kubeconfig")).unwrap();
+    let kubectl = Kubectl::new(&kubeconfig);
+    let cli = aws_cli();
+    if let Some(cli) = &cli {
+        // The role exists, as the guide creates it, so STS names it by its role id.
+        create_role(cli, &kubectl, &sandbox).await;
+    }
     kubectl.ok(&["create", "namespace", "demo"]).await;
     let sa = kubectl.manifest("sa.yaml", &service_account_yaml(ROLE));
     kubectl.ok(&["apply", "-f", &sa]).await;
-    let pod = TEST_POD.replace("[aws, sts, get-caller-identity]", "[sleep, \"3600\"]");
+    // One session name for the pod's call and the CLI's below, new in each run: the CLI caches
+    // assumed-role credentials under ~/.aws/cli/cache by role and session name.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let session = &format!("guide-check-{}-{}", now.as_secs(), std::process::id());
+    let pod = TEST_POD.replace(
+        "command: [aws, sts, get-caller-identity]",
+        &format!("command: [sleep, \"3600\"]\n    env: [{{name: AWS_ROLE_SESSION_NAME, value: {session}}}]"),
+    );
     let pod = kubectl.manifest("sleeper.yaml", &pod);
     kubectl.ok(&["apply", "-f", &pod]).await;
+    wait_until_running(&kubectl).await;
+
     let exec = [
         "exec",
         "aws-cli",
@@ -627,61 +782,68 @@ async fn exec_runs_get_caller_identity_in_the_pod() {
         "sts",
         "get-caller-identity",
     ];
-    // Debian's kubectl speaks SPDY, which the fake refuses with a Status saying so.
-    let refused = kubectl.fails(&exec).await;
-    assert!(refused.contains("serves exec over WebSocket"), "{refused}");
-
-    let Some(modern) = websocket_kubectl() else {
-        eprintln!(
-            "no kubectl 1.30 or later (IRSA_TEST_KUBECTL_EXEC or PATH): exec over WebSocket not run"
-        );
-        return;
-    };
-    let run = |args: Vec<&'static str>| {
-        let modern = modern.clone();
-        let kubeconfig = kubectl.dir.join("kubeconfig");
-        async move {
-            tokio::process::Command::new(modern)
-                .args(args)
-                .env("KUBECONFIG", kubeconfig)
-                .output()
-                .await
-                .unwrap()
-        }
-    };
-    // kubectl 1.23 and later wait on a JSONPath too.
-    let waited = run(vec![
-        "wait",
-        "--for=jsonpath={.status.phase}=Running",
-        "pod/aws-cli",
-        "-n",
-        "demo",
-        "--timeout=20s",
-    ])
-    .await;
+    // kubectl before 1.30 (Debian bookworm's 1.20) speaks SPDY/3.1.
+    let spdy = &kubectl;
+    let printed = spdy.ok(&exec).await;
+    let identity: Value = serde_json::from_str(&printed).expect("the CLI prints JSON");
     assert_eq!(
-        String::from_utf8_lossy(&waited.stdout),
-        "pod/aws-cli condition met\n",
-        "{}",
-        String::from_utf8_lossy(&waited.stderr)
+        identity["Arn"],
+        format!("arn:aws:sts::123456789012:assumed-role/app/{session}")
     );
-    let out = run(exec.to_vec()).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed: Value = serde_json::from_slice(&out.stdout).expect("the CLI prints JSON");
-    let assumed = printed["Arn"].as_str().unwrap();
-    assert!(
-        assumed.starts_with("arn:aws:sts::123456789012:assumed-role/app/botocore-session-"),
-        "{assumed}"
-    );
-    let other = run(vec!["exec", "aws-cli", "-n", "demo", "--", "ls"]).await;
+    match &cli {
+        Some(cli) => assert_eq!(
+            printed,
+            aws_cli_caller_identity(cli, &kubectl, &sandbox, session).await
+        ),
+        None => eprintln!("no aws CLI (IRSA_TEST_AWS_CLI or PATH): its output not compared"),
+    }
+    another_command_exits_127(spdy).await;
+
+    match websocket_kubectl() {
+        Some(modern) => {
+            let websocket = Kubectl::new(&kubeconfig).with_binary(modern);
+            wait_until_running(&websocket).await;
+            assert_eq!(websocket.ok(&exec).await, printed);
+            another_command_exits_127(&websocket).await;
+        }
+        None => eprintln!(
+            "no kubectl 1.30 or later (IRSA_TEST_KUBECTL_EXEC, scripts/kubectl or PATH): exec over WebSocket not run"
+        ),
+    }
+    drop(sandbox);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `kubectl wait` until the test pod is Ready, and (kubectl 1.23 and later) until its phase,
+/// by JSONPath, is Running.
+async fn wait_until_running(kubectl: &Kubectl) {
+    let wait = |condition: &'static str| {
+        [
+            "wait",
+            condition,
+            "pod/aws-cli",
+            "-n",
+            "demo",
+            "--timeout=20s",
+        ]
+    };
+    let met = "pod/aws-cli condition met\n";
+    assert_eq!(kubectl.ok(&wait("--for=condition=Ready")).await, met);
+    if minor_version(&kubectl.binary).is_some_and(|minor| minor >= 23) {
+        let jsonpath = wait("--for=jsonpath={.status.phase}=Running");
+        assert_eq!(kubectl.ok(&jsonpath).await, met);
+    } else {
+        eprintln!("kubectl before 1.23: wait --for=jsonpath not run");
+    }
+}
+
+/// Any command but the aws CLI's fails as a missing executable does.
+async fn another_command_exits_127(kubectl: &Kubectl) {
+    let other = kubectl
+        .run(&["exec", "aws-cli", "-n", "demo", "--", "ls"])
+        .await;
     assert_eq!(other.status.code(), Some(127));
     assert!(
         String::from_utf8_lossy(&other.stderr).contains("command terminated with exit code 127")
     );
-    drop(sandbox);
-    let _ = std::fs::remove_dir_all(&dir);
 }

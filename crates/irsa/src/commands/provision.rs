@@ -207,7 +207,7 @@ impl Session {
             service_accounts: service_accounts.clone(),
         };
         let (aws, kube) = tokio::join!(
-            irsa_aws::observe(&self.aws, &request),
+            crate::connection::observe_aws(&self.aws, &request),
             irsa_kube::observe(&self.kube, &kube_request)
         );
         self.kube_calls.fetch_add(

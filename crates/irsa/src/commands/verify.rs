@@ -177,12 +177,14 @@ pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
         let (conn, cluster) =
             connection::connect(&args.subjects.cluster, args.output == Format::Text).await?;
         let mut listed = Vec::new();
+        let mut associations = None;
         let targets: Vec<(String, String)> = if let Some(single) = single {
             vec![single]
         } else if args.subjects.all {
-            let (targets, annotated) = every_linked_service_account(&conn, &cluster).await?;
-            listed = annotated;
-            targets
+            let linked = every_linked_service_account(&conn, &cluster).await?;
+            listed = linked.annotated;
+            associations = Some(linked.associations);
+            linked.subjects
         } else if args.subjects.cluster.file.is_some() {
             connection::spec_service_accounts(&args.subjects.cluster)?
         } else {
@@ -196,7 +198,11 @@ pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
             action: args.action.clone().zip(args.resource.clone()),
             prefer: None,
         };
-        let verdicts = verify_all(&conn, &cluster, &targets, &listed, &options).await?;
+        let known = Known {
+            service_accounts: &listed,
+            associations,
+        };
+        let verdicts = verify_known(&conn, &cluster, &targets, known, &options).await?;
         print_verdicts(&verdicts, args.output);
         Ok(if verdicts.iter().all(|v| v.ok) {
             Code::Ok
@@ -206,23 +212,43 @@ pub fn verify(args: VerifyArgs) -> Result<Code, CliError> {
     })
 }
 
-/// Every service account with an IRSA annotation or an EKS Pod Identity association, sorted,
-/// once; and the annotated ones as listed (they need no second read).
+/// What `verify --all` lists first: every service account with an IRSA annotation or an EKS
+/// Pod Identity association, sorted, once; the annotated ones as listed and the cluster's
+/// associations as described (neither needs a second read).
+struct Linked {
+    subjects: Vec<(String, String)>,
+    annotated: Vec<ServiceAccount>,
+    associations: Vec<PodIdentityAssociation>,
+}
+
 async fn every_linked_service_account(
     conn: &Connection,
     cluster: &str,
-) -> Result<(Vec<(String, String)>, Vec<ServiceAccount>), CliError> {
-    let (annotated, associated) = tokio::join!(
+) -> Result<Linked, CliError> {
+    let (annotated, associations) = tokio::join!(
         irsa_kube::list_role_service_accounts(&conn.kube, None),
-        irsa_aws::pod_identity::list_subjects(&conn.aws, cluster)
+        irsa_aws::pod_identity::read_associations(
+            &conn.aws,
+            cluster,
+            &irsa_aws::pod_identity::AssociationScope::All
+        )
     );
     let annotated = annotated.map_err(failed_while("listing service accounts"))?;
-    let mut all: std::collections::BTreeSet<(String, String)> = annotated
+    let associations = associations_or_first_error(conn, cluster, &annotated, associations).await?;
+    let subjects: std::collections::BTreeSet<(String, String)> = annotated
         .iter()
         .map(|sa| (sa.namespace.clone(), sa.name.clone()))
+        .chain(
+            associations
+                .iter()
+                .map(|a| (a.namespace.clone(), a.service_account.clone())),
+        )
         .collect();
-    all.extend(associated.map_err(failed_while("listing EKS Pod Identity associations"))?);
-    Ok((all.into_iter().collect(), annotated))
+    Ok(Linked {
+        subjects: subjects.into_iter().collect(),
+        annotated,
+        associations,
+    })
 }
 
 pub fn print_verdicts(verdicts: &[Verdict], format: Format) {
@@ -264,6 +290,32 @@ pub async fn verify_all(
     known: &[ServiceAccount],
     options: &VerifyOptions,
 ) -> Result<Vec<Verdict>, CliError> {
+    let known = Known {
+        service_accounts: known,
+        associations: None,
+    };
+    verify_known(conn, cluster, targets, known, options).await
+}
+
+/// What a verification was given already read.
+struct Known<'a> {
+    service_accounts: &'a [ServiceAccount],
+    /// The cluster's associations, every one described (`verify --all` listed them).
+    associations: Option<Vec<PodIdentityAssociation>>,
+}
+
+/// [`verify_all`], reading neither the `known` service accounts nor, when given, the associations.
+async fn verify_known(
+    conn: &Connection,
+    cluster: &str,
+    targets: &[(String, String)],
+    known: Known<'_>,
+    options: &VerifyOptions,
+) -> Result<Vec<Verdict>, CliError> {
+    let Known {
+        service_accounts: known,
+        associations: known_associations,
+    } = known;
     let is_known = |(ns, name): &&(String, String)| {
         known
             .iter()
@@ -275,10 +327,17 @@ pub async fn verify_all(
     };
     let scope =
         irsa_aws::pod_identity::AssociationScope::Subjects(targets.iter().cloned().collect());
-    let (read, associations) = tokio::join!(
-        irsa_kube::observe(&conn.kube, &request),
-        irsa_aws::pod_identity::read_associations(&conn.aws, cluster, &scope)
-    );
+    let read_associations = async {
+        match known_associations {
+            Some(listed) => Ok(listed
+                .into_iter()
+                .filter(|a| scope.contains(&a.namespace, &a.service_account))
+                .collect()),
+            None => irsa_aws::pod_identity::read_associations(&conn.aws, cluster, &scope).await,
+        }
+    };
+    let (read, associations) =
+        tokio::join!(irsa_kube::observe(&conn.kube, &request), read_associations);
     let (_, read) = read.map_err(failed_while("reading service accounts"))?;
     let found: Vec<ServiceAccount> = known
         .iter()

@@ -104,7 +104,9 @@ fn pending_status(pod: &Value) -> Value {
     })
 }
 
-fn running_status(pod: &Value, started: &str) -> Value {
+/// A running pod's status: every container started and ready, the pod `Ready` (what the kubelet
+/// reports once the containers run; also the store's default for a pod created without a status).
+pub(super) fn running_status(pod: &Value, started: &str) -> Value {
     json!({
         "phase": "Running",
         "startTime": started,

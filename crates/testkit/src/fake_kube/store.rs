@@ -324,8 +324,8 @@ impl Store {
             labels["kubernetes.io/metadata.name"] = json!(name);
         }
         if rt.plural == "pods" && object["status"]["phase"].is_null() {
-            // No kubelet: a pod runs as soon as it is created.
-            object["status"] = json!({"phase": "Running", "startTime": now_rfc3339()});
+            // No kubelet: a pod runs, and is Ready, as soon as it is created.
+            object["status"] = super::awscli::running_status(&object, &now_rfc3339());
         }
         let hooks: Vec<CreateHook> = self
             .hooks
