@@ -485,6 +485,21 @@ const DOCTOR_FIXES: &[Need] = &[
         .only("--fix"),
 ];
 
+/// `irsa migrate`'s reads beyond the linked service accounts.
+const MIGRATE_READS: &[Need] = &[
+    read(
+        "eks:DescribeAddon",
+        On::Cluster,
+        "read the Pod Identity agent and the add-ons to switch",
+    ),
+    read(
+        "eks:DescribeAddonConfiguration",
+        On::Any,
+        "check an add-on version supports Pod Identity",
+    )
+    .only("add-ons"),
+];
+
 /// `irsa migrate`'s changes (and the agent add-on it may install).
 const MIGRATE_WRITES: &[Need] = &[
     write(
@@ -624,7 +639,14 @@ pub fn needs(command: Command) -> Vec<Need> {
         Command::Verify => &[CLUSTER, ROLES, ASSOCIATIONS, PROOFS, &[CALLER]],
         Command::Doctor => &[CLUSTER, ROLES, ROLE_DOCUMENTS, ASSOCIATIONS, DOCTOR_READS],
         Command::DoctorFix => &[DOCTOR_FIXES],
-        Command::Migrate => &[CLUSTER, ROLES, ASSOCIATIONS, PROOFS, MIGRATE_WRITES],
+        Command::Migrate => &[
+            CLUSTER,
+            ROLES,
+            ASSOCIATIONS,
+            MIGRATE_READS,
+            PROOFS,
+            MIGRATE_WRITES,
+        ],
         Command::Audit => &[AUDIT_READS],
         Command::Usage => &[USAGE_READS],
     };
