@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod policy;
 pub mod rbac;
 pub mod scope;
+pub mod simulation;
 pub mod steps;
 
 use serde::Serialize;
