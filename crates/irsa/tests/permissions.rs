@@ -400,3 +400,59 @@ fn without_the_simulator_the_plan_says_permissions_were_not_checked() {
         "{stderr}"
     );
 }
+
+#[test]
+fn pod_identity_bindings_call_only_catalogued_actions() {
+    let env = common::start();
+    let proxies = Proxies::start(&env);
+    let spec = env.dir.join("irsa.yaml");
+    std::fs::write(
+        &spec,
+        "cluster: {name: demo, region: us-east-1}\ndefaults: {identity: pod-identity}\nbindings:\n  - preset: cluster-autoscaler\n  - preset: ebs-csi\n",
+    )
+    .unwrap();
+    let file = spec.to_str().unwrap();
+    let apply = assert_in_catalog(
+        &env,
+        &proxies,
+        Command::Apply,
+        &["apply", "-f", file, "--yes"],
+        &[0],
+    );
+    assert!(
+        apply.contains("eks:CreatePodIdentityAssociation"),
+        "{apply:?}"
+    );
+    assert_in_catalog(
+        &env,
+        &proxies,
+        Command::Verify,
+        &["verify", "--all", "--output", "json"],
+        &[0],
+    );
+    assert_in_catalog(
+        &env,
+        &proxies,
+        Command::List,
+        &["list", "--output", "json"],
+        &[0],
+    );
+    assert_in_catalog(
+        &env,
+        &proxies,
+        Command::Doctor,
+        &["doctor", "--all", "--output", "json"],
+        &[0, 1],
+    );
+    let destroy = assert_in_catalog(
+        &env,
+        &proxies,
+        Command::Destroy,
+        &["destroy", "-f", file, "--yes"],
+        &[0],
+    );
+    assert!(
+        destroy.contains("eks:DeletePodIdentityAssociation"),
+        "{destroy:?}"
+    );
+}

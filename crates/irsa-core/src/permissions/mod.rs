@@ -116,6 +116,8 @@ pub enum On {
     AccountPolicies,
     /// The region's CloudTrail trails.
     Trails,
+    /// The account's users and roles (the caller, for `iam:SimulatePrincipalPolicy`).
+    Principals,
 }
 
 /// The condition a statement carries.
