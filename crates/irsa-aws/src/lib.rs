@@ -23,6 +23,8 @@
 //!   read-only permission checks);
 //! - [`cloudtrail_events`]: `AssumeRoleWithWebIdentity` events from CloudTrail's event history
 //!   and the roles' RoleLastUsed, for `irsa usage`;
+//! - [`simulate`]: `iam:SimulatePrincipalPolicy` of a plan's calls for the caller, before the
+//!   first change;
 //! - [`error`]: errors with the operation, the resource and AWS's error code and message.
 
 pub mod account;
@@ -38,6 +40,7 @@ pub mod pod_identity;
 pub mod pod_identity_proof;
 pub mod role_trusts;
 pub mod roles_read;
+pub mod simulate;
 pub mod stats;
 mod trails;
 pub mod web_identity;
@@ -48,7 +51,7 @@ pub use clients::{Clients, DEFAULT_MAX_CONCURRENCY, Options};
 pub use cloudtrail_events::{UsageObservation, UsageRequest, observe_usage};
 pub use error::{AwsError, ErrorKind};
 pub use execute::execute;
-pub use observe::{ObserveRequest, observe, observe_policies, observe_roles};
+pub use observe::{ObserveRequest, caller_identity, observe, observe_policies, observe_roles};
 pub use pod_identity_proof::{PodIdentityGrant, assume_role_for_pod_identity};
 pub use role_trusts::list_role_trusts;
 pub use roles_read::{ReadVia, RolesRead, observe_roles_bulk, observe_with_roles_bulk};

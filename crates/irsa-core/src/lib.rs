@@ -18,6 +18,7 @@
 //! - [`usage`]: CloudTrail `AssumeRoleWithWebIdentity` events grouped per role and service
 //!   account, for `irsa usage`.
 //! - [`audit`]: account-wide findings over a `GetAccountAuthorizationDetails` dump.
+//! - [`permissions`]: what each irsa command calls (AWS actions, Kubernetes RBAC), as a policy.
 //!
 //! Nothing here performs network or file I/O; callers hand in text and get data back.
 
@@ -28,6 +29,7 @@ pub mod identity;
 pub mod import;
 pub mod list;
 pub mod migrate;
+pub mod permissions;
 pub mod plan;
 pub mod presets;
 pub mod render;

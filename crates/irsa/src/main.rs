@@ -15,6 +15,7 @@ mod executor;
 mod exit;
 mod issuer;
 mod output;
+mod preflight;
 mod progress;
 mod settings;
 mod style;
@@ -29,7 +30,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code.into(),
         Err(error) => {
-            eprintln!("irsa: {error}");
+            eprintln!("{}: {error}", error.prefix());
             error.code().into()
         }
     }

@@ -257,7 +257,8 @@ fn plan_apply_and_verify_all_over_200_bindings_read_each_thing_once() {
     }
     let spec = spec_of_200(&env);
     let iam = CountingProxy::start(&env.sandbox.moto.endpoint()).expect("proxy starts");
-    let eks = CountingProxy::start(&env.sandbox.eks.endpoint()).expect("proxy starts");
+    let eks = CountingProxy::start_for(&env.sandbox.eks.endpoint(), testkit::counting::Wire::EKS)
+        .expect("proxy starts");
     let runs: [(&str, &[&str]); 4] = [
         ("first apply", &["apply", "-f", &spec, "--yes"]),
         ("plan", &["plan", "-f", &spec, "--output", "json"]),
@@ -330,7 +331,7 @@ fn plan_apply_and_verify_all_over_200_bindings_read_each_thing_once() {
     let (_, _, verify_eks) = &figures[3];
     let lists: Vec<_> = verify_eks
         .iter()
-        .filter(|(call, _)| call.ends_with("/pod-identity-associations"))
+        .filter(|(call, _)| call.as_str() == "ListPodIdentityAssociations")
         .collect();
     assert_eq!(lists.len(), 1, "{verify_eks:?}");
     assert_eq!(
@@ -339,7 +340,7 @@ fn plan_apply_and_verify_all_over_200_bindings_read_each_thing_once() {
     );
     let describes: u64 = verify_eks
         .iter()
-        .filter(|(call, _)| call.contains("/pod-identity-associations/"))
+        .filter(|(call, _)| call.as_str() == "DescribePodIdentityAssociation")
         .map(|(_, n)| n)
         .sum();
     assert_eq!(

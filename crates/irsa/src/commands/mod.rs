@@ -5,6 +5,7 @@ mod doctor;
 mod import;
 mod migrate;
 mod migration;
+mod permissions;
 mod policy;
 mod presets;
 mod provision;
@@ -20,6 +21,7 @@ use crate::exit::{CliError, Code};
 pub fn run(cli: Cli) -> Result<Code, CliError> {
     let mut command = cli.command;
     command.set_region(cli.global.region);
+    crate::actionable::set_command(command.name(), command.permissions_of());
     match command {
         Command::Presets(args) => presets::run(args),
         Command::Render(args) => render::run(args),
@@ -37,6 +39,7 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),
         Command::Trust(TrustCommand::Check(args)) => trust::check(args),
         Command::Audit(args) => audit::run(args),
+        Command::Permissions(args) => permissions::run(args),
         Command::Completions(args) => shell::completions(args),
         Command::Man => shell::man(),
     }

@@ -18,11 +18,12 @@ use irsa_core::snapshot::Snapshot;
 use irsa_core::steps::Step;
 use serde_json::json;
 
+use crate::actionable;
 use crate::cli::{ApplyArgs, DestroyArgs, ProvisionArgs};
 use crate::connection;
-use crate::desired_input::{self, Selectors};
+use crate::desired_input;
 use crate::executor;
-use crate::exit::{CliError, Code};
+use crate::exit::{CliError, Code, failed_while};
 use crate::output::{Format, confirm, print_json};
 use crate::progress;
 use crate::style::{self, counted};
@@ -43,43 +44,11 @@ struct Session {
 
 /// Validates the spec, then connects to AWS and the cluster (no API call yet).
 async fn connect(args: &ProvisionArgs) -> Result<Session, CliError> {
-    let env_region = std::env::var("AWS_REGION")
-        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-        .ok();
-    let from_kubeconfig = match (&args.target.cluster, &args.target.file) {
-        (None, None) => Some(connection::kubeconfig_cluster(
-            &args.target,
-            args.output == Format::Text,
-        )?),
-        _ => None,
-    };
-    let cluster = args
-        .target
-        .cluster
-        .clone()
-        .or_else(|| from_kubeconfig.as_ref().map(|k| k.cluster.clone()));
-    let region = args
-        .target
-        .region
-        .clone()
-        .or(if args.target.file.is_none() {
-            from_kubeconfig
-                .and_then(|k| k.region)
-                .or_else(|| env_region.clone())
-        } else {
-            None
-        });
-    let mut state = desired_input::load(&Selectors {
-        file: args.target.file.as_deref(),
-        cluster: cluster.as_deref(),
-        region: region.as_deref(),
-        account: args.account.as_deref(),
-    })?;
-    if state.cluster.region.is_empty() {
-        state.cluster.region = env_region.ok_or_else(|| {
-            CliError::input("no region: give --region, cluster.region in the spec, or AWS_REGION")
-        })?;
-    }
+    let state = desired_input::for_target(
+        &args.target,
+        args.account.as_deref(),
+        args.output == Format::Text,
+    )?;
     let conn = connection::clients(
         &state.cluster.region,
         args.target.kubeconfig.as_deref(),
@@ -131,7 +100,7 @@ impl Session {
         extra_addons: Vec<String>,
         associations: irsa_aws::pod_identity::AssociationScope,
     ) -> Result<Snapshot, CliError> {
-        let failed = |e: &dyn std::fmt::Display| CliError::failed(format!("observing AWS: {e}"));
+        let failed = |e: &irsa_aws::AwsError| failed_while("observing AWS")(e.clone());
         // The spec's customer-managed policies, as (path, name): their ARNs hold the account.
         // When the spec does not name it, observe builds them from STS's answer, so that only
         // these reads wait for it.
@@ -234,7 +203,7 @@ impl Session {
     /// are not in the spec (irsa's among them are bindings since removed from the spec) with the
     /// customer-managed policies attached to them and the service accounts their tags name.
     async fn observe_for_destroy(&mut self) -> Result<Snapshot, CliError> {
-        let failed = |e: &dyn std::fmt::Display| CliError::failed(format!("observing AWS: {e}"));
+        let failed = |e: &irsa_aws::AwsError| failed_while("observing AWS")(e.clone());
         let addons = irsa_core::presets::catalog()
             .iter()
             .filter_map(|p| match p.install {
@@ -464,12 +433,12 @@ pub(crate) async fn execute(
                     kube_mutating.fetch_add(1, Ordering::Relaxed);
                     irsa_kube::execute(&kube, &step)
                         .await
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| actionable::step_failure(&e))
                 }
                 Step::WriteFile { path, contents } => write_file(path, contents),
                 _ => irsa_aws::execute(&aws, &step, &|msg: &str| news.status(msg))
                     .await
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| actionable::step_failure(&e)),
             };
             news.finish(&match &result {
                 Ok(()) => format!("  ✓ {label} ({:.2}s)", started.elapsed().as_secs_f64()),
@@ -482,14 +451,24 @@ pub(crate) async fn execute(
     if report.ok() {
         return Ok(());
     }
-    let mut message = format!("{} failed", counted(report.failed.len(), "step"));
+    let denial = report
+        .failed
+        .iter()
+        .find(|(_, e)| actionable::is_denial_answer(e));
+    let mut message = match denial {
+        Some((_, answer)) => format!("{answer}\n{} failed", counted(report.failed.len(), "step")),
+        None => format!("{} failed", counted(report.failed.len(), "step")),
+    };
     for (_, e) in &report.failed {
         message.push_str(&format!("\n  {e}"));
     }
     if !report.skipped.is_empty() {
         message.push_str(&format!("\n{} not started; run apply again once the cause is fixed: it re-observes and completes the rest", counted(report.skipped.len(), "step")));
     }
-    Err(CliError::failed(message))
+    match denial {
+        Some(_) => Err(CliError::denied(message)),
+        None => Err(CliError::failed(message)),
+    }
 }
 
 /// The Helm values files irsa wrote before (`<dir>/<binding>/helm-values.yaml`), keyed the way the
@@ -692,6 +671,7 @@ pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
             return Err(CliError::failed("refusing to apply: the plan has conflicts (objects irsa does not own); resolve them or rerun with --adopt"));
         }
         let result = if plan.has_changes() {
+            crate::preflight::check(&session.aws, &session.state, &snapshot.account, &plan).await?;
             confirm(&apply_question(&plan), args.yes)?;
             let result = session.execute(&plan, args.concurrency).await;
             if result.is_ok() {
@@ -837,6 +817,7 @@ pub fn destroy(args: DestroyArgs) -> Result<Code, CliError> {
             eprintln!("Nothing of irsa's to remove.");
             return Ok(Code::Ok);
         }
+        crate::preflight::check(&session.aws, &session.state, &snapshot.account, &plan).await?;
         confirm(
             &format!(
                 "Delete {}?",
