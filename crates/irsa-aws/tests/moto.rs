@@ -435,6 +435,7 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
     let messages = run(
         c,
         Step::CreateAddon {
+            settings: Default::default(),
             cluster: "demo".into(),
             name: "aws-ebs-csi-driver".into(),
             identity: AddonIdentity::ServiceAccountRole {
@@ -471,6 +472,7 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
     let err = run_err(
         c,
         Step::CreateAddon {
+            settings: Default::default(),
             cluster: "demo".into(),
             name: "aws-ebs-csi-driver".into(),
             identity: AddonIdentity::ServiceAccountRole {
@@ -486,6 +488,7 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
     let messages = run(
         c,
         Step::UpdateAddon {
+            settings: Default::default(),
             cluster: "demo".into(),
             name: "aws-ebs-csi-driver".into(),
             identity: AddonIdentity::ServiceAccountRole {
@@ -521,6 +524,7 @@ async fn observe_and_execute_against_moto_and_fake_eks() {
     let err = run_err(
         c,
         Step::CreateAddon {
+            settings: Default::default(),
             cluster: "demo".into(),
             name: "aws-efs-csi-driver".into(),
             identity: AddonIdentity::ServiceAccountRole {

@@ -28,7 +28,7 @@ use crate::desired::{self, Binding, DesiredState, Install};
 use crate::identity::{Kind, Mechanism, TrustError, TrustTarget};
 use crate::render::{self, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use crate::snapshot::{Snapshot, Tags};
-use crate::steps::{AddonAssociation, AddonIdentity, Step};
+use crate::steps::{AddonAssociation, AddonIdentity, AddonSettings, Step};
 
 /// IAM keeps at most five versions of a managed policy.
 pub const MAX_POLICY_VERSIONS: usize = 5;
@@ -143,7 +143,10 @@ pub fn plan(
         .cluster
         .as_ref()
         .ok_or_else(|| PlanError::ClusterNotFound(state.cluster.name.clone()))?;
-    let uses = |kind: Kind| state.bindings.iter().any(|b| b.mechanism.kind() == kind);
+    let uses = |kind: Kind| {
+        state.bindings.iter().any(|b| b.mechanism.kind() == kind)
+            || (kind == Kind::Irsa && state.with_oidc)
+    };
     if uses(Kind::Irsa) && cluster.issuer_url.is_none() {
         return Err(PlanError::NoIssuer(cluster.name.clone()));
     }
@@ -300,19 +303,32 @@ impl Ctx<'_> {
         prerequisites: &Prerequisites,
     ) -> Result<(), PlanError> {
         let role_arn = b.role_arn(self.partition, self.account);
-        let trust =
-            b.mechanism
-                .trust_policy(&self.trust_target(), &b.namespace, &b.service_account)?;
+        let trust = b.trust_policy(&self.trust_target())?;
         if let Some(conflict) = self.identity_change(b) {
             // Switching a live binding's mechanism is a migration, not an in-place update.
             plan.items.push(conflict);
             return Ok(());
         }
         let before_role = prerequisites.before_role(&b.mechanism);
-        let Some(role_step) = self.plan_role(plan, b, &role_arn, &trust, &before_role) else {
-            // The role is someone else's: touch nothing that depends on it.
+        let role_step = if b.role.is_external() {
+            self.plan_existing_role(plan, b, &role_arn, &trust, &before_role)?
+        } else {
+            self.plan_role(plan, b, &role_arn, &trust, &before_role)
+                .inspect(|step| self.plan_permissions(plan, b, *step))
+        };
+        let Some(role_step) = role_step else {
+            // The role cannot be used (yet): touch nothing that depends on it.
             return Ok(());
         };
+        if let Some(pattern) = &b.subject_pattern {
+            warn_on_last_role(plan, pattern);
+        }
+        self.plan_link(plan, b, &role_arn, role_step, prerequisites);
+        Ok(())
+    }
+
+    /// The binding's customer-managed policies and attachments, after its role.
+    fn plan_permissions(&self, plan: &mut Plan, b: &Binding, role_step: Option<usize>) {
         let mut attach_after = role_step.into_iter().collect::<Vec<_>>();
         let mut wanted_arns: Vec<String> = b.managed_policy_arns.clone();
         for policy in &b.policies {
@@ -327,28 +343,112 @@ impl Ctx<'_> {
             }
         }
         self.plan_attachments(plan, b, &wanted_arns, &attach_after);
+    }
+
+    /// What hands the role to the pods: the service account, the add-on's identity, the
+    /// association, and Helm values.
+    fn plan_link(
+        &self,
+        plan: &mut Plan,
+        b: &Binding,
+        role_arn: &str,
+        role_step: Option<usize>,
+        prerequisites: &Prerequisites,
+    ) {
         // The link (service account, association, add-on) only needs its role to exist: EKS
         // takes far longer to start the add-on's pods than IAM takes to attach the policies,
         // which run at the same time.
         let role_ready: Vec<usize> = role_step.into_iter().collect();
         if b.create_service_account {
-            self.plan_service_account(plan, b, &role_arn, &role_ready);
+            self.plan_service_account(plan, b, role_arn, &role_ready);
         }
         let mut link_after = role_ready.clone();
         link_after.extend(prerequisites.before_link(&b.mechanism));
         match &b.install {
             Some(Install::EksAddon { name }) => {
-                let identity = addon_identity(b, &role_arn);
-                self.plan_addon(plan, name, &identity, &link_after);
+                let identity = addon_identity(b, role_arn);
+                self.plan_addon(plan, name, &identity, &b.addon_settings, &link_after);
             }
-            Some(Install::Helm { .. }) => self.plan_helm_values(plan, b, &role_arn),
+            Some(Install::Helm { .. }) => self.plan_helm_values(plan, b, role_arn),
             None => {}
         }
         let is_addon = matches!(b.install, Some(Install::EksAddon { .. }));
         if let (Some(options), false) = (b.mechanism.as_pod_identity(), is_addon) {
-            self.plan_association(plan, b, options, &role_arn, &link_after);
+            self.plan_association(plan, b, options, role_arn, &link_after);
         }
-        Ok(())
+    }
+
+    /// A role irsa does not own: it must exist, and its trust must admit this service account
+    /// (evaluated by the policy engine). When it does not, the plan shows the exact statement to
+    /// add as a conflict, or, with `--adopt`, adds only that statement. Nothing else of the role
+    /// is touched. `None` when the role cannot be used.
+    fn plan_existing_role(
+        &self,
+        plan: &mut Plan,
+        b: &Binding,
+        role_arn: &str,
+        trust: &Value,
+        before: &[usize],
+    ) -> Result<Option<Option<usize>>, PlanError> {
+        let subject = format!("{}/{}", b.namespace, b.service_account);
+        let Some(existing) = self
+            .snapshot
+            .role(&b.role.name)
+            .filter(|r| r.arn == role_arn)
+        else {
+            plan.items.push(Item::new(Mark::Conflict, "role", role_arn).detail(format!(
+                "the existing role was not found in account {}: create it, or correct the role ARN in the spec",
+                self.account
+            )));
+            return Ok(None);
+        };
+        let admits = b.mechanism.trust_admits(
+            &existing.trust_policy,
+            &self.trust_target(),
+            &b.namespace,
+            &b.service_account,
+        )?;
+        if admits {
+            plan.items.push(
+                Item::new(Mark::Unchanged, "role", role_arn)
+                    .detail(format!("not managed by irsa; its trust admits {subject}")),
+            );
+            return Ok(Some(None));
+        }
+        let statement = trust["Statement"][0].clone();
+        let statement_lines: Vec<String> = pretty(&statement)
+            .lines()
+            .map(|l| format!("  {l}"))
+            .collect();
+        if !self.options.adopt {
+            plan.items.push(
+                Item::new(Mark::Conflict, "role", role_arn)
+                    .detail(format!("not managed by irsa, and its trust does not admit {subject} ({}); add this statement, or rerun with --adopt to add only it:", b.mechanism.kind().title()))
+                    .details(statement_lines),
+            );
+            return Ok(None);
+        }
+        let merged = crate::migrate::trust::with_statement(&existing.trust_policy, statement);
+        if let Some(why) = crate::migrate::trust::size_refusal(&existing.name, &merged) {
+            plan.items
+                .push(Item::new(Mark::Conflict, "role", role_arn).detail(why));
+            return Ok(None);
+        }
+        let step = plan.push(
+            Step::UpdateTrustPolicy {
+                role_name: existing.name.clone(),
+                trust_policy: merged,
+            },
+            before.to_vec(),
+        );
+        plan.items.push(
+            Item::new(Mark::Update, "role", role_arn)
+                .detail(format!(
+                    "not managed by irsa (--adopt): + trust statement for {subject}"
+                ))
+                .details(statement_lines),
+        );
+        Ok(Some(Some(step)))
     }
 
     /// `None` when the role is a conflict; `Some(step)` with the step later steps wait for.
@@ -648,7 +748,14 @@ impl Ctx<'_> {
         );
     }
 
-    fn plan_addon(&self, plan: &mut Plan, name: &str, identity: &AddonIdentity, after: &[usize]) {
+    fn plan_addon(
+        &self,
+        plan: &mut Plan,
+        name: &str,
+        identity: &AddonIdentity,
+        settings: &AddonSettings,
+        after: &[usize],
+    ) {
         let cluster = self.state.cluster.name.clone();
         let Some(existing) = self.snapshot.addon(name) else {
             plan.push(
@@ -657,15 +764,23 @@ impl Ctx<'_> {
                     name: name.to_string(),
                     identity: identity.clone(),
                     tags: self.ownership_tags(),
+                    settings: settings.clone(),
                 },
                 after.to_vec(),
             );
+            let item = Item::new(Mark::Create, "eks-addon", name).detail(identity.describe());
             plan.items
-                .push(Item::new(Mark::Create, "eks-addon", name).detail(identity.describe()));
+                .push(item.details(settings.describe().into_iter().collect()));
             return;
         };
         let current = self.addon_identity_of(existing, identity);
-        if current == *identity {
+        // Versions compare as EKS reports them; configuration values are not observed, so
+        // they are sent again whenever the add-on is updated for another reason.
+        let version_differs = settings
+            .version
+            .as_ref()
+            .is_some_and(|v| existing.version.as_ref() != Some(v));
+        if current == *identity && !version_differs {
             plan.items
                 .push(Item::new(Mark::Unchanged, "eks-addon", name));
         } else if !owned(&existing.tags) && !self.options.adopt {
@@ -681,15 +796,24 @@ impl Ctx<'_> {
                     cluster,
                     name: name.to_string(),
                     identity: identity.clone(),
+                    settings: settings.clone(),
                 },
                 after.to_vec(),
             );
+            let mut item = Item::new(Mark::Update, "eks-addon", name).detail(format!(
+                "{} → {}",
+                current.describe(),
+                identity.describe()
+            ));
+            if version_differs {
+                item = item.detail(format!(
+                    "version {} → {}",
+                    existing.version.as_deref().unwrap_or("(none)"),
+                    settings.version.as_deref().unwrap_or_default()
+                ));
+            }
             plan.items
-                .push(Item::new(Mark::Update, "eks-addon", name).detail(format!(
-                    "{} → {}",
-                    current.describe(),
-                    identity.describe()
-                )));
+                .push(item.details(settings.describe().into_iter().collect()));
         }
     }
 
@@ -752,6 +876,15 @@ impl Ctx<'_> {
                 );
             }
         }
+    }
+}
+
+/// Adds to the binding's role item that its trust is a pattern.
+fn warn_on_last_role(plan: &mut Plan, pattern: &str) {
+    if let Some(item) = plan.items.iter_mut().rev().find(|i| i.kind == "role") {
+        item.details.push(format!(
+            "warning: the trust matches {pattern} (StringLike): every service account matching it can assume this role"
+        ));
     }
 }
 

@@ -178,6 +178,10 @@ pub struct BindingSpec {
     /// Extra labels and annotations for the ServiceAccount manifest (eksctl `metadata`).
     pub labels: Vec<Tag>,
     pub annotations: Vec<Tag>,
+    /// A wildcard pattern of service accounts the role trusts (`serviceAccountPattern:
+    /// NAMESPACE/NAME-PATTERN`, eksctl `subjectPattern`), as the full token subject
+    /// `system:serviceaccount:<namespace>:<name pattern>`.
+    pub subject_pattern: Option<At<String>>,
 }
 
 impl BindingSpec {
@@ -200,7 +204,18 @@ impl BindingSpec {
             install: None,
             labels: Vec::new(),
             annotations: Vec::new(),
+            subject_pattern: None,
         }
+    }
+
+    /// Whether the binding writes any permissions of its own (a preset, policies, or the
+    /// target role a Pod Identity association chains to).
+    pub fn grants_permissions(&self) -> bool {
+        self.preset.is_some()
+            || self.pod_identity.target_role_arn.is_some()
+            || !self.managed_policies.is_empty()
+            || !self.inline_policies.is_empty()
+            || !self.policy_files.is_empty()
     }
 }
 
@@ -235,6 +250,10 @@ impl PodIdentitySpec {
 /// The role part of a binding as written.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RoleSpec {
+    /// An existing role irsa does not own (`role.arn`, eksctl `attachRoleARN`, `roleARN`,
+    /// `serviceAccountRoleARN`): irsa links the service account to it and never changes or
+    /// deletes it, except for the one trust statement `--adopt` may add.
+    pub arn: Option<At<String>>,
     pub name: Option<At<String>>,
     pub path: Option<At<String>>,
     pub permissions_boundary: Option<At<String>>,
@@ -244,8 +263,12 @@ pub struct RoleSpec {
 /// How the workload is installed, as written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InstallSpec {
-    /// An EKS add-on; `None` means the preset's add-on.
-    Addon { name: Option<String> },
+    /// An EKS add-on; `None` means the preset's add-on. `settings` are passed through to
+    /// CreateAddon / UpdateAddon (eksctl `version`, `configurationValues`, `resolveConflicts`).
+    Addon {
+        name: Option<String>,
+        settings: crate::steps::AddonSettings,
+    },
     /// A Helm chart; unset fields come from the preset.
     Helm {
         repo: Option<String>,
@@ -571,6 +594,35 @@ impl Ctx {
             return None;
         }
         Some(At::new(value, node.pos, path))
+    }
+}
+
+/// A binding on an existing role (`role.arn`, eksctl `attachRoleARN` …) names no policies,
+/// role settings or Pod Identity target of its own: irsa does not change a role it does not own.
+/// A preset may stay (it brings the default service account and add-on); its policies are not
+/// applied.
+pub(crate) fn existing_role_has_no_permissions(cx: &mut Ctx, b: &BindingSpec) {
+    let Some(arn) = &b.role.arn else { return };
+    let mut written: Vec<(Pos, &str)> = Vec::new();
+    written.extend(b.managed_policies.iter().map(|a| (a.pos, a.path.as_str())));
+    written.extend(b.inline_policies.iter().map(|a| (a.pos, a.path.as_str())));
+    written.extend(b.policy_files.iter().map(|a| (a.pos, a.path.as_str())));
+    for setting in [&b.role.name, &b.role.path, &b.role.permissions_boundary]
+        .into_iter()
+        .flatten()
+    {
+        written.push((setting.pos, setting.path.as_str()));
+    }
+    written.extend(b.role.tags.iter().map(|t| (t.key.pos, t.key.path.as_str())));
+    for (pos, path) in written {
+        cx.err(
+            pos,
+            path,
+            format!(
+                "the binding uses the existing role {} (line {}), which irsa does not change: remove this, or remove the role ARN to let irsa create and own the role",
+                arn.value, arn.pos.line
+            ),
+        );
     }
 }
 

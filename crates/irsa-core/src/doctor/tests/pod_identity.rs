@@ -257,6 +257,7 @@ fn an_addons_missing_association_is_fixed_through_the_addon() {
         findings[0].fix.action,
         Some(FixAction::Step {
             step: Step::UpdateAddon {
+                settings: Default::default(),
                 cluster: "demo".into(),
                 name: "aws-ebs-csi-driver".into(),
                 identity: AddonIdentity::PodIdentity {
