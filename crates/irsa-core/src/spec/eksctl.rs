@@ -598,3 +598,6 @@ fn finish(cx: &mut Ctx, node: &Node, path: &str, errors_before: usize, b: &Bindi
         cx.err(node.pos, path, "this entry gets no permissions: add wellKnownPolicies, policy ARNs, a policy document, or the ARN of an existing role");
     }
 }
+
+#[cfg(test)]
+mod tests;
