@@ -911,3 +911,6 @@ enum PolicyOutcome {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod existing_role_tests;
