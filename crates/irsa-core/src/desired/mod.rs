@@ -529,41 +529,34 @@ fn resolve_binding(
     let mut managed = Vec::new();
     let mut documents: Vec<(String, Value)> = Vec::new();
     if let (Some(preset), Some(preset_at), None) = (preset, &b.preset, &external) {
-        let mut options: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for o in &b.options {
-            options
-                .entry(o.value.0.clone())
-                .or_default()
-                .extend(o.value.1.iter().cloned());
-        }
-        let params = PresetParams {
-            cluster: Some(cluster.name.clone()),
-            region: Some(cluster.region.clone()),
-            account: cluster.account.clone(),
-            partition: Some(cluster.partition.clone()),
-            options,
-        };
-        match (preset.render)(&params) {
-            Ok(p) => {
-                managed.extend(p.managed_arns);
-                documents.extend(p.documents);
-            }
-            Err(e) => {
-                let (pos, path) = match &e {
-                    PresetError::BadOption { option, .. } => b
-                        .options
-                        .iter()
-                        .find(|o| &o.value.0 == option)
-                        .map_or((preset_at.pos, preset_at.path.clone()), |o| {
-                            (o.pos, o.path.clone())
-                        }),
-                    PresetError::Missing { .. } => (preset_at.pos, preset_at.path.clone()),
-                };
-                errors.push(err_at(
-                    pos,
-                    &path,
-                    format!("{e}; see `irsa presets show {}`", preset.name),
-                ));
+        // The binding's preset with its options, then any further eksctl well-known policies
+        // of the same entry (without options), their policies added to the one role.
+        let extra = b
+            .extra_presets
+            .iter()
+            .filter_map(|at| presets::find(&at.value).map(|p| (p, at, &[][..])));
+        for (preset, at, options) in
+            std::iter::once((preset, preset_at, &b.options[..])).chain(extra)
+        {
+            match render_preset(cluster, preset, options) {
+                Ok(p) => {
+                    managed.extend(p.managed_arns);
+                    documents.extend(p.documents);
+                }
+                Err(e) => {
+                    let (pos, path) = match &e {
+                        PresetError::BadOption { option, .. } => options
+                            .iter()
+                            .find(|o| &o.value.0 == option)
+                            .map_or((at.pos, at.path.clone()), |o| (o.pos, o.path.clone())),
+                        PresetError::Missing { .. } => (at.pos, at.path.clone()),
+                    };
+                    errors.push(err_at(
+                        pos,
+                        &path,
+                        format!("{e}; see `irsa presets show {}`", preset.name),
+                    ));
+                }
             }
         }
     }
@@ -728,6 +721,29 @@ fn resolve_binding(
     })
 }
 
+/// A preset's policies for this cluster with the options written for it.
+fn render_preset(
+    cluster: &Cluster,
+    preset: &presets::Preset,
+    written: &[At<(String, Vec<String>)>],
+) -> Result<presets::PresetPolicies, PresetError> {
+    let mut options: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for o in written {
+        options
+            .entry(o.value.0.clone())
+            .or_default()
+            .extend(o.value.1.iter().cloned());
+    }
+    let params = PresetParams {
+        cluster: Some(cluster.name.clone()),
+        region: Some(cluster.region.clone()),
+        account: cluster.account.clone(),
+        partition: Some(cluster.partition.clone()),
+        options,
+    };
+    (preset.render)(&params)
+}
+
 /// An existing role's path and name from its ARN, which must be in the cluster's partition.
 fn existing_role(
     spec: &Spec,
@@ -872,6 +888,7 @@ fn resolve_install(
         _ => None,
     });
     match b.install.as_ref().map(|i| (i, &i.value)) {
+        Some((_, InstallSpec::Unmanaged)) => None,
         Some((at, InstallSpec::Addon { name, .. })) => {
             match name.clone().or(preset_addon.map(str::to_string)) {
                 Some(name) => Some(Install::EksAddon { name }),

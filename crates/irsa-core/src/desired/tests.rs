@@ -280,8 +280,11 @@ fn eksctl_config_resolves() {
     assert!(!ca.create_service_account, "roleOnly: true");
     assert_eq!(ca.labels["aws-usage"], "cluster-ops");
     assert_eq!(ca.role.tags["cost-center"], "1234");
+    // An iam.serviceAccounts entry installs nothing (as with eksctl): the role and the
+    // service account, whose preset would otherwise install the EKS add-on.
     let ebs = &state.bindings[1];
-    assert!(!ebs.create_service_account);
+    assert!(ebs.create_service_account);
+    assert_eq!(ebs.install, None);
     assert_eq!(
         ebs.role.name,
         "irsa-prod-eu-kube-system-ebs-csi-controller-sa"

@@ -239,8 +239,23 @@ fn service_account(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpe
             cx.check(at, rules::subject_pattern(&at.value));
         }
     }
+    unmanaged_install(&mut b);
     finish(cx, node, &path, errors_before, &b);
     Some(b)
+}
+
+/// eksctl installs nothing for a service-account or association entry: a preset that would
+/// install an EKS add-on (ebsCSIController, efsCSIController) gives its policies only. (Helm
+/// presets keep their values file, which installs nothing by itself.)
+fn unmanaged_install(b: &mut BindingSpec) {
+    let addon_preset = b
+        .preset
+        .as_ref()
+        .and_then(|p| crate::presets::find(&p.value))
+        .is_some_and(|p| matches!(p.install, crate::presets::Install::EksAddon { .. }));
+    if addon_preset && b.install.is_none() {
+        b.install = Some(At::new(InstallSpec::Unmanaged, b.pos, b.path.clone()));
+    }
 }
 
 fn service_account_metadata(cx: &mut Ctx, m: &Node, mp: &str, b: &mut BindingSpec) {
@@ -317,6 +332,8 @@ fn pod_identity_association(
     }
     if for_addon {
         b.role_only = None;
+    } else {
+        unmanaged_install(&mut b);
     }
     finish(cx, node, &path, errors_before, &b);
     Some(b)
@@ -521,7 +538,7 @@ fn karpenter(cx: &mut Ctx, node: &Node, cluster: Option<&str>) -> Option<Binding
     Some(b)
 }
 
-/// `wellKnownPolicies`: the one preset it names.
+/// `wellKnownPolicies`: the presets it turns on; the first decides the default service account.
 fn well_known(cx: &mut Ctx, w: &Node, wp: &str, b: &mut BindingSpec) {
     let Some(wf) = cx.fields(w, wp, WELL_KNOWN) else {
         return;
@@ -536,10 +553,11 @@ fn well_known(cx: &mut Ctx, w: &Node, wp: &str, b: &mut BindingSpec) {
             cx.err(k.pos, &kp, format!("wellKnownPolicies.{} is not supported by irsa yet; use attachPolicyARNs or attachPolicy instead", k.name));
             continue;
         };
-        if let Some(first) = &b.preset {
-            cx.err(k.pos, &kp, format!("irsa binds one preset per service account and this one already has `{}` (line {}); give each its own service account", first.value, first.pos.line));
+        let at = At::new(preset.name.to_string(), k.pos, kp);
+        if b.preset.is_none() {
+            b.preset = Some(at);
         } else {
-            b.preset = Some(At::new(preset.name.to_string(), k.pos, kp));
+            b.extra_presets.push(at);
         }
     }
 }

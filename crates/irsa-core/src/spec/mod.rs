@@ -161,6 +161,9 @@ pub struct BindingSpec {
     pub namespace: Option<At<String>>,
     pub name: Option<At<String>>,
     pub preset: Option<At<String>>,
+    /// Further presets whose policies the role also gets (eksctl entries that turn on several
+    /// `wellKnownPolicies`); the service account and install come from `preset`.
+    pub extra_presets: Vec<At<String>>,
     /// Preset options (`policy: v2`, `kmsKeyArns: [...]`), values as strings.
     pub options: Vec<At<(String, Vec<String>)>>,
     pub role: RoleSpec,
@@ -192,6 +195,7 @@ impl BindingSpec {
             namespace: None,
             name: None,
             preset: None,
+            extra_presets: Vec::new(),
             options: Vec::new(),
             role: RoleSpec::default(),
             managed_policies: Vec::new(),
@@ -263,6 +267,9 @@ pub struct RoleSpec {
 /// How the workload is installed, as written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InstallSpec {
+    /// Not by irsa: the role (and service account) only, whatever the preset's install (eksctl
+    /// `iam.serviceAccounts` and `podIdentityAssociations` entries, which install nothing).
+    Unmanaged,
     /// An EKS add-on; `None` means the preset's add-on. `settings` are passed through to
     /// CreateAddon / UpdateAddon (eksctl `version`, `configurationValues`, `resolveConflicts`).
     Addon {

@@ -191,7 +191,6 @@ fn eksctl_errors_are_located_and_other_sections_ignored() {
         errors_of("eksctl-errors.yaml", EKSCTL_ERRORS),
         [
             "eksctl-errors.yaml:16:7: iam.serviceAccounts[1].roleNmae: unknown field `roleNmae`; did you mean `roleName`? expected one of: metadata, attachPolicyARNs, wellKnownPolicies, attachPolicy, attachRoleARN, permissionsBoundary, roleName, roleOnly, tags, status, subjectPattern",
-            "eksctl-errors.yaml:18:51: iam.serviceAccounts[2].wellKnownPolicies.efsCSIController: irsa binds one preset per service account and this one already has `ebs-csi` (line 18); give each its own service account",
         ]
     );
 }

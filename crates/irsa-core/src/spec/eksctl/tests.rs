@@ -151,6 +151,33 @@ fn addons_with_roles_settings_and_defaults() {
 }
 
 #[test]
+fn several_well_known_policies_give_one_role_all_their_policies() {
+    // As in eksctl's pod-identity example: one entry turning on two well-known policies.
+    let text = format!(
+        "{HEAD}iam:\n  podIdentityAssociations:\n    - namespace: dev\n      serviceAccountName: app\n      wellKnownPolicies: {{autoScaler: true, externalDNS: true}}\n"
+    );
+    let spec = parse(Path::new("c.yaml"), &text).unwrap();
+    let b = &spec.bindings[0];
+    assert_eq!(b.preset.as_ref().unwrap().value, "cluster-autoscaler");
+    assert_eq!(b.extra_presets[0].value, "external-dns");
+    let state = desired::resolve(&spec, &ResolveInput::default(), &|_| unreachable!()).unwrap();
+    let documents: String = state.bindings[0]
+        .policies
+        .iter()
+        .map(|p| p.document.to_string())
+        .collect();
+    assert!(
+        documents.contains("autoscaling:SetDesiredCapacity"),
+        "{documents}"
+    );
+    assert!(
+        documents.contains("route53:ChangeResourceRecordSets"),
+        "{documents}"
+    );
+    assert_eq!(state.bindings[0].service_account, "app");
+}
+
+#[test]
 fn auto_apply_pod_identity_gives_default_addons_pod_identity() {
     let text = format!(
         "{HEAD}addonsConfig: {{autoApplyPodIdentityAssociations: true}}\naddons:\n  - name: aws-ebs-csi-driver\n  - name: kube-proxy\n"
