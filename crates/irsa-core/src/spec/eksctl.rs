@@ -121,13 +121,16 @@ pub(super) fn read(cx: &mut Ctx, root: &Node, spec: &mut Spec) {
     if let Some(iam) = top.get("iam") {
         read_iam(cx, iam, spec);
     }
-    let auto_pod_identity = top
-        .get("addonsConfig")
-        .and_then(|n| addons_config(cx, n))
-        .unwrap_or(false);
+    let cluster = AddonCluster {
+        auto_pod_identity: top
+            .get("addonsConfig")
+            .and_then(|n| addons_config(cx, n))
+            .unwrap_or(false),
+        ipv6: is_ipv6(top.get("kubernetesNetworkConfig")),
+    };
     if let Some(addons) = top.get("addons") {
         for (i, item) in list(cx, addons, "addons").iter().enumerate() {
-            let bindings = addon(cx, item, format!("addons[{i}]"), auto_pod_identity);
+            let bindings = addon(cx, item, format!("addons[{i}]"), &cluster);
             spec.bindings.extend(bindings);
         }
     }
@@ -339,8 +342,27 @@ fn pod_identity_association(
     Some(b)
 }
 
+/// What the rest of the file says about the cluster that decides an add-on's default role.
+struct AddonCluster {
+    /// `addonsConfig.autoApplyPodIdentityAssociations`.
+    auto_pod_identity: bool,
+    /// `kubernetesNetworkConfig.ipFamily: IPv6`: the VPC CNI needs its IPv6 policy.
+    ipv6: bool,
+}
+
+/// Whether `kubernetesNetworkConfig.ipFamily` is IPv6 (eksctl accepts any case). The section is
+/// otherwise not irsa's, so a value of another shape is left to eksctl.
+fn is_ipv6(network: Option<&Node>) -> bool {
+    let Some(Kind::Map(entries)) = network.map(|n| &n.kind) else {
+        return false;
+    };
+    entries.iter().any(|(k, v)| {
+        k.name == "ipFamily" && v.scalar().is_some_and(|f| f.eq_ignore_ascii_case("ipv6"))
+    })
+}
+
 /// An `addons[]` entry: the bindings it brings (none for an add-on without AWS permissions).
-fn addon(cx: &mut Ctx, node: &Node, path: String, auto_pod_identity: bool) -> Vec<BindingSpec> {
+fn addon(cx: &mut Ctx, node: &Node, path: String, cluster: &AddonCluster) -> Vec<BindingSpec> {
     let errors_before = cx.errors.len();
     let Some(f) = cx.fields(node, &path, ADDON) else {
         return Vec::new();
@@ -392,7 +414,7 @@ fn addon(cx: &mut Ctx, node: &Node, path: String, auto_pod_identity: bool) -> Ve
     }
     if !has_iam {
         let by_default = DEFAULT_ROLE_ADDONS.contains(&name.value.as_str());
-        let pod_identity = default_pod_identity || auto_pod_identity;
+        let pod_identity = default_pod_identity || cluster.auto_pod_identity;
         let Some(preset) = addon_preset.filter(|_| by_default || pod_identity) else {
             if default_pod_identity {
                 cx.err(name.pos, &name.path, format!("irsa has no preset for add-on {} to take its recommended role from: list its podIdentityAssociations with a role or policies", name.value));
@@ -405,6 +427,10 @@ fn addon(cx: &mut Ctx, node: &Node, path: String, auto_pod_identity: bool) -> Ve
             name.pos,
             name.path.clone(),
         ));
+        if cluster.ipv6 && name.value == "vpc-cni" {
+            let option = ("ipFamily".to_string(), vec!["ipv6".to_string()]);
+            b.options.push(At::new(option, name.pos, name.path.clone()));
+        }
         if pod_identity {
             b.identity = Some(At::new(Identity::PodIdentity, name.pos, name.path.clone()));
         }

@@ -178,6 +178,30 @@ fn several_well_known_policies_give_one_role_all_their_policies() {
 }
 
 #[test]
+fn an_ipv6_cluster_gives_the_vpc_cni_its_ipv6_policy() {
+    let text =
+        format!("{HEAD}kubernetesNetworkConfig: {{ipFamily: IPv6}}\naddons:\n  - name: vpc-cni\n");
+    let spec = parse(Path::new("c.yaml"), &text).unwrap();
+    assert_eq!(
+        spec.bindings[0].options[0].value,
+        ("ipFamily".to_string(), vec!["ipv6".to_string()])
+    );
+    let state = desired::resolve(&spec, &ResolveInput::default(), &|_| unreachable!()).unwrap();
+    let cni = &state.bindings[0];
+    assert!(
+        cni.managed_policy_arns.is_empty(),
+        "{:?}",
+        cni.managed_policy_arns
+    );
+    assert!(
+        cni.policies[0]
+            .document
+            .to_string()
+            .contains("ec2:AssignIpv6Addresses")
+    );
+}
+
+#[test]
 fn auto_apply_pod_identity_gives_default_addons_pod_identity() {
     let text = format!(
         "{HEAD}addonsConfig: {{autoApplyPodIdentityAssociations: true}}\naddons:\n  - name: aws-ebs-csi-driver\n  - name: kube-proxy\n"
