@@ -279,7 +279,12 @@ pub fn resolve(
             continue;
         }
         seen_sa.insert(key, b);
-        if let Some(first) = seen_role.get(&binding.role.name) {
+        // An existing role may serve several service accounts: each binding checks (and with
+        // --adopt adds) its own trust statement.
+        if let (Some(first), false) = (
+            seen_role.get(&binding.role.name),
+            binding.role.is_external(),
+        ) {
             let at = b
                 .role
                 .name

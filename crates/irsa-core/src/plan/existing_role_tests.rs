@@ -188,6 +188,47 @@ fn adopt_adds_only_that_statement_and_keeps_the_others() {
 }
 
 #[test]
+fn two_service_accounts_on_one_existing_role_each_get_their_statement() {
+    let state = state_from(&format!(
+        "cluster: {{name: demo, region: us-east-1}}\nbindings:\n  - serviceAccount: media/uploader\n    role: {{arn: {TEAM_ROLE}}}\n  - serviceAccount: media/resizer\n    role: {{arn: {TEAM_ROLE}}}\n"
+    ));
+    let mut s = snapshot();
+    s.roles.push(team_role(vec![ec2_statement()]));
+    let options = PlanOptions {
+        adopt: true,
+        ..Default::default()
+    };
+    let p = plan(&state, &s, &options).unwrap();
+    let updates: Vec<&Value> = p
+        .steps
+        .iter()
+        .filter_map(|st| match &st.step {
+            Step::UpdateTrustPolicy { trust_policy, .. } => Some(trust_policy),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        updates.len(),
+        1,
+        "one trust update for the role: {:#?}",
+        p.steps
+    );
+    let subjects: Vec<&Value> = updates[0]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|st| st["Condition"]["StringEquals"].get(format!("{ISSUER_HOST}:sub")))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            &json!("system:serviceaccount:media:uploader"),
+            &json!("system:serviceaccount:media:resizer")
+        ]
+    );
+}
+
+#[test]
 fn a_missing_existing_role_is_a_conflict() {
     let p = plan(&existing_role_state(), &snapshot(), &PlanOptions::default()).unwrap();
     let item = role_item(&p);

@@ -428,19 +428,36 @@ impl Ctx<'_> {
             );
             return Ok(None);
         }
-        let merged = crate::migrate::trust::with_statement(&existing.trust_policy, statement);
+        // Another binding on the same role may have added its statement already: add to that.
+        let pending = plan.steps.iter().position(|st| {
+            matches!(&st.step, Step::UpdateTrustPolicy { role_name, .. } if *role_name == existing.name)
+        });
+        let base = match pending.map(|i| &plan.steps[i].step) {
+            Some(Step::UpdateTrustPolicy { trust_policy, .. }) => trust_policy,
+            _ => &existing.trust_policy,
+        };
+        let merged = crate::migrate::trust::with_statement(base, statement);
         if let Some(why) = crate::migrate::trust::size_refusal(&existing.name, &merged) {
             plan.items
                 .push(Item::new(Mark::Conflict, "role", role_arn).detail(why));
             return Ok(None);
         }
-        let step = plan.push(
-            Step::UpdateTrustPolicy {
-                role_name: existing.name.clone(),
-                trust_policy: merged,
-            },
-            before.to_vec(),
-        );
+        let step = match pending {
+            Some(i) => {
+                plan.steps[i].step = Step::UpdateTrustPolicy {
+                    role_name: existing.name.clone(),
+                    trust_policy: merged,
+                };
+                plan.steps[i].id
+            }
+            None => plan.push(
+                Step::UpdateTrustPolicy {
+                    role_name: existing.name.clone(),
+                    trust_policy: merged,
+                },
+                before.to_vec(),
+            ),
+        };
         plan.items.push(
             Item::new(Mark::Update, "role", role_arn)
                 .detail(format!(
