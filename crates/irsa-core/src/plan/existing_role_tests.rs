@@ -359,6 +359,19 @@ fn a_subject_pattern_trusts_string_like_on_sub_and_warns() {
             .any(|f| f.rule == iam_policy::lint::TRUST_WILDCARD_SUBJECT.id),
         "{lint:#?}"
     );
+    // And audit, on the role as GetAccountAuthorizationDetails would list it.
+    let dump = json!({"RoleDetailList": [{
+        "Path": "/", "RoleName": b.role.name, "Arn": format!("arn:aws:iam::{ACCOUNT}:role/{}", b.role.name),
+        "AssumeRolePolicyDocument": trust, "RolePolicyList": [], "AttachedManagedPolicies": [], "Tags": []
+    }], "Policies": [], "UserDetailList": [], "GroupDetailList": []});
+    let details = crate::audit::AccountAuthorizationDetails::from_json(&dump.to_string()).unwrap();
+    let findings = crate::audit::audit(&details, &Default::default());
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.rule == crate::audit::rules::TRUST_WILDCARD_SUBJECT.id),
+        "{findings:#?}"
+    );
 }
 
 #[test]

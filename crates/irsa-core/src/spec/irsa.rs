@@ -283,7 +283,10 @@ fn binding(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpec> {
         b.install = install(cx, n, &join(&path, "install"));
     }
 
-    if b.preset.is_none() && f.get("serviceAccount").is_none() && b.subject_pattern.is_none() {
+    if b.preset.is_none()
+        && f.get("serviceAccount").is_none()
+        && f.get("serviceAccountPattern").is_none()
+    {
         cx.err(
             node.pos,
             &path,

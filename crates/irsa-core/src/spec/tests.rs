@@ -285,3 +285,32 @@ fn install_forms() {
         }
     );
 }
+
+#[test]
+fn existing_role_and_service_account_pattern_in_irsa_yaml() {
+    let text = "cluster: {name: demo, region: us-east-1}\nbindings:\n  - serviceAccount: media/uploader\n    role: {arn: \"arn:aws:iam::111122223333:role/team/uploader\"}\n  - serviceAccountPattern: jobs/batch-*\n    policies: {managed: [arn:aws:iam::aws:policy/ReadOnlyAccess]}\n";
+    let spec = parse(Path::new("r.yaml"), text).unwrap();
+    let up = &spec.bindings[0];
+    assert_eq!(
+        value(&up.role.arn),
+        "arn:aws:iam::111122223333:role/team/uploader"
+    );
+    assert_eq!(up.role.arn.as_ref().unwrap().pos, pos(4, 17));
+    assert_eq!(
+        value(&spec.bindings[1].subject_pattern),
+        "system:serviceaccount:jobs:batch-*"
+    );
+}
+
+#[test]
+fn an_existing_role_takes_no_policies_and_a_pattern_needs_a_namespace() {
+    let text = "cluster: {name: demo, region: us-east-1}\nbindings:\n  - serviceAccount: media/uploader\n    role: {arn: \"arn:aws:iam::111122223333:role/uploader\", name: other}\n    policies: {managed: [arn:aws:iam::aws:policy/ReadOnlyAccess]}\n  - serviceAccountPattern: batch-*\n    policies: {managed: [arn:aws:iam::aws:policy/ReadOnlyAccess]}\n";
+    assert_eq!(
+        errors_of("r.yaml", text),
+        [
+            "r.yaml:4:66: bindings[0].role.name: the binding uses the existing role arn:aws:iam::111122223333:role/uploader (line 4), which irsa does not change: remove this, or remove the role ARN to let irsa create and own the role",
+            "r.yaml:5:26: bindings[0].policies.managed[0]: the binding uses the existing role arn:aws:iam::111122223333:role/uploader (line 4), which irsa does not change: remove this, or remove the role ARN to let irsa create and own the role",
+            "r.yaml:6:28: bindings[1].serviceAccountPattern: \"batch-*\" has no namespace; write NAMESPACE/NAME-PATTERN, e.g. apps/worker-*",
+        ]
+    );
+}
