@@ -372,24 +372,8 @@ fn addon(cx: &mut Ctx, node: &Node, path: String, cluster: &AddonCluster) -> Vec
         return Vec::new();
     };
     let settings = addon_settings(cx, &f, &path);
-    if let Some(n) = f.get("podIdentityAssociations") {
-        let p = join(&path, "podIdentityAssociations");
-        let items = list(cx, n, &p);
-        if items.len() > 1 {
-            cx.err(n.pos, &p, format!("irsa binds one service account per add-on and {} has {}: keep the controller's association here and bind the others under iam.podIdentityAssociations", name.value, items.len()));
-        }
-        return items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                let mut b = pod_identity_association(cx, item, format!("{p}[{i}]"), true)?;
-                b.install = Some(addon_install(&name, settings.clone()));
-                Some(b)
-            })
-            .collect();
-    }
     let mut b = BindingSpec::new(node.pos, path.clone());
-    b.install = Some(addon_install(&name, settings));
+    b.install = Some(addon_install(&name, settings.clone()));
     if let Some(w) = f.get("wellKnownPolicies") {
         well_known(cx, w, &join(&path, "wellKnownPolicies"), &mut b);
     }
@@ -401,52 +385,102 @@ fn addon(cx: &mut Ctx, node: &Node, path: String, cluster: &AddonCluster) -> Vec
         // its own tags.
         b.role.tags.clear();
     }
+    let has_irsa = b.grants_permissions() || b.role.arn.is_some();
     let default_pod_identity = match f.get("useDefaultPodIdentityAssociations") {
         Some(n) => cx
             .bool(n, &join(&path, "useDefaultPodIdentityAssociations"))
             .is_some_and(|u| u.value),
         None => false,
     };
-    let has_iam = b.grants_permissions() || b.role.arn.is_some();
-    let addon_preset = crate::presets::for_addon(&name.value);
-    if has_iam && default_pod_identity {
-        cx.err(name.pos, &path, "useDefaultPodIdentityAssociations and the IRSA fields (serviceAccountRoleARN, attachPolicyARNs, attachPolicy, wellKnownPolicies) exclude each other, as in eksctl: choose one");
+    let associations = f.get("podIdentityAssociations");
+    if has_irsa && (default_pod_identity || associations.is_some()) {
+        cx.err(name.pos, &path, "the IRSA fields (serviceAccountRoleARN, attachPolicyARNs, attachPolicy, wellKnownPolicies) and Pod Identity associations exclude each other, as in eksctl: choose one");
     }
-    if !has_iam {
-        let by_default = DEFAULT_ROLE_ADDONS.contains(&name.value.as_str());
-        let pod_identity = default_pod_identity || cluster.auto_pod_identity;
-        let Some(preset) = addon_preset.filter(|_| by_default || pod_identity) else {
-            if default_pod_identity {
-                cx.err(name.pos, &name.path, format!("irsa has no preset for add-on {} to take its recommended role from: list its podIdentityAssociations with a role or policies", name.value));
-            }
-            // An add-on without AWS permissions: EKS installs it, irsa has nothing to set up.
-            return Vec::new();
-        };
-        b.preset = Some(At::new(
-            preset.name.to_string(),
-            name.pos,
-            name.path.clone(),
-        ));
-        if cluster.ipv6 && name.value == "vpc-cni" {
-            let option = ("ipFamily".to_string(), vec!["ipv6".to_string()]);
-            b.options.push(At::new(option, name.pos, name.path.clone()));
-        }
-        if pod_identity {
-            b.identity = Some(At::new(Identity::PodIdentity, name.pos, name.path.clone()));
-        }
+    if let Some(n) = associations {
+        return addon_associations(
+            cx,
+            n,
+            &join(&path, "podIdentityAssociations"),
+            &name,
+            &settings,
+        );
+    }
+    if !has_irsa && !default_role(cx, &mut b, &name, cluster, default_pod_identity) {
+        // An add-on without AWS permissions: EKS installs it, irsa has nothing to set up.
+        return Vec::new();
     }
     if b.role.arn.is_some() || b.preset.is_none() {
-        // Which service account the role is for: the add-on's own, known from its preset.
-        match addon_preset {
-            Some(p) => {
-                b.namespace = Some(At::new(p.namespace.to_string(), name.pos, &name.path));
-                b.name = Some(At::new(p.service_account.to_string(), name.pos, &name.path));
-            }
-            None => cx.err(name.pos, &name.path, format!("irsa does not know which service account add-on {} runs as: bind it with podIdentityAssociations (namespace, serviceAccountName) instead", name.value)),
-        }
+        addon_service_account(cx, &mut b, &name);
     }
     finish(cx, node, &path, errors_before, &b);
     vec![b]
+}
+
+/// An add-on's `podIdentityAssociations` (one, the controller's: irsa binds one service account
+/// per add-on).
+fn addon_associations(
+    cx: &mut Ctx,
+    n: &Node,
+    p: &str,
+    name: &At<String>,
+    settings: &AddonSettings,
+) -> Vec<BindingSpec> {
+    let items = list(cx, n, p);
+    if items.len() > 1 {
+        cx.err(n.pos, p, format!("irsa binds one service account per add-on and {} has {}: keep the controller's association here and bind the others under iam.podIdentityAssociations", name.value, items.len()));
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            let mut b = pod_identity_association(cx, item, format!("{p}[{i}]"), true)?;
+            b.install = Some(addon_install(name, settings.clone()));
+            Some(b)
+        })
+        .collect()
+}
+
+/// The role an add-on without IAM fields gets: its preset's, when eksctl gives it one by default
+/// ([`DEFAULT_ROLE_ADDONS`]) or Pod Identity is asked for (the add-on's
+/// `useDefaultPodIdentityAssociations`, or `addonsConfig.autoApplyPodIdentityAssociations`).
+/// `false`: none.
+fn default_role(
+    cx: &mut Ctx,
+    b: &mut BindingSpec,
+    name: &At<String>,
+    cluster: &AddonCluster,
+    default_pod_identity: bool,
+) -> bool {
+    let by_default = DEFAULT_ROLE_ADDONS.contains(&name.value.as_str());
+    let pod_identity = default_pod_identity || cluster.auto_pod_identity;
+    let Some(preset) =
+        crate::presets::for_addon(&name.value).filter(|_| by_default || pod_identity)
+    else {
+        if default_pod_identity {
+            cx.err(name.pos, &name.path, format!("irsa has no preset for add-on {} to take its recommended role from: list its podIdentityAssociations with a role or policies", name.value));
+        }
+        return false;
+    };
+    b.preset = Some(At::new(preset.name.to_string(), name.pos, &name.path));
+    if cluster.ipv6 && name.value == "vpc-cni" {
+        let option = ("ipFamily".to_string(), vec!["ipv6".to_string()]);
+        b.options.push(At::new(option, name.pos, &name.path));
+    }
+    if pod_identity {
+        b.identity = Some(At::new(Identity::PodIdentity, name.pos, &name.path));
+    }
+    true
+}
+
+/// Which service account an add-on's role is for: the add-on's own, known from its preset.
+fn addon_service_account(cx: &mut Ctx, b: &mut BindingSpec, name: &At<String>) {
+    match crate::presets::for_addon(&name.value) {
+        Some(p) => {
+            b.namespace = Some(At::new(p.namespace.to_string(), name.pos, &name.path));
+            b.name = Some(At::new(p.service_account.to_string(), name.pos, &name.path));
+        }
+        None => cx.err(name.pos, &name.path, format!("irsa does not know which service account add-on {} runs as: bind it with podIdentityAssociations (namespace, serviceAccountName) instead", name.value)),
+    }
 }
 
 fn addon_install(name: &At<String>, settings: AddonSettings) -> At<InstallSpec> {

@@ -341,3 +341,22 @@ fn unknown_keys_in_iam_entries_are_errors() {
         "{e:#?}"
     );
 }
+
+#[test]
+fn an_addon_takes_irsa_fields_or_pod_identity_not_both() {
+    let text = format!(
+        "{HEAD}addons:\n  - name: aws-ebs-csi-driver\n    serviceAccountRoleARN: arn:aws:iam::111122223333:role/ebs\n    useDefaultPodIdentityAssociations: true\n  - name: metrics-server\n    useDefaultPodIdentityAssociations: true\n"
+    );
+    let e = errors_of(&text);
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(
+        e[0].starts_with("c.yaml:5:11: addons[0]: the IRSA fields"),
+        "{e:#?}"
+    );
+    assert!(
+        e[1].starts_with(
+            "c.yaml:8:11: addons[1].name: irsa has no preset for add-on metrics-server"
+        ),
+        "{e:#?}"
+    );
+}
