@@ -12,6 +12,7 @@
 
 mod destroy;
 mod diff;
+mod existing_role;
 mod items;
 mod pod_identity;
 
@@ -321,7 +322,7 @@ impl Ctx<'_> {
             return Ok(());
         };
         if let Some(pattern) = &b.subject_pattern {
-            warn_on_last_role(plan, pattern);
+            existing_role::warn_on_last_role(plan, pattern);
         }
         self.plan_link(plan, b, &role_arn, role_step, prerequisites);
         Ok(())
@@ -376,96 +377,6 @@ impl Ctx<'_> {
         if let (Some(options), false) = (b.mechanism.as_pod_identity(), is_addon) {
             self.plan_association(plan, b, options, role_arn, &link_after);
         }
-    }
-
-    /// A role irsa does not own: it must exist, and its trust must admit this service account
-    /// (evaluated by the policy engine). When it does not, the plan shows the exact statement to
-    /// add as a conflict, or, with `--adopt`, adds only that statement. Nothing else of the role
-    /// is touched. `None` when the role cannot be used.
-    fn plan_existing_role(
-        &self,
-        plan: &mut Plan,
-        b: &Binding,
-        role_arn: &str,
-        trust: &Value,
-        before: &[usize],
-    ) -> Result<Option<Option<usize>>, PlanError> {
-        let subject = format!("{}/{}", b.namespace, b.service_account);
-        let Some(existing) = self
-            .snapshot
-            .role(&b.role.name)
-            .filter(|r| r.arn == role_arn)
-        else {
-            plan.items.push(Item::new(Mark::Conflict, "role", role_arn).detail(format!(
-                "the existing role was not found in account {}: create it, or correct the role ARN in the spec",
-                self.account
-            )));
-            return Ok(None);
-        };
-        let admits = b.mechanism.trust_admits(
-            &existing.trust_policy,
-            &self.trust_target(),
-            &b.namespace,
-            &b.service_account,
-        )?;
-        if admits {
-            plan.items.push(
-                Item::new(Mark::Unchanged, "role", role_arn)
-                    .detail(format!("not managed by irsa; its trust admits {subject}")),
-            );
-            return Ok(Some(None));
-        }
-        let statement = trust["Statement"][0].clone();
-        let statement_lines: Vec<String> = pretty(&statement)
-            .lines()
-            .map(|l| format!("  {l}"))
-            .collect();
-        if !self.options.adopt {
-            plan.items.push(
-                Item::new(Mark::Conflict, "role", role_arn)
-                    .detail(format!("not managed by irsa, and its trust does not admit {subject} ({}); add this statement, or rerun with --adopt to add only it:", b.mechanism.kind().title()))
-                    .details(statement_lines),
-            );
-            return Ok(None);
-        }
-        // Another binding on the same role may have added its statement already: add to that.
-        let pending = plan.steps.iter().position(|st| {
-            matches!(&st.step, Step::UpdateTrustPolicy { role_name, .. } if *role_name == existing.name)
-        });
-        let base = match pending.map(|i| &plan.steps[i].step) {
-            Some(Step::UpdateTrustPolicy { trust_policy, .. }) => trust_policy,
-            _ => &existing.trust_policy,
-        };
-        let merged = crate::migrate::trust::with_statement(base, statement);
-        if let Some(why) = crate::migrate::trust::size_refusal(&existing.name, &merged) {
-            plan.items
-                .push(Item::new(Mark::Conflict, "role", role_arn).detail(why));
-            return Ok(None);
-        }
-        let step = match pending {
-            Some(i) => {
-                plan.steps[i].step = Step::UpdateTrustPolicy {
-                    role_name: existing.name.clone(),
-                    trust_policy: merged,
-                };
-                plan.steps[i].id
-            }
-            None => plan.push(
-                Step::UpdateTrustPolicy {
-                    role_name: existing.name.clone(),
-                    trust_policy: merged,
-                },
-                before.to_vec(),
-            ),
-        };
-        plan.items.push(
-            Item::new(Mark::Update, "role", role_arn)
-                .detail(format!(
-                    "not managed by irsa (--adopt): + trust statement for {subject}"
-                ))
-                .details(statement_lines),
-        );
-        Ok(Some(Some(step)))
     }
 
     /// `None` when the role is a conflict; `Some(step)` with the step later steps wait for.
@@ -896,15 +807,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Adds to the binding's role item that its trust is a pattern.
-fn warn_on_last_role(plan: &mut Plan, pattern: &str) {
-    if let Some(item) = plan.items.iter_mut().rev().find(|i| i.kind == "role") {
-        item.details.push(format!(
-            "warning: the trust matches {pattern} (StringLike): every service account matching it can assume this role"
-        ));
-    }
-}
-
 /// The identity an add-on binding gives its add-on.
 fn addon_identity(b: &Binding, role_arn: &str) -> AddonIdentity {
     match b.mechanism.kind() {
@@ -928,6 +830,3 @@ enum PolicyOutcome {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod existing_role_tests;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::*;
+use super::super::*;
 use crate::desired::{self, ResolveInput};
 use crate::render::ROLE_ARN_ANNOTATION;
 use crate::snapshot::{Cluster, Role, ServiceAccount};
