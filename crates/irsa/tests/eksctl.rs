@@ -278,3 +278,38 @@ fn eksctl_config_plans_a_trust_conflict_then_applies_with_adopt_and_destroys_not
         "destroy leaves the trust as it is"
     );
 }
+
+#[test]
+fn with_oidc_alone_applies_the_provider_and_nothing_else() {
+    let env = start();
+    let path = env.dir.join("oidc.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: demo, region: us-east-1}\niam: {withOIDC: true}\nnodeGroups: [{name: ng-1}]\n",
+    )
+    .unwrap();
+    let spec = path.display().to_string();
+    let (code, plan) = plan_json(&env, &spec, &[]);
+    assert_eq!(code, Some(3), "{plan:#}");
+    let kinds: Vec<&str> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["oidc-provider"]);
+    let apply = env.irsa(&["apply", "-f", &spec, "--yes"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let clients = env.clients_at(&env.sandbox.moto.endpoint());
+    let providers = env.runtime.block_on(async {
+        clients
+            .iam
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(providers.open_id_connect_provider_list().len(), 1);
+    let (code, again) = plan_json(&env, &spec, &[]);
+    assert_eq!(code, Some(0), "{again:#}");
+}
