@@ -127,9 +127,11 @@ fn item<'p>(plan: &'p Value, kind: &str, name: &str) -> &'p Value {
         .unwrap_or_else(|| panic!("no {kind} {name}: {plan:#}"))
 }
 
-/// The service account as the real kubectl reads it from the fake cluster.
+/// The service account as the real kubectl reads it from the fake cluster (`IRSA_TEST_KUBECTL`,
+/// which `scripts/test` sets to Debian's, else the one on PATH).
 fn kubectl_service_account(env: &Env, namespace: &str, name: &str) -> Value {
-    let out = Command::new("kubectl")
+    let kubectl = std::env::var_os("IRSA_TEST_KUBECTL").unwrap_or_else(|| "kubectl".into());
+    let out = Command::new(kubectl)
         .arg("--kubeconfig")
         .arg(env.dir.join("kubeconfig"))
         .args(["get", "serviceaccount", name, "-n", namespace, "-o", "json"])
