@@ -262,6 +262,27 @@ fn eksctl_config_plans_a_trust_conflict_then_applies_with_adopt_and_destroys_not
     let (code, again) = plan_json(&env, &spec, &[]);
     assert_eq!(code, Some(0), "{again:#}");
 
+    // Someone changes the add-on's configuration: the plan puts the spec's back.
+    env.step(Step::UpdateAddon {
+        cluster: "demo".into(),
+        name: "aws-ebs-csi-driver".into(),
+        identity: irsa_core::steps::AddonIdentity::ServiceAccountRole {
+            role_arn: addon.service_account_role_arn().unwrap().to_string(),
+        },
+        settings: irsa_core::steps::AddonSettings {
+            configuration_values: Some(r#"{"controller":{"replicaCount":3}}"#.into()),
+            ..Default::default()
+        },
+    });
+    let (code, drift) = plan_json(&env, &spec, &[]);
+    assert_eq!(code, Some(3), "{drift:#}");
+    let details = item(&drift, "eks-addon", "aws-ebs-csi-driver")["details"].to_string();
+    assert!(details.contains("configuration values"), "{details}");
+    let repair = env.irsa(&["apply", "-f", &spec, "--yes"]);
+    assert_eq!(repair.status.code(), Some(0), "{}", text(&repair));
+    let (code, again) = plan_json(&env, &spec, &[]);
+    assert_eq!(code, Some(0), "{again:#}");
+
     let destroy = env.irsa(&["destroy", "-f", &spec, "--yes"]);
     assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
     for name in ["media-uploader", "media-reader"] {

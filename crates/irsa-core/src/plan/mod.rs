@@ -702,13 +702,20 @@ impl Ctx<'_> {
             return;
         };
         let current = self.addon_identity_of(existing, identity);
-        // Versions compare as EKS reports them; configuration values are not observed, so
-        // they are sent again whenever the add-on is updated for another reason.
+        // Versions compare as EKS reports them, configuration values as the documents they
+        // are (EKS keeps the text as set, JSON or YAML).
         let version_differs = settings
             .version
             .as_ref()
             .is_some_and(|v| existing.version.as_ref() != Some(v));
-        if current == *identity && !version_differs {
+        let values_differ = settings
+            .configuration_values
+            .as_deref()
+            .is_some_and(|wanted| {
+                configuration_document(existing.configuration_values.as_deref())
+                    != configuration_document(Some(wanted))
+            });
+        if current == *identity && !version_differs && !values_differ {
             plan.items
                 .push(Item::new(Mark::Unchanged, "eks-addon", name));
         } else if !owned(&existing.tags) && !self.options.adopt {
@@ -738,6 +745,13 @@ impl Ctx<'_> {
                     "version {} → {}",
                     existing.version.as_deref().unwrap_or("(none)"),
                     settings.version.as_deref().unwrap_or_default()
+                ));
+            }
+            if values_differ {
+                item = item.detail(format!(
+                    "configuration values {} → {}",
+                    existing.configuration_values.as_deref().unwrap_or("(none)"),
+                    settings.configuration_values.as_deref().unwrap_or_default()
                 ));
             }
             plan.items
@@ -805,6 +819,15 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// An add-on's configuration values as a document (JSON, else YAML); `None` when there are none
+/// or they cannot be read (which then differs from any wanted document).
+fn configuration_document(text: Option<&str>) -> Option<Value> {
+    let text = text?;
+    serde_json::from_str(text)
+        .ok()
+        .or_else(|| serde_saphyr::from_str(text).ok())
 }
 
 /// The identity an add-on binding gives its add-on.

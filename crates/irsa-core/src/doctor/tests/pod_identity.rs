@@ -81,6 +81,7 @@ fn healthy_pi() -> World {
     ebs.arn = EBS_ADDON_ARN.into();
     ebs.version = Some("v1.38.1-eksbuild.1".into());
     snapshot.addons.push(Addon {
+        configuration_values: None,
         name: AGENT_ADDON.into(),
         status: "ACTIVE".into(),
         version: Some("v1.3.4-eksbuild.1".into()),
