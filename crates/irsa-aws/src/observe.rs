@@ -488,6 +488,7 @@ async fn observe_addon(
         service_account_role_arn: addon.service_account_role_arn().map(str::to_string),
         version: addon.addon_version().map(str::to_string),
         arn: addon.addon_arn().unwrap_or_default().to_string(),
+        configuration_values: addon.configuration_values().map(str::to_string),
         tags: addon
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())

@@ -525,6 +525,7 @@ async fn ebs_addon_created_waited_for_and_updated(w: &World<'_>) {
     let messages = run(
         c,
         Step::CreateAddon {
+            settings: Default::default(),
             cluster: "demo".into(),
             name: "aws-ebs-csi-driver".into(),
             identity: AddonIdentity::ServiceAccountRole {
@@ -561,6 +562,7 @@ async fn ebs_addon_created_waited_for_and_updated(w: &World<'_>) {
     let err = run_err(
         c,
         Step::CreateAddon {
+            settings: Default::default(),
             cluster: "demo".into(),
             name: "aws-ebs-csi-driver".into(),
             identity: AddonIdentity::ServiceAccountRole {
@@ -576,6 +578,7 @@ async fn ebs_addon_created_waited_for_and_updated(w: &World<'_>) {
     let messages = run(
         c,
         Step::UpdateAddon {
+            settings: Default::default(),
             cluster: "demo".into(),
             name: "aws-ebs-csi-driver".into(),
             identity: AddonIdentity::ServiceAccountRole {
@@ -611,6 +614,7 @@ async fn ebs_addon_created_waited_for_and_updated(w: &World<'_>) {
     let err = run_err(
         c,
         Step::CreateAddon {
+            settings: Default::default(),
             cluster: "demo".into(),
             name: "aws-efs-csi-driver".into(),
             identity: AddonIdentity::ServiceAccountRole {

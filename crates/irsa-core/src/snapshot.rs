@@ -136,6 +136,9 @@ pub struct Addon {
     /// The add-on's ARN (owner of the associations it made).
     #[serde(default)]
     pub arn: String,
+    /// Its `configurationValues` (JSON or YAML text as set), when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_values: Option<String>,
 }
 
 /// An EKS Pod Identity association, as DescribePodIdentityAssociation shows it.

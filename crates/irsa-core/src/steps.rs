@@ -102,18 +102,22 @@ pub enum Step {
     },
     /// Kubernetes: delete a service account irsa created.
     DeleteServiceAccount { namespace: String, name: String },
-    /// eks:CreateAddon with its identity, then wait for ACTIVE.
+    /// eks:CreateAddon with its identity and settings, then wait for ACTIVE.
     CreateAddon {
         cluster: String,
         name: String,
         identity: AddonIdentity,
         tags: Tags,
+        #[serde(default, skip_serializing_if = "AddonSettings::is_empty")]
+        settings: AddonSettings,
     },
-    /// eks:UpdateAddon with its identity, then wait for ACTIVE.
+    /// eks:UpdateAddon with its identity and settings, then wait for ACTIVE.
     UpdateAddon {
         cluster: String,
         name: String,
         identity: AddonIdentity,
+        #[serde(default, skip_serializing_if = "AddonSettings::is_empty")]
+        settings: AddonSettings,
     },
     /// eks:DescribeAddon until ACTIVE: an add-on an earlier (interrupted) run created.
     WaitForAddon { cluster: String, name: String },
@@ -162,6 +166,47 @@ pub enum AddonIdentity {
     ServiceAccountRole { role_arn: String },
     /// EKS Pod Identity: `podIdentityAssociations` (a list replaces the add-on's own).
     PodIdentity { associations: Vec<AddonAssociation> },
+}
+
+/// What an add-on is created or updated with besides its identity, as the user wrote it (eksctl
+/// `addons[].version`, `configurationValues`, `resolveConflicts`); unset fields are left to EKS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddonSettings {
+    /// `addonVersion` (eksctl's `latest` is no version: EKS picks the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `configurationValues`, as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_values: Option<String>,
+    /// `resolveConflicts`: `NONE`, `OVERWRITE` or `PRESERVE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve_conflicts: Option<String>,
+}
+
+impl AddonSettings {
+    /// EKS's `resolveConflicts` values.
+    pub const RESOLVE_CONFLICTS: [&'static str; 3] = ["NONE", "OVERWRITE", "PRESERVE"];
+
+    /// Whether nothing is set (EKS defaults everywhere).
+    pub fn is_empty(&self) -> bool {
+        *self == AddonSettings::default()
+    }
+
+    /// One line for the plan (`version v1.2.3, configuration values, resolve conflicts OVERWRITE`).
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(v) = &self.version {
+            parts.push(format!("version {v}"));
+        }
+        if let Some(c) = &self.configuration_values {
+            parts.push(format!("configuration values {c}"));
+        }
+        if let Some(r) = &self.resolve_conflicts {
+            parts.push(format!("resolve conflicts {r}"));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
 
 /// One entry of an add-on's `podIdentityAssociations`.

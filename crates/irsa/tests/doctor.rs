@@ -190,6 +190,7 @@ fn detached_policy_and_addon_on_another_role() {
         policy_arn: policy,
     });
     env.step(Step::UpdateAddon {
+        settings: Default::default(),
         cluster: "demo".into(),
         name: "aws-efs-csi-driver".into(),
         identity: irsa_core::steps::AddonIdentity::ServiceAccountRole {

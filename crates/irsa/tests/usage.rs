@@ -174,6 +174,7 @@ fn seed_pod_identity(env: &common::Env) {
         tags: Default::default(),
     });
     env.step(Step::CreateAddon {
+        settings: Default::default(),
         cluster: "demo".into(),
         name: "eks-pod-identity-agent".into(),
         identity: AddonIdentity::None,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_eks::types::{AddonPodIdentityAssociations, AddonStatus, ResolveConflicts};
 use irsa_core::snapshot::Tags;
-use irsa_core::steps::{AddonIdentity, Step};
+use irsa_core::steps::{AddonIdentity, AddonSettings, Step};
 
 use super::{Progress, gone_is_fine, retry_consistency};
 use crate::clients::Clients;
@@ -25,12 +25,30 @@ pub(super) async fn execute(
             name,
             identity,
             tags,
-        } => create_addon(clients, cluster, name, identity, tags, progress).await,
+            settings,
+        } => {
+            let addon = AddonCall {
+                cluster,
+                name,
+                identity,
+                settings,
+            };
+            create_addon(clients, &addon, tags, progress).await
+        }
         Step::UpdateAddon {
             cluster,
             name,
             identity,
-        } => update_addon(clients, cluster, name, identity, progress).await,
+            settings,
+        } => {
+            let addon = AddonCall {
+                cluster,
+                name,
+                identity,
+                settings,
+            };
+            update_addon(clients, &addon, progress).await
+        }
         Step::WaitForAddon { cluster, name } => wait_active(clients, cluster, name, progress).await,
         Step::DeleteAddon { cluster, name } => delete_addon(clients, cluster, name, progress).await,
         Step::CreatePodIdentityAssociation { .. } => {
@@ -104,14 +122,34 @@ fn addon_role(identity: &AddonIdentity) -> Option<String> {
     }
 }
 
+/// What a CreateAddon or UpdateAddon step names: the add-on, its identity and its settings.
+struct AddonCall<'a> {
+    cluster: &'a str,
+    name: &'a str,
+    identity: &'a AddonIdentity,
+    settings: &'a AddonSettings,
+}
+
+/// `resolveConflicts` as the SDK takes it (`None`: EKS's default).
+fn resolve_conflicts(settings: &AddonSettings) -> Option<ResolveConflicts> {
+    settings
+        .resolve_conflicts
+        .as_deref()
+        .map(ResolveConflicts::from)
+}
+
 async fn create_addon(
     clients: &Clients,
-    cluster: &str,
-    name: &str,
-    identity: &AddonIdentity,
+    addon: &AddonCall<'_>,
     tags: &Tags,
     progress: Progress<'_>,
 ) -> Result<(), AwsError> {
+    let AddonCall {
+        cluster,
+        name,
+        identity,
+        settings,
+    } = *addon;
     let resource = format!("{cluster}/{name}");
     let tags = eks_tags(tags);
     let associations = addon_associations(identity)?;
@@ -124,6 +162,9 @@ async fn create_addon(
             .set_service_account_role_arn(addon_role(identity))
             .set_pod_identity_associations(associations.clone())
             .set_tags(tags.clone())
+            .set_addon_version(settings.version.clone())
+            .set_configuration_values(settings.configuration_values.clone())
+            .set_resolve_conflicts(resolve_conflicts(settings))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("eks:CreateAddon", resource.as_str(), e))
@@ -140,13 +181,19 @@ async fn create_addon(
 
 async fn update_addon(
     clients: &Clients,
-    cluster: &str,
-    name: &str,
-    identity: &AddonIdentity,
+    addon: &AddonCall<'_>,
     progress: Progress<'_>,
 ) -> Result<(), AwsError> {
+    let AddonCall {
+        cluster,
+        name,
+        identity,
+        settings,
+    } = *addon;
     let resource = format!("{cluster}/{name}");
     let associations = addon_associations(identity)?;
+    // Keep what others changed on the add-on unless the spec says otherwise.
+    let resolve = resolve_conflicts(settings).unwrap_or(ResolveConflicts::Preserve);
     retry_consistency(clients, progress, is_role_not_ready, || async {
         clients
             .eks
@@ -155,7 +202,9 @@ async fn update_addon(
             .addon_name(name)
             .set_service_account_role_arn(addon_role(identity))
             .set_pod_identity_associations(associations.clone())
-            .resolve_conflicts(ResolveConflicts::Preserve)
+            .set_addon_version(settings.version.clone())
+            .set_configuration_values(settings.configuration_values.clone())
+            .resolve_conflicts(resolve.clone())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("eks:UpdateAddon", resource.as_str(), e))

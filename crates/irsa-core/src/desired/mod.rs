@@ -36,6 +36,9 @@ pub const DEFAULT_BUNDLE_SOURCE: &str = "(default bundle)";
 pub struct DesiredState {
     pub cluster: Cluster,
     pub bindings: Vec<Binding>,
+    /// The cluster's IAM OIDC provider is wanted even without IRSA bindings (eksctl
+    /// `iam.withOIDC: true`).
+    pub with_oidc: bool,
 }
 
 /// The cluster the bindings belong to.
@@ -68,8 +71,15 @@ pub struct Binding {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub install: Option<Install>,
+    /// What the EKS add-on is created or updated with besides its identity (eksctl `version`,
+    /// `configurationValues`, `resolveConflicts`); empty for other installs.
+    pub addon_settings: crate::steps::AddonSettings,
     /// How the pods get the role (IRSA with its audience, or EKS Pod Identity with its options).
     pub mechanism: Mechanism,
+    /// The token subjects the role trusts when that is a wildcard pattern
+    /// (`system:serviceaccount:apps:worker-*`), matched with `StringLike`; `None`: exactly this
+    /// binding's service account.
+    pub subject_pattern: Option<String>,
 }
 
 /// The IAM role of a binding.
@@ -81,6 +91,17 @@ pub struct Role {
     pub permissions_boundary: Option<String>,
     /// User tags (defaults, then the binding's) plus irsa's ownership tags.
     pub tags: BTreeMap<String, String>,
+    /// Set for a role irsa does not own (`role.arn`, eksctl `attachRoleARN` …): its ARN as
+    /// written. irsa links the service account to it and evaluates its trust, but never creates,
+    /// changes (beyond the one trust statement `--adopt` adds) or deletes it.
+    pub external_arn: Option<String>,
+}
+
+impl Role {
+    /// Whether the role belongs to someone else (see [`Role::external_arn`]).
+    pub fn is_external(&self) -> bool {
+        self.external_arn.is_some()
+    }
 }
 
 /// A customer-managed policy irsa creates for a binding.
@@ -109,9 +130,30 @@ pub enum Install {
 }
 
 impl Binding {
-    /// `arn:<partition>:iam::<account>:role<path><name>`.
+    /// The trust policy the binding's role gets: exactly its service account, or (IRSA with a
+    /// subject pattern) every service account the pattern matches.
+    pub fn trust_policy(
+        &self,
+        target: &identity::TrustTarget,
+    ) -> Result<Value, identity::TrustError> {
+        let by_pattern = self
+            .subject_pattern
+            .as_deref()
+            .and_then(|p| self.mechanism.pattern_trust_policy(target, p));
+        match by_pattern {
+            Some(trust) => trust,
+            None => self
+                .mechanism
+                .trust_policy(target, &self.namespace, &self.service_account),
+        }
+    }
+
+    /// `arn:<partition>:iam::<account>:role<path><name>`, or the existing role's ARN as written.
     pub fn role_arn(&self, partition: &str, account: &str) -> String {
-        role_arn(partition, account, &self.role.path, &self.role.name)
+        match &self.role.external_arn {
+            Some(arn) => arn.clone(),
+            None => role_arn(partition, account, &self.role.path, &self.role.name),
+        }
     }
 }
 
@@ -237,7 +279,12 @@ pub fn resolve(
             continue;
         }
         seen_sa.insert(key, b);
-        if let Some(first) = seen_role.get(&binding.role.name) {
+        // An existing role may serve several service accounts: each binding checks (and with
+        // --adopt adds) its own trust statement.
+        if let (Some(first), false) = (
+            seen_role.get(&binding.role.name),
+            binding.role.is_external(),
+        ) {
             let at = b
                 .role
                 .name
@@ -258,7 +305,12 @@ pub fn resolve(
         bindings.push(binding);
     }
     if errors.is_empty() {
-        Ok(DesiredState { cluster, bindings })
+        let with_oidc = spec.cluster.with_oidc.as_ref().is_some_and(|w| w.value);
+        Ok(DesiredState {
+            cluster,
+            bindings,
+            with_oidc,
+        })
     } else {
         Err(errors)
     }
@@ -397,6 +449,12 @@ fn resolve_binding(
         .as_ref()
         .map(|n| n.value.clone())
         .or(preset.map(|p| p.service_account.to_string()));
+    let from_pattern = b
+        .subject_pattern
+        .as_ref()
+        .and_then(|p| pattern_parts(&p.value));
+    let namespace = namespace.or_else(|| from_pattern.as_ref().map(|p| p.0.clone()));
+    let name = name.or_else(|| from_pattern.as_ref().map(|p| p.1.clone()));
     let (Some(namespace), Some(name)) = (namespace, name) else {
         errors.push(err_at(
             b.pos,
@@ -408,11 +466,18 @@ fn resolve_binding(
     };
 
     // Role.
-    let role_name = match &b.role.name {
-        Some(n) => n.value.clone(),
-        None => default_role_name(&cluster.name, &namespace, &name),
+    let external = b
+        .role
+        .arn
+        .as_ref()
+        .and_then(|at| existing_role(spec, cluster, at, errors));
+    let role_name = match (&external, &b.role.name) {
+        (Some((_, name)), _) => name.clone(),
+        (None, Some(n)) => n.value.clone(),
+        (None, None) => default_role_name(&cluster.name, &name_part(&namespace), &name_part(&name)),
     };
     if b.role.name.is_none()
+        && external.is_none()
         && let Err(m) = rules::role_name(&role_name)
     {
         errors.push(err_at(
@@ -421,17 +486,21 @@ fn resolve_binding(
             format!("generated role name: {m}; set `role.name`"),
         ));
     }
-    let path = b
-        .role
-        .path
-        .as_ref()
-        .or(spec.defaults.role_path.as_ref())
-        .map_or_else(|| "/".to_string(), |p| p.value.clone());
+    let path = match &external {
+        Some((path, _)) => path.clone(),
+        None => b
+            .role
+            .path
+            .as_ref()
+            .or(spec.defaults.role_path.as_ref())
+            .map_or_else(|| "/".to_string(), |p| p.value.clone()),
+    };
     let boundary_at = b
         .role
         .permissions_boundary
         .as_ref()
-        .or(spec.defaults.permissions_boundary.as_ref());
+        .or(spec.defaults.permissions_boundary.as_ref())
+        .filter(|_| external.is_none());
     if let Some(at) = boundary_at {
         check_partition(spec, cluster, at, errors);
     }
@@ -445,6 +514,10 @@ fn resolve_binding(
         TAG_SERVICE_ACCOUNT.to_string(),
         format!("{namespace}/{name}"),
     );
+    if external.is_some() {
+        // Someone else's role keeps its own tags.
+        tags.clear();
+    }
     if tags.len() > rules::MAX_TAGS {
         errors.push(err_at(
             b.pos,
@@ -460,42 +533,35 @@ fn resolve_binding(
     // Policies.
     let mut managed = Vec::new();
     let mut documents: Vec<(String, Value)> = Vec::new();
-    if let (Some(preset), Some(preset_at)) = (preset, &b.preset) {
-        let mut options: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for o in &b.options {
-            options
-                .entry(o.value.0.clone())
-                .or_default()
-                .extend(o.value.1.iter().cloned());
-        }
-        let params = PresetParams {
-            cluster: Some(cluster.name.clone()),
-            region: Some(cluster.region.clone()),
-            account: cluster.account.clone(),
-            partition: Some(cluster.partition.clone()),
-            options,
-        };
-        match (preset.render)(&params) {
-            Ok(p) => {
-                managed.extend(p.managed_arns);
-                documents.extend(p.documents);
-            }
-            Err(e) => {
-                let (pos, path) = match &e {
-                    PresetError::BadOption { option, .. } => b
-                        .options
-                        .iter()
-                        .find(|o| &o.value.0 == option)
-                        .map_or((preset_at.pos, preset_at.path.clone()), |o| {
-                            (o.pos, o.path.clone())
-                        }),
-                    PresetError::Missing { .. } => (preset_at.pos, preset_at.path.clone()),
-                };
-                errors.push(err_at(
-                    pos,
-                    &path,
-                    format!("{e}; see `irsa presets show {}`", preset.name),
-                ));
+    if let (Some(preset), Some(preset_at), None) = (preset, &b.preset, &external) {
+        // The binding's preset with its options, then any further eksctl well-known policies
+        // of the same entry (without options), their policies added to the one role.
+        let extra = b
+            .extra_presets
+            .iter()
+            .filter_map(|at| presets::find(&at.value).map(|p| (p, at, &[][..])));
+        for (preset, at, options) in
+            std::iter::once((preset, preset_at, &b.options[..])).chain(extra)
+        {
+            match render_preset(cluster, preset, options) {
+                Ok(p) => {
+                    managed.extend(p.managed_arns);
+                    documents.extend(p.documents);
+                }
+                Err(e) => {
+                    let (pos, path) = match &e {
+                        PresetError::BadOption { option, .. } => options
+                            .iter()
+                            .find(|o| &o.value.0 == option)
+                            .map_or((at.pos, at.path.clone()), |o| (o.pos, o.path.clone())),
+                        PresetError::Missing { .. } => (at.pos, at.path.clone()),
+                    };
+                    errors.push(err_at(
+                        pos,
+                        &path,
+                        format!("{e}; see `irsa presets show {}`", preset.name),
+                    ));
+                }
             }
         }
     }
@@ -583,6 +649,7 @@ fn resolve_binding(
     if managed.is_empty()
         && policies.is_empty()
         && b.pod_identity.target_role_arn.is_none()
+        && external.is_none()
         && errors.len() == errors_before
     {
         errors.push(err_at(
@@ -594,6 +661,10 @@ fn resolve_binding(
 
     // Install and service account.
     let install = resolve_install(b, preset, errors, &err_at);
+    let addon_settings = match b.install.as_ref().map(|i| &i.value) {
+        Some(InstallSpec::Addon { settings, .. }) => settings.clone(),
+        _ => Default::default(),
+    };
     let is_addon = matches!(install, Some(Install::EksAddon { .. }));
     let create_service_account = match &b.role_only {
         Some(r) if !r.value && is_addon => {
@@ -605,7 +676,8 @@ fn resolve_binding(
             false
         }
         Some(r) => !r.value,
-        None => !is_addon,
+        // A pattern names no one service account to create.
+        None => !is_addon && (b.name.is_some() || preset.is_some()),
     };
     let mechanism = resolve_mechanism(spec, b, install.as_ref(), errors);
     if let Some(assume_target) = mechanism
@@ -632,6 +704,7 @@ fn resolve_binding(
             path,
             permissions_boundary: boundary_at.map(|a| a.value.clone()),
             tags,
+            external_arn: external.and(b.role.arn.as_ref()).map(|a| a.value.clone()),
         },
         managed_policy_arns: managed,
         policies,
@@ -647,8 +720,76 @@ fn resolve_binding(
             .map(|t| (t.key.value.clone(), t.value.value.clone()))
             .collect(),
         install,
+        addon_settings,
         mechanism: mechanism?,
+        subject_pattern: b.subject_pattern.as_ref().map(|p| p.value.clone()),
     })
+}
+
+/// A preset's policies for this cluster with the options written for it.
+fn render_preset(
+    cluster: &Cluster,
+    preset: &presets::Preset,
+    written: &[At<(String, Vec<String>)>],
+) -> Result<presets::PresetPolicies, PresetError> {
+    let mut options: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for o in written {
+        options
+            .entry(o.value.0.clone())
+            .or_default()
+            .extend(o.value.1.iter().cloned());
+    }
+    let params = PresetParams {
+        cluster: Some(cluster.name.clone()),
+        region: Some(cluster.region.clone()),
+        account: cluster.account.clone(),
+        partition: Some(cluster.partition.clone()),
+        options,
+    };
+    (preset.render)(&params)
+}
+
+/// An existing role's path and name from its ARN, which must be in the cluster's partition.
+fn existing_role(
+    spec: &Spec,
+    cluster: &Cluster,
+    at: &At<String>,
+    errors: &mut Vec<SpecError>,
+) -> Option<(String, String)> {
+    let arn = match rules::role_arn(&at.value) {
+        Ok(arn) => arn,
+        Err(m) => {
+            errors.push(SpecError::at(spec, at, m));
+            return None;
+        }
+    };
+    if arn.partition != cluster.partition {
+        errors.push(SpecError::at(
+            spec,
+            at,
+            format!(
+                "\"{}\" is in partition `{}` but the cluster's region {} is in `{}`: use arn:{}:…",
+                at.value, arn.partition, cluster.region, cluster.partition, cluster.partition
+            ),
+        ));
+        return None;
+    }
+    let resource = arn.resource.strip_prefix("role").unwrap_or(&arn.resource);
+    let (path, name) = resource.rsplit_once('/').unwrap_or(("", resource));
+    Some((format!("{path}/"), name.to_string()))
+}
+
+/// The namespace and name (pattern) of a `system:serviceaccount:<ns>:<name>` subject.
+fn pattern_parts(subject: &str) -> Option<(String, String)> {
+    let rest = subject.strip_prefix("system:serviceaccount:")?;
+    let (namespace, name) = rest.split_once(':')?;
+    Some((namespace.to_string(), name.to_string()))
+}
+
+/// A namespace or name (pattern) as a part of a generated role name: wildcards spelled out
+/// (`worker-*` → `worker-any`), since IAM names allow neither `*` nor `?`.
+fn name_part(text: &str) -> String {
+    text.replace('*', "any").replace('?', "x")
 }
 
 /// The binding's identity mechanism: its own `identity`, else `defaults.identity`, else IRSA;
@@ -695,6 +836,9 @@ fn resolve_pod_identity(
 ) -> Option<Mechanism> {
     let before = errors.len();
     let options = &b.pod_identity;
+    if let Some(pattern) = &b.subject_pattern {
+        errors.push(SpecError::at(spec, pattern, "a service-account pattern is an IRSA trust (StringLike on the token's sub); EKS Pod Identity associates one service account at a time: list each, or use `identity: irsa`"));
+    }
     if let Some(audience) = &b.audience {
         errors.push(SpecError::at(spec, audience, format!(
             "`audience` is an IRSA option; EKS Pod Identity tokens always have the audience {}: remove it",
@@ -749,7 +893,8 @@ fn resolve_install(
         _ => None,
     });
     match b.install.as_ref().map(|i| (i, &i.value)) {
-        Some((at, InstallSpec::Addon { name })) => {
+        Some((_, InstallSpec::Unmanaged)) => None,
+        Some((at, InstallSpec::Addon { name, .. })) => {
             match name.clone().or(preset_addon.map(str::to_string)) {
                 Some(name) => Some(Install::EksAddon { name }),
                 None => {

@@ -280,8 +280,11 @@ fn eksctl_config_resolves() {
     assert!(!ca.create_service_account, "roleOnly: true");
     assert_eq!(ca.labels["aws-usage"], "cluster-ops");
     assert_eq!(ca.role.tags["cost-center"], "1234");
+    // An iam.serviceAccounts entry installs nothing (as with eksctl): the role and the
+    // service account, whose preset would otherwise install the EKS add-on.
     let ebs = &state.bindings[1];
-    assert!(!ebs.create_service_account);
+    assert!(ebs.create_service_account);
+    assert_eq!(ebs.install, None);
     assert_eq!(
         ebs.role.name,
         "irsa-prod-eu-kube-system-ebs-csi-controller-sa"
@@ -541,4 +544,13 @@ fn bad_identity_and_target_role_are_located() {
                 && e.contains("12 digits")),
         "{errors:?}"
     );
+}
+
+#[test]
+fn a_pattern_is_irsa_only_and_an_existing_role_must_be_in_the_partition() {
+    let text = "cluster: {name: demo, region: cn-north-1}\nbindings:\n  - serviceAccountPattern: jobs/batch-*\n    identity: pod-identity\n    policies: {managed: [\"arn:aws-cn:iam::aws:policy/ReadOnlyAccess\"]}\n  - serviceAccount: media/up\n    role: {arn: \"arn:aws:iam::111122223333:role/up\"}\n";
+    let errors = resolve_text("p.yaml", text, &ResolveInput::default()).unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].starts_with("p.yaml:3:28: bindings[0].serviceAccountPattern: a service-account pattern is an IRSA trust"), "{errors:#?}");
+    assert!(errors[1].starts_with("p.yaml:7:17: bindings[1].role.arn: \"arn:aws:iam::111122223333:role/up\" is in partition `aws` but the cluster's region cn-north-1 is in `aws-cn`"), "{errors:#?}");
 }

@@ -47,6 +47,7 @@ pub(crate) fn check_agent(input: &DoctorInput<'_>, out: &mut Vec<Finding>) {
                 .fix(format!("install the {AGENT_ADDON} add-on"))
                 .command(format!("aws eks create-addon --cluster-name {cluster} --addon-name {AGENT_ADDON}"))
                 .step(Step::CreateAddon {
+                    settings: Default::default(),
                     cluster: cluster.to_string(),
                     name: AGENT_ADDON.to_string(),
                     identity: AddonIdentity::None,
@@ -233,6 +234,7 @@ fn missing_association(input: &DoctorInput<'_>, subject: &Subject) -> Finding {
                 .command(format!("aws eks update-addon --cluster-name {cluster} --addon-name {addon} --pod-identity-associations serviceAccount={},roleArn={role}", subject.name));
             match owned_role {
                 Some(_) => finding.step(Step::UpdateAddon {
+                    settings: Default::default(),
                     cluster: cluster.to_string(),
                     name: addon.clone(),
                     identity: AddonIdentity::PodIdentity {

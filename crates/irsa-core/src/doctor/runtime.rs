@@ -132,7 +132,7 @@ fn check_addon_state(
                 .evidence(format!("service account's role: {}", role.arn))
                 .fix("update the add-on's role")
                 .command(format!("aws eks update-addon --cluster-name {cluster} --addon-name {addon_name} --service-account-role-arn {}", role.arn))
-                .step(Step::UpdateAddon { cluster: cluster.to_string(), name: addon_name.to_string(), identity: AddonIdentity::ServiceAccountRole { role_arn: role.arn.clone() } }),
+                .step(Step::UpdateAddon { settings: Default::default(), cluster: cluster.to_string(), name: addon_name.to_string(), identity: AddonIdentity::ServiceAccountRole { role_arn: role.arn.clone() } }),
         );
     }
 }

@@ -142,6 +142,7 @@ fn healthy() -> World {
             policy(EBS_POLICY, ebs_policy()),
         ],
         addons: vec![Addon {
+            configuration_values: None,
             name: "aws-ebs-csi-driver".into(),
             status: "ACTIVE".into(),
             service_account_role_arn: Some(role_arn("ebs")),

@@ -61,6 +61,47 @@ impl Irsa {
         )?)
     }
 
+    pub(super) fn pattern_trust_policy(
+        &self,
+        target: &TrustTarget,
+        subject_pattern: &str,
+    ) -> Result<Value, TrustError> {
+        let issuer = target
+            .issuer_url
+            .ok_or_else(|| TrustError::NoIssuer(target.cluster_name.to_string()))?;
+        Ok(pattern_web_identity_trust_policy(
+            target.partition,
+            target.account,
+            issuer,
+            subject_pattern,
+            &self.audience,
+        )?)
+    }
+
+    /// Whether `trust` lets this binding's token (`sub` of `namespace/service_account`, `aud` of
+    /// this audience) through the cluster's OIDC provider, as the policy engine evaluates it.
+    pub(super) fn trust_admits(
+        &self,
+        trust: &Value,
+        target: &TrustTarget,
+        namespace: &str,
+        service_account: &str,
+    ) -> Result<bool, TrustError> {
+        let issuer = target
+            .issuer_url
+            .ok_or_else(|| TrustError::NoIssuer(target.cluster_name.to_string()))?;
+        let provider = crate::desired::oidc_provider_arn(target.partition, target.account, issuer)?;
+        let claims = iam_policy::trust::TokenClaims::for_service_account(
+            namespace,
+            service_account,
+            &self.audience,
+        );
+        Ok(iam_policy::document::PolicyDocument::from_value(trust)
+            .ok()
+            .and_then(|doc| iam_policy::trust::check_web_identity(&doc, &provider, &claims).ok())
+            .is_some_and(|check| check.allowed))
+    }
+
     pub(super) fn trust_summary(&self, namespace: &str, service_account: &str) -> String {
         format!(
             "trusts {namespace}/{service_account} (aud {})",
@@ -76,6 +117,33 @@ impl Irsa {
         }
         annotations
     }
+}
+
+/// The web-identity trust policy of a role shared by every service account whose subject
+/// matches `subject_pattern` (`system:serviceaccount:apps:worker-*`): `StringLike` on `sub`,
+/// while `aud` stays under `StringEquals` (IAM User Guide, "Create a role for OpenID Connect
+/// federation"; EKS User Guide, "Assign IAM roles to Kubernetes service accounts", which uses
+/// `StringLike` for a wildcard subject).
+pub fn pattern_web_identity_trust_policy(
+    partition: &str,
+    account: &str,
+    issuer_url: &str,
+    subject_pattern: &str,
+    audience: &str,
+) -> Result<Value, crate::desired::IssuerError> {
+    let issuer = issuer_host_path(issuer_url)?;
+    Ok(json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": format!("arn:{partition}:iam::{account}:oidc-provider/{issuer}") },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringLike": { format!("{issuer}:sub"): subject_pattern },
+                "StringEquals": { format!("{issuer}:aud"): audience }
+            }
+        }]
+    }))
 }
 
 /// The web-identity trust policy of a role: only `system:serviceaccount:<ns>:<name>` with

@@ -153,6 +153,45 @@ impl Mechanism {
         }
     }
 
+    /// The trust policy of a role shared by every service account whose token subject matches
+    /// `subject_pattern` (IRSA only: EKS Pod Identity scopes by session tags, see
+    /// [`pod_identity`]); `None` for Pod Identity.
+    pub fn pattern_trust_policy(
+        &self,
+        target: &TrustTarget,
+        subject_pattern: &str,
+    ) -> Option<Result<Value, TrustError>> {
+        match self {
+            Mechanism::Irsa(irsa) => Some(irsa.pattern_trust_policy(target, subject_pattern)),
+            Mechanism::PodIdentity(_) => None,
+        }
+    }
+
+    /// Whether an existing trust policy admits this service account with this mechanism, as
+    /// the policy engine evaluates it (IRSA: its token through the cluster's OIDC provider; Pod
+    /// Identity: EKS's `sts:AssumeRole` with the session tags of this cluster and account).
+    pub fn trust_admits(
+        &self,
+        trust: &Value,
+        target: &TrustTarget,
+        namespace: &str,
+        service_account: &str,
+    ) -> Result<bool, TrustError> {
+        match self {
+            Mechanism::Irsa(irsa) => irsa.trust_admits(trust, target, namespace, service_account),
+            Mechanism::PodIdentity(options) => {
+                let cluster_arn = target.cluster_arn();
+                let requester = pod_identity::Requester {
+                    cluster_arn: &cluster_arn,
+                    cluster_name: target.cluster_name,
+                    namespace,
+                    service_account,
+                };
+                Ok(pod_identity::trust_check(trust, options, &requester).allowed)
+            }
+        }
+    }
+
     /// One line for the plan: whom the trust admits.
     pub fn trust_summary(&self, namespace: &str, service_account: &str) -> String {
         match self {

@@ -346,6 +346,7 @@ impl Ctx<'_> {
         match self.snapshot.addon(AGENT_ADDON).map(|a| a.status.as_str()) {
             None => (
                 vec![Step::CreateAddon {
+                    settings: Default::default(),
                     cluster,
                     name,
                     identity: AddonIdentity::None,
@@ -612,6 +613,7 @@ impl Ctx<'_> {
 
     fn update_addon(&self, addon: &Addon, identity: AddonIdentity) -> Step {
         Step::UpdateAddon {
+            settings: Default::default(),
             cluster: self.cluster.to_string(),
             name: addon.name.clone(),
             identity,

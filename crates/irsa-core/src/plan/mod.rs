@@ -13,6 +13,7 @@
 mod adopt;
 mod destroy;
 mod diff;
+mod existing_role;
 mod items;
 mod migration;
 mod pod_identity;
@@ -31,7 +32,7 @@ use crate::desired::{self, Binding, DesiredState, Install};
 use crate::identity::{Kind, Mechanism, TrustError, TrustTarget};
 use crate::render::{self, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use crate::snapshot::{Snapshot, Tags};
-use crate::steps::{AddonAssociation, AddonIdentity, Step};
+use crate::steps::{AddonAssociation, AddonIdentity, AddonSettings, Step};
 
 /// IAM keeps at most five versions of a managed policy.
 pub const MAX_POLICY_VERSIONS: usize = 5;
@@ -158,7 +159,10 @@ pub fn plan(
         .cluster
         .as_ref()
         .ok_or_else(|| PlanError::ClusterNotFound(state.cluster.name.clone()))?;
-    let uses = |kind: Kind| state.bindings.iter().any(|b| b.mechanism.kind() == kind);
+    let uses = |kind: Kind| {
+        state.bindings.iter().any(|b| b.mechanism.kind() == kind)
+            || (kind == Kind::Irsa && state.with_oidc)
+    };
     if uses(Kind::Irsa) && cluster.issuer_url.is_none() {
         return Err(PlanError::NoIssuer(cluster.name.clone()));
     }
@@ -315,9 +319,7 @@ impl Ctx<'_> {
         prerequisites: &Prerequisites,
     ) -> Result<(), PlanError> {
         let role_arn = b.role_arn(self.partition, self.account);
-        let mut trust =
-            b.mechanism
-                .trust_policy(&self.trust_target(), &b.namespace, &b.service_account)?;
+        let mut trust = b.trust_policy(&self.trust_target())?;
         // Switching a live binding's mechanism is a migration, not an in-place update: its
         // trust and link change between proofs.
         let migration = match self.plan_switch(b) {
@@ -332,10 +334,30 @@ impl Ctx<'_> {
             trust = existing.trust_policy.clone();
         }
         let before_role = prerequisites.before_role(&b.mechanism);
-        let Some(role_step) = self.plan_role(plan, b, &role_arn, &trust, &before_role) else {
-            // The role is someone else's: touch nothing that depends on it.
+        let role_step = if b.role.is_external() {
+            self.plan_existing_role(plan, b, &role_arn, &trust, &before_role)?
+        } else {
+            self.plan_role(plan, b, &role_arn, &trust, &before_role)
+                .inspect(|step| self.plan_permissions(plan, b, *step))
+        };
+        let Some(role_step) = role_step else {
+            // The role cannot be used (yet): touch nothing that depends on it.
             return Ok(());
         };
+        if let Some(pattern) = &b.subject_pattern {
+            existing_role::warn_on_last_role(plan, pattern);
+        }
+        if let Some(m) = migration {
+            plan.items.push(self.migration_item(&m));
+            plan.migrations.push(m);
+            return Ok(());
+        }
+        self.plan_link(plan, b, &role_arn, role_step, prerequisites);
+        Ok(())
+    }
+
+    /// The binding's customer-managed policies and attachments, after its role.
+    fn plan_permissions(&self, plan: &mut Plan, b: &Binding, role_step: Option<usize>) {
         let mut attach_after = role_step.into_iter().collect::<Vec<_>>();
         let mut wanted_arns: Vec<String> = b.managed_policy_arns.clone();
         for policy in &b.policies {
@@ -350,33 +372,39 @@ impl Ctx<'_> {
             }
         }
         self.plan_attachments(plan, b, &wanted_arns, &attach_after);
-        if let Some(m) = migration {
-            plan.items.push(self.migration_item(&m));
-            plan.migrations.push(m);
-            return Ok(());
-        }
+    }
+
+    /// What hands the role to the pods: the service account, the add-on's identity, the
+    /// association, and Helm values.
+    fn plan_link(
+        &self,
+        plan: &mut Plan,
+        b: &Binding,
+        role_arn: &str,
+        role_step: Option<usize>,
+        prerequisites: &Prerequisites,
+    ) {
         // The link (service account, association, add-on) only needs its role to exist: EKS
         // takes far longer to start the add-on's pods than IAM takes to attach the policies,
         // which run at the same time.
         let role_ready: Vec<usize> = role_step.into_iter().collect();
         if b.create_service_account {
-            self.plan_service_account(plan, b, &role_arn, &role_ready);
+            self.plan_service_account(plan, b, role_arn, &role_ready);
         }
         let mut link_after = role_ready.clone();
         link_after.extend(prerequisites.before_link(&b.mechanism));
         match &b.install {
             Some(Install::EksAddon { name }) => {
-                let identity = addon_identity(b, &role_arn);
-                self.plan_addon(plan, name, &identity, &link_after);
+                let identity = addon_identity(b, role_arn);
+                self.plan_addon(plan, name, &identity, &b.addon_settings, &link_after);
             }
-            Some(Install::Helm { .. }) => self.plan_helm_values(plan, b, &role_arn),
+            Some(Install::Helm { .. }) => self.plan_helm_values(plan, b, role_arn),
             None => {}
         }
         let is_addon = matches!(b.install, Some(Install::EksAddon { .. }));
         if let (Some(options), false) = (b.mechanism.as_pod_identity(), is_addon) {
-            self.plan_association(plan, b, options, &role_arn, &link_after);
+            self.plan_association(plan, b, options, role_arn, &link_after);
         }
-        Ok(())
     }
 
     /// `None` when the role is a conflict; `Some(step)` with the step later steps wait for.
@@ -686,7 +714,14 @@ impl Ctx<'_> {
         );
     }
 
-    fn plan_addon(&self, plan: &mut Plan, name: &str, identity: &AddonIdentity, after: &[usize]) {
+    fn plan_addon(
+        &self,
+        plan: &mut Plan,
+        name: &str,
+        identity: &AddonIdentity,
+        settings: &AddonSettings,
+        after: &[usize],
+    ) {
         let cluster = self.state.cluster.name.clone();
         let Some(existing) = self.snapshot.addon(name) else {
             plan.push(
@@ -695,15 +730,30 @@ impl Ctx<'_> {
                     name: name.to_string(),
                     identity: identity.clone(),
                     tags: self.ownership_tags(),
+                    settings: settings.clone(),
                 },
                 after.to_vec(),
             );
+            let item = Item::new(Mark::Create, "eks-addon", name).detail(identity.describe());
             plan.items
-                .push(Item::new(Mark::Create, "eks-addon", name).detail(identity.describe()));
+                .push(item.details(settings.describe().into_iter().collect()));
             return;
         };
         let current = self.addon_identity_of(existing, identity);
-        if current == *identity {
+        // Versions compare as EKS reports them, configuration values as the documents they
+        // are (EKS keeps the text as set, JSON or YAML).
+        let version_differs = settings
+            .version
+            .as_ref()
+            .is_some_and(|v| existing.version.as_ref() != Some(v));
+        let values_differ = settings
+            .configuration_values
+            .as_deref()
+            .is_some_and(|wanted| {
+                configuration_document(existing.configuration_values.as_deref())
+                    != configuration_document(Some(wanted))
+            });
+        if current == *identity && !version_differs && !values_differ {
             plan.items
                 .push(Item::new(Mark::Unchanged, "eks-addon", name));
         } else if !owned(&existing.tags) && !self.options.adopt {
@@ -719,15 +769,31 @@ impl Ctx<'_> {
                     cluster,
                     name: name.to_string(),
                     identity: identity.clone(),
+                    settings: settings.clone(),
                 },
                 after.to_vec(),
             );
+            let mut item = Item::new(Mark::Update, "eks-addon", name).detail(format!(
+                "{} → {}",
+                current.describe(),
+                identity.describe()
+            ));
+            if version_differs {
+                item = item.detail(format!(
+                    "version {} → {}",
+                    existing.version.as_deref().unwrap_or("(none)"),
+                    settings.version.as_deref().unwrap_or_default()
+                ));
+            }
+            if values_differ {
+                item = item.detail(format!(
+                    "configuration values {} → {}",
+                    existing.configuration_values.as_deref().unwrap_or("(none)"),
+                    settings.configuration_values.as_deref().unwrap_or_default()
+                ));
+            }
             plan.items
-                .push(Item::new(Mark::Update, "eks-addon", name).detail(format!(
-                    "{} → {}",
-                    current.describe(),
-                    identity.describe()
-                )));
+                .push(item.details(settings.describe().into_iter().collect()));
         }
     }
 
@@ -791,6 +857,15 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// An add-on's configuration values as a document (JSON, else YAML); `None` when there are none
+/// or they cannot be read (which then differs from any wanted document).
+fn configuration_document(text: Option<&str>) -> Option<Value> {
+    let text = text?;
+    serde_json::from_str(text)
+        .ok()
+        .or_else(|| serde_saphyr::from_str(text).ok())
 }
 
 /// The identity an add-on binding gives its add-on.

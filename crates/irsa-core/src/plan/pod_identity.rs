@@ -18,6 +18,7 @@ impl Ctx<'_> {
         let Some(existing) = self.snapshot.addon(AGENT_ADDON) else {
             let id = plan.push(
                 Step::CreateAddon {
+                    settings: Default::default(),
                     cluster,
                     name: AGENT_ADDON.to_string(),
                     identity: crate::steps::AddonIdentity::None,

@@ -61,6 +61,7 @@ fn add_addon(
         }
     }
     snapshot.addons.push(Addon {
+        configuration_values: None,
         name: name.to_string(),
         status: "ACTIVE".into(),
         service_account_role_arn: role,
@@ -349,6 +350,7 @@ fn foreign_objects_are_conflicts_unless_adopted() {
         ..Default::default()
     });
     s.addons.push(Addon {
+        configuration_values: None,
         name: "aws-ebs-csi-driver".into(),
         status: "ACTIVE".into(),
         service_account_role_arn: None,
@@ -1171,6 +1173,7 @@ fn an_agent_still_starting_is_waited_for() {
     let state = pod_identity_state();
     let mut snapshot = empty_snapshot();
     snapshot.addons.push(Addon {
+        configuration_values: None,
         name: "eks-pod-identity-agent".into(),
         status: "CREATING".into(),
         ..Default::default()
@@ -1279,4 +1282,64 @@ fn destroy_removes_associations_then_the_agent_irsa_installed() {
         .find(|i| i.name == "eks-pod-identity-agent")
         .unwrap();
     assert!(kept.details[0].contains("team/app"), "{kept:?}");
+}
+
+/// An eksctl add-on with its settings (eksctl's `addons[].version`, `configurationValues`,
+/// `resolveConflicts`), on an add-on already installed by irsa with `values`.
+fn addon_settings_plan(values: Option<&str>) -> Plan {
+    let spec = crate::spec::parse(
+        std::path::Path::new("cluster.yaml"),
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: demo, region: us-east-1}\naddons:\n  - name: aws-ebs-csi-driver\n    version: v1.37.0-eksbuild.1\n    resolveConflicts: overwrite\n    configurationValues: '{\"controller\": {\"replicaCount\": 1}}'\n",
+    )
+    .unwrap();
+    let state = desired::resolve(&spec, &ResolveInput::default(), &|_| unreachable!()).unwrap();
+    let first = plan(&state, &empty_snapshot(), &PlanOptions::default()).unwrap();
+    let created = first
+        .steps
+        .iter()
+        .find_map(|s| match &s.step {
+            Step::CreateAddon { settings, .. } => Some(settings.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(created.version.as_deref(), Some("v1.37.0-eksbuild.1"));
+    assert_eq!(created.resolve_conflicts.as_deref(), Some("OVERWRITE"));
+    let mut s = applied(empty_snapshot(), &first);
+    let addon = s
+        .addons
+        .iter_mut()
+        .find(|a| a.name == "aws-ebs-csi-driver")
+        .unwrap();
+    addon.version = created.version.clone();
+    addon.configuration_values = values.map(str::to_string);
+    plan(&state, &s, &PlanOptions::default()).unwrap()
+}
+
+#[test]
+fn addon_configuration_values_converge_and_drift_is_updated() {
+    // The same document as YAML text is no change.
+    let same = addon_settings_plan(Some("controller:\n  replicaCount: 1\n"));
+    assert!(!same.has_changes(), "{:#?}", same.steps);
+    for drifted in [None, Some(r#"{"controller": {"replicaCount": 3}}"#)] {
+        let p = addon_settings_plan(drifted);
+        let update = p
+            .steps
+            .iter()
+            .find_map(|s| match &s.step {
+                Step::UpdateAddon { settings, .. } => Some(settings),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{drifted:?}: {:#?}", p.steps));
+        assert_eq!(
+            update.configuration_values.as_deref(),
+            Some(r#"{"controller":{"replicaCount":1}}"#)
+        );
+        let item = p.items.iter().find(|i| i.kind == "eks-addon").unwrap();
+        assert!(
+            item.details
+                .iter()
+                .any(|d| d.starts_with("configuration values ")),
+            "{item:?}"
+        );
+    }
 }

@@ -26,6 +26,12 @@ const OPTIONS: &[PresetOption] = &[
                settings.interruptionQueue); adds receive/delete on exactly that queue. Default: no queue access",
     },
     PresetOption {
+        name: "interruptionQueueName",
+        help: "name of that queue in the cluster's region and account (eksctl's \
+               `karpenter.withSpotInterruptionQueue` creates one named after the cluster); \
+               the same as interruptionQueueArn with the ARN built for you",
+    },
+    PresetOption {
         name: "nodeRoleName",
         help: "name of the IAM role of the nodes Karpenter launches, which it passes to EC2; \
                default KarpenterNodeRole-<cluster> (the getting-started template's name)",
@@ -116,7 +122,7 @@ fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {
         account,
         cluster,
     };
-    let queue = single_resource_arn(NAME, params, "interruptionQueueArn", &SQS_QUEUE)?;
+    let queue = interruption_queue(params, &scope)?;
     let node_role = node_role_name(params, cluster)?;
     let mut statements = instance_statements(&scope);
     statements.extend(read_statements(&scope));
@@ -136,6 +142,44 @@ fn render(params: &PresetParams) -> Result<PresetPolicies, PresetError> {
         "Resource": format!("arn:{}:eks:{region}:{account}:cluster/{cluster}", scope.partition),
     }));
     Ok(one_document(NAME, statements))
+}
+
+/// The interruption queue's ARN: `interruptionQueueArn`, or `interruptionQueueName` in this
+/// cluster's region and account (not both).
+fn interruption_queue(params: &PresetParams, scope: &Scope) -> Result<Option<String>, PresetError> {
+    let arn = single_resource_arn(NAME, params, "interruptionQueueArn", &SQS_QUEUE)?;
+    let Some(names) = params.options.get("interruptionQueueName") else {
+        return Ok(arn);
+    };
+    let bad = |message: String| PresetError::BadOption {
+        preset: NAME,
+        option: "interruptionQueueName".to_string(),
+        message,
+    };
+    if arn.is_some() {
+        return Err(bad(
+            "give interruptionQueueArn or interruptionQueueName, not both".to_string(),
+        ));
+    }
+    let [name] = names.as_slice() else {
+        return Err(bad(format!("expects one queue name, got {}", names.len())));
+    };
+    // SQS queue names: 1-80 letters, digits, `-` and `_` (`.fifo` for FIFO queues).
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    if base.is_empty()
+        || name.len() > 80
+        || !base
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    {
+        return Err(bad(format!(
+            "\"{name}\" is not an SQS queue name: 1 to 80 letters, digits, `-` and `_`"
+        )));
+    }
+    Ok(Some(format!(
+        "arn:{}:sqs:{}:{}:{name}",
+        scope.partition, scope.region, scope.account
+    )))
 }
 
 /// The node role's name: the option, or the getting-started template's `KarpenterNodeRole-<cluster>`.
@@ -344,6 +388,25 @@ mod tests {
     }
 
     #[test]
+    fn queue_by_name_is_in_the_cluster_region_and_account() {
+        // eksctl's withSpotInterruptionQueue: a queue named after the cluster.
+        let policies = (PRESET.render)(&params(&[("interruptionQueueName", &["demo"])])).unwrap();
+        let stmts = statements(&policies.documents[0].1);
+        assert_eq!(
+            find(&stmts, "AllowInterruptionQueueActions")["Resource"],
+            "arn:aws:sqs:eu-west-1:111122223333:demo"
+        );
+        let both = [
+            ("interruptionQueueName", &["demo"][..]),
+            (
+                "interruptionQueueArn",
+                &["arn:aws:sqs:eu-west-1:111122223333:demo"][..],
+            ),
+        ];
+        assert!((PRESET.render)(&params(&both)).is_err());
+    }
+
+    #[test]
     fn queue_and_node_role_options() {
         let queue = "arn:aws:sqs:eu-west-1:111122223333:demo";
         let policies = (PRESET.render)(&params(&[
@@ -367,6 +430,7 @@ mod tests {
                 "arn:aws:sns:eu-west-1:111122223333:demo",
             ),
             ("nodeRoleName", "arn:aws:iam::111122223333:role/nodes"),
+            ("interruptionQueueName", "demo queue"),
         ] {
             let err = (PRESET.render)(&params(&[(bad.0, &[bad.1])])).unwrap_err();
             assert!(

@@ -166,6 +166,13 @@ pub fn for_eksctl_well_known(key: &str) -> Option<&'static Preset> {
     catalog().iter().find(|p| p.eksctl_well_known == Some(key))
 }
 
+/// The preset of an EKS add-on, by add-on name (`aws-ebs-csi-driver` → `ebs-csi`).
+pub fn for_addon(addon: &str) -> Option<&'static Preset> {
+    catalog()
+        .iter()
+        .find(|p| matches!(p.install, Install::EksAddon { name } if name == addon))
+}
+
 impl Preset {
     /// The preset's example options as an option map (see [`Preset::example_options`]).
     pub fn example_option_map(&self) -> BTreeMap<String, Vec<String>> {

@@ -140,13 +140,10 @@ pub fn render(
             text.push('\n');
             add(&mut files, MANAGED_POLICIES_FILE.to_string(), text);
         }
-        let trust = b
-            .mechanism
-            .trust_policy(&trust_target, &b.namespace, &b.service_account)
-            .map_err(|e| match e {
-                TrustError::Issuer(e) => RenderError::Issuer(e),
-                TrustError::NoIssuer(cluster) => RenderError::NoIssuer(cluster),
-            })?;
+        let trust = b.trust_policy(&trust_target).map_err(|e| match e {
+            TrustError::Issuer(e) => RenderError::Issuer(e),
+            TrustError::NoIssuer(cluster) => RenderError::NoIssuer(cluster),
+        })?;
         add(
             &mut files,
             TRUST_POLICY_FILE.to_string(),
@@ -197,6 +194,9 @@ pub fn render(
             "preset": b.preset,
             "roleName": b.role.name,
             "roleArn": role_arn,
+            // false: an existing role irsa does not own (its trust file is what it must admit).
+            "roleManaged": !b.role.is_external(),
+            "subjectPattern": b.subject_pattern,
             "createServiceAccount": b.create_service_account,
             "identity": b.mechanism.kind(),
             "audience": b.mechanism.audience(),
@@ -236,6 +236,16 @@ fn eks_addon_input(state: &DesiredState, b: &Binding, addon: &str, role_arn: &st
         Kind::PodIdentity => {
             input["podIdentityAssociations"] =
                 json!([{ "serviceAccount": b.service_account, "roleArn": role_arn }]);
+        }
+    }
+    let settings = &b.addon_settings;
+    for (member, value) in [
+        ("addonVersion", &settings.version),
+        ("configurationValues", &settings.configuration_values),
+        ("resolveConflicts", &settings.resolve_conflicts),
+    ] {
+        if let Some(value) = value {
+            input[member] = json!(value);
         }
     }
     input

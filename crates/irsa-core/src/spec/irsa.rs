@@ -9,6 +9,7 @@ const CLUSTER: &[&str] = &["name", "region", "account"];
 const DEFAULTS: &[&str] = &["rolePath", "permissionsBoundary", "tags", "identity"];
 const BINDING: &[&str] = &[
     "serviceAccount",
+    "serviceAccountPattern",
     "preset",
     "options",
     "role",
@@ -21,7 +22,7 @@ const BINDING: &[&str] = &[
     "sessionPolicy",
     "install",
 ];
-const ROLE: &[&str] = &["name", "path", "permissionsBoundary", "tags"];
+const ROLE: &[&str] = &["arn", "name", "path", "permissionsBoundary", "tags"];
 const POLICIES: &[&str] = &["managed", "inline", "files"];
 const SERVICE_ACCOUNT: &[&str] = &["namespace", "name"];
 const INSTALL: &[&str] = &["addon", "helm"];
@@ -182,6 +183,9 @@ fn binding(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpec> {
         check_service_account(cx, &b);
     }
 
+    if let Some(n) = f.get("serviceAccountPattern") {
+        b.subject_pattern = service_account_pattern(cx, n, &join(&path, "serviceAccountPattern"));
+    }
     b.preset = cx.opt_string(&f, "preset", &path);
     if let Some(p) = &b.preset {
         cx.preset(p);
@@ -207,6 +211,10 @@ fn binding(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpec> {
     if let Some(n) = f.get("role") {
         let p = join(&path, "role");
         if let Some(r) = cx.fields(n, &p, ROLE) {
+            b.role.arn = cx.opt_string(&r, "arn", &p);
+            if let Some(arn) = &b.role.arn {
+                cx.role_arn(arn);
+            }
             b.role.name = cx.opt_string(&r, "name", &p);
             if let Some(v) = &b.role.name {
                 cx.check(
@@ -279,20 +287,19 @@ fn binding(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpec> {
         b.install = install(cx, n, &join(&path, "install"));
     }
 
-    if b.preset.is_none() && f.get("serviceAccount").is_none() {
+    if b.preset.is_none()
+        && f.get("serviceAccount").is_none()
+        && f.get("serviceAccountPattern").is_none()
+    {
         cx.err(
             node.pos,
             &path,
             "a binding needs a `serviceAccount: NAMESPACE/NAME` or a `preset` (which brings its default service account)",
         );
     }
-    if b.preset.is_none()
-        && b.pod_identity.target_role_arn.is_none()
-        && b.managed_policies.is_empty()
-        && b.inline_policies.is_empty()
-        && b.policy_files.is_empty()
-        && cx.errors.len() == errors_before
-    {
+    if b.role.arn.is_some() {
+        super::existing_role_has_no_permissions(cx, &b);
+    } else if !b.grants_permissions() && cx.errors.len() == errors_before {
         cx.err(
             node.pos,
             &path,
@@ -300,6 +307,26 @@ fn binding(cx: &mut Ctx, node: &Node, path: String) -> Option<BindingSpec> {
         );
     }
     Some(b)
+}
+
+/// `serviceAccountPattern: NAMESPACE/NAME-PATTERN` as the token subject it matches.
+fn service_account_pattern(cx: &mut Ctx, node: &Node, path: &str) -> Option<At<String>> {
+    let written = cx.string(node, path)?;
+    let Some((namespace, name)) = written.value.split_once('/') else {
+        cx.err(
+            written.pos,
+            path,
+            format!(
+                "\"{}\" has no namespace; write NAMESPACE/NAME-PATTERN, e.g. apps/worker-*",
+                written.value
+            ),
+        );
+        return None;
+    };
+    let subject = iam_policy::trust::service_account_subject(namespace, name);
+    let at = At::new(subject, written.pos, path);
+    cx.check(&at, rules::subject_pattern(&at.value));
+    Some(at)
 }
 
 /// `targetRoleArn`, `disableSessionTags` and `sessionPolicy`, each checked on its own (whether
@@ -319,7 +346,10 @@ fn pod_identity_options(cx: &mut Ctx, f: &super::Fields, path: &str, b: &mut Bin
 
 fn install(cx: &mut Ctx, node: &Node, path: &str) -> Option<At<InstallSpec>> {
     let spec = match &node.kind {
-        Kind::Str(s) if s == "addon" => InstallSpec::Addon { name: None },
+        Kind::Str(s) if s == "addon" => InstallSpec::Addon {
+            name: None,
+            settings: Default::default(),
+        },
         Kind::Str(s) if s == "helm" => InstallSpec::Helm {
             repo: None,
             chart: None,
@@ -334,6 +364,7 @@ fn install(cx: &mut Ctx, node: &Node, path: &str) -> Option<At<InstallSpec>> {
                 }
                 (Some(a), None) => InstallSpec::Addon {
                     name: cx.string(a, &join(path, "addon")).map(|s| s.value),
+                    settings: Default::default(),
                 },
                 (None, Some(h)) => {
                     let hp = join(path, "helm");

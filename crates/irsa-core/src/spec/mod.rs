@@ -164,6 +164,9 @@ pub struct BindingSpec {
     pub namespace: Option<At<String>>,
     pub name: Option<At<String>>,
     pub preset: Option<At<String>>,
+    /// Further presets whose policies the role also gets (eksctl entries that turn on several
+    /// `wellKnownPolicies`); the service account and install come from `preset`.
+    pub extra_presets: Vec<At<String>>,
     /// Preset options (`policy: v2`, `kmsKeyArns: [...]`), values as strings.
     pub options: Vec<At<(String, Vec<String>)>>,
     pub role: RoleSpec,
@@ -181,6 +184,10 @@ pub struct BindingSpec {
     /// Extra labels and annotations for the ServiceAccount manifest (eksctl `metadata`).
     pub labels: Vec<Tag>,
     pub annotations: Vec<Tag>,
+    /// A wildcard pattern of service accounts the role trusts (`serviceAccountPattern:
+    /// NAMESPACE/NAME-PATTERN`, eksctl `subjectPattern`), as the full token subject
+    /// `system:serviceaccount:<namespace>:<name pattern>`.
+    pub subject_pattern: Option<At<String>>,
 }
 
 impl BindingSpec {
@@ -191,6 +198,7 @@ impl BindingSpec {
             namespace: None,
             name: None,
             preset: None,
+            extra_presets: Vec::new(),
             options: Vec::new(),
             role: RoleSpec::default(),
             managed_policies: Vec::new(),
@@ -203,7 +211,18 @@ impl BindingSpec {
             install: None,
             labels: Vec::new(),
             annotations: Vec::new(),
+            subject_pattern: None,
         }
+    }
+
+    /// Whether the binding writes any permissions of its own (a preset, policies, or the
+    /// target role a Pod Identity association chains to).
+    pub fn grants_permissions(&self) -> bool {
+        self.preset.is_some()
+            || self.pod_identity.target_role_arn.is_some()
+            || !self.managed_policies.is_empty()
+            || !self.inline_policies.is_empty()
+            || !self.policy_files.is_empty()
     }
 }
 
@@ -238,6 +257,10 @@ impl PodIdentitySpec {
 /// The role part of a binding as written.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RoleSpec {
+    /// An existing role irsa does not own (`role.arn`, eksctl `attachRoleARN`, `roleARN`,
+    /// `serviceAccountRoleARN`): irsa links the service account to it and never changes or
+    /// deletes it, except for the one trust statement `--adopt` may add.
+    pub arn: Option<At<String>>,
     pub name: Option<At<String>>,
     pub path: Option<At<String>>,
     pub permissions_boundary: Option<At<String>>,
@@ -247,8 +270,15 @@ pub struct RoleSpec {
 /// How the workload is installed, as written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InstallSpec {
-    /// An EKS add-on; `None` means the preset's add-on.
-    Addon { name: Option<String> },
+    /// Not by irsa: the role (and service account) only, whatever the preset's install (eksctl
+    /// `iam.serviceAccounts` and `podIdentityAssociations` entries, which install nothing).
+    Unmanaged,
+    /// An EKS add-on; `None` means the preset's add-on. `settings` are passed through to
+    /// CreateAddon / UpdateAddon (eksctl `version`, `configurationValues`, `resolveConflicts`).
+    Addon {
+        name: Option<String>,
+        settings: crate::steps::AddonSettings,
+    },
     /// A Helm chart; unset fields come from the preset.
     Helm {
         repo: Option<String>,
@@ -574,6 +604,35 @@ impl Ctx {
             return None;
         }
         Some(At::new(value, node.pos, path))
+    }
+}
+
+/// A binding on an existing role (`role.arn`, eksctl `attachRoleARN` …) names no policies,
+/// role settings or Pod Identity target of its own: irsa does not change a role it does not own.
+/// A preset may stay (it brings the default service account and add-on); its policies are not
+/// applied.
+pub(crate) fn existing_role_has_no_permissions(cx: &mut Ctx, b: &BindingSpec) {
+    let Some(arn) = &b.role.arn else { return };
+    let mut written: Vec<(Pos, &str)> = Vec::new();
+    written.extend(b.managed_policies.iter().map(|a| (a.pos, a.path.as_str())));
+    written.extend(b.inline_policies.iter().map(|a| (a.pos, a.path.as_str())));
+    written.extend(b.policy_files.iter().map(|a| (a.pos, a.path.as_str())));
+    for setting in [&b.role.name, &b.role.path, &b.role.permissions_boundary]
+        .into_iter()
+        .flatten()
+    {
+        written.push((setting.pos, setting.path.as_str()));
+    }
+    written.extend(b.role.tags.iter().map(|t| (t.key.pos, t.key.path.as_str())));
+    for (pos, path) in written {
+        cx.err(
+            pos,
+            path,
+            format!(
+                "the binding uses the existing role {} (line {}), which irsa does not change: remove this, or remove the role ARN to let irsa create and own the role",
+                arn.value, arn.pos.line
+            ),
+        );
     }
 }
 

@@ -228,6 +228,39 @@ pub fn role_arn(arn: &str) -> Result<Arn, String> {
     Ok(parsed)
 }
 
+/// A wildcard token subject for `StringLike`: `system:serviceaccount:<namespace>:<name>` where
+/// either part may hold `*` or `?`, and at least one does (otherwise it is one service account:
+/// write it as `serviceAccount`).
+pub fn subject_pattern(subject: &str) -> Result<(), String> {
+    let Some(rest) = subject.strip_prefix("system:serviceaccount:") else {
+        return Err(format!(
+            "\"{subject}\" is not a service-account subject: write system:serviceaccount:NAMESPACE:NAME-PATTERN, e.g. system:serviceaccount:apps:worker-*"
+        ));
+    };
+    let Some((namespace, name)) = rest.split_once(':') else {
+        return Err(format!(
+            "\"{subject}\" has no service-account name after the namespace: write system:serviceaccount:NAMESPACE:NAME-PATTERN"
+        ));
+    };
+    let wild = |s: &str| s.contains(['*', '?']);
+    if namespace.is_empty() || name.is_empty() || name.contains(':') {
+        return Err(format!(
+            "\"{subject}\" must have one namespace and one name pattern, both non-empty"
+        ));
+    }
+    if !wild(namespace) && !wild(name) {
+        return Err(format!(
+            "\"{subject}\" has no wildcard (* or ?): it names one service account, so bind it with `serviceAccount` instead"
+        ));
+    }
+    if namespace == "*" && name == "*" {
+        return Err(format!(
+            "\"{subject}\" matches every service account of the cluster: narrow the namespace or the name"
+        ));
+    }
+    Ok(())
+}
+
 /// IAM's limit on an inline session policy, in characters.
 pub const MAX_SESSION_POLICY_CHARS: usize = 2048;
 
@@ -298,6 +331,22 @@ mod tests {
         assert!(cluster_name("-demo").is_err());
         assert!(cluster_name("de mo").is_err());
         assert!(cluster_name(&"a".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn subject_patterns() {
+        assert!(subject_pattern("system:serviceaccount:apps:worker-*").is_ok());
+        assert!(subject_pattern("system:serviceaccount:team-?:reader").is_ok());
+        assert!(subject_pattern("system:serviceaccount:*:reader").is_ok());
+        for bad in [
+            "apps:worker-*",
+            "system:serviceaccount:apps",
+            "system:serviceaccount:apps:worker",
+            "system:serviceaccount::worker-*",
+            "system:serviceaccount:*:*",
+        ] {
+            assert!(subject_pattern(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

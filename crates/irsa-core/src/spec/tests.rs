@@ -123,7 +123,11 @@ fn reads_an_eksctl_cluster_config() {
     assert!(value(&spec.cluster.with_oidc));
     assert_eq!(spec.defaults.tags[0].key.value, "cost-center");
     assert_eq!(spec.defaults.tags[0].value.value, "1234");
-    assert_eq!(spec.bindings.len(), 4);
+    // Four service accounts, and the vpc-cni add-on, which eksctl gives a role by default.
+    assert_eq!(spec.bindings.len(), 5);
+    let cni = &spec.bindings[4];
+    assert_eq!(value(&cni.preset), "vpc-cni");
+    assert_eq!(cni.path, "addons[0]");
 
     let ca = &spec.bindings[0];
     assert_eq!(ca.path, "iam.serviceAccounts[0]");
@@ -169,7 +173,7 @@ fn reports_every_error_with_file_line_and_column() {
             "errors.irsa.yaml:3:11: cluster.region: \"us-east1\" is not an AWS region code: write it like `us-east-1`, `cn-north-1` or `us-gov-west-1`",
             "errors.irsa.yaml:4:12: cluster.account: \"12345\" is not an AWS account id: it must be exactly 12 digits (quote it in YAML to keep leading zeros)",
             "errors.irsa.yaml:6:10: defaults.tags.aws:owner: tag key \"aws:owner\" starts with `aws:`, which AWS reserves: choose another key",
-            "errors.irsa.yaml:9:5: bindings[0].rol: unknown field `rol`; did you mean `role`? expected one of: serviceAccount, preset, options, role, policies, roleOnly, audience, identity, targetRoleArn, disableSessionTags, sessionPolicy, install",
+            "errors.irsa.yaml:9:5: bindings[0].rol: unknown field `rol`; did you mean `role`? expected one of: serviceAccount, serviceAccountPattern, preset, options, role, policies, roleOnly, audience, identity, targetRoleArn, disableSessionTags, sessionPolicy, install",
             "errors.irsa.yaml:10:21: bindings[1].serviceAccount: namespace \"Apps\" is not a DNS-1123 label: use lowercase letters, digits and `-`, starting and ending with a letter or digit",
             "errors.irsa.yaml:12:13: bindings[1].role.name: \"a-role-name-that-is-far-too-long-for-iam-because-it-has-seventy-chars0\" is 70 characters; IAM role names are at most 64: shorten it (or leave `role.name` out to use irsa's generated name)",
             "errors.irsa.yaml:13:13: bindings[1].role.path: \"irsa/\" must start and end with `/` (for example `/` or `/irsa/`)",
@@ -186,8 +190,7 @@ fn eksctl_errors_are_located_and_other_sections_ignored() {
     assert_eq!(
         errors_of("eksctl-errors.yaml", EKSCTL_ERRORS),
         [
-            "eksctl-errors.yaml:16:7: iam.serviceAccounts[1].roleNmae: unknown field `roleNmae`; did you mean `roleName`? expected one of: metadata, attachPolicyARNs, wellKnownPolicies, attachPolicy, attachRoleARN, permissionsBoundary, roleName, roleOnly, tags, status",
-            "eksctl-errors.yaml:18:51: iam.serviceAccounts[2].wellKnownPolicies.efsCSIController: irsa binds one preset per service account and this one already has `ebs-csi` (line 18); give each its own service account",
+            "eksctl-errors.yaml:16:7: iam.serviceAccounts[1].roleNmae: unknown field `roleNmae`; did you mean `roleName`? expected one of: metadata, attachPolicyARNs, wellKnownPolicies, attachPolicy, attachRoleARN, permissionsBoundary, roleName, roleOnly, tags, status, subjectPattern",
         ]
     );
 }
@@ -277,7 +280,37 @@ fn install_forms() {
     assert_eq!(
         value(&spec.bindings[1].install),
         InstallSpec::Addon {
+            settings: Default::default(),
             name: Some("aws-ebs-csi-driver".to_string())
         }
+    );
+}
+
+#[test]
+fn existing_role_and_service_account_pattern_in_irsa_yaml() {
+    let text = "cluster: {name: demo, region: us-east-1}\nbindings:\n  - serviceAccount: media/uploader\n    role: {arn: \"arn:aws:iam::111122223333:role/team/uploader\"}\n  - serviceAccountPattern: jobs/batch-*\n    policies: {managed: [arn:aws:iam::aws:policy/ReadOnlyAccess]}\n";
+    let spec = parse(Path::new("r.yaml"), text).unwrap();
+    let up = &spec.bindings[0];
+    assert_eq!(
+        value(&up.role.arn),
+        "arn:aws:iam::111122223333:role/team/uploader"
+    );
+    assert_eq!(up.role.arn.as_ref().unwrap().pos, pos(4, 17));
+    assert_eq!(
+        value(&spec.bindings[1].subject_pattern),
+        "system:serviceaccount:jobs:batch-*"
+    );
+}
+
+#[test]
+fn an_existing_role_takes_no_policies_and_a_pattern_needs_a_namespace() {
+    let text = "cluster: {name: demo, region: us-east-1}\nbindings:\n  - serviceAccount: media/uploader\n    role: {arn: \"arn:aws:iam::111122223333:role/uploader\", name: other}\n    policies: {managed: [arn:aws:iam::aws:policy/ReadOnlyAccess]}\n  - serviceAccountPattern: batch-*\n    policies: {managed: [arn:aws:iam::aws:policy/ReadOnlyAccess]}\n";
+    assert_eq!(
+        errors_of("r.yaml", text),
+        [
+            "r.yaml:4:66: bindings[0].role.name: the binding uses the existing role arn:aws:iam::111122223333:role/uploader (line 4), which irsa does not change: remove this, or remove the role ARN to let irsa create and own the role",
+            "r.yaml:5:26: bindings[0].policies.managed[0]: the binding uses the existing role arn:aws:iam::111122223333:role/uploader (line 4), which irsa does not change: remove this, or remove the role ARN to let irsa create and own the role",
+            "r.yaml:6:28: bindings[1].serviceAccountPattern: \"batch-*\" has no namespace; write NAMESPACE/NAME-PATTERN, e.g. apps/worker-*",
+        ]
     );
 }

@@ -81,6 +81,7 @@ fn healthy_pi() -> World {
     ebs.arn = EBS_ADDON_ARN.into();
     ebs.version = Some("v1.38.1-eksbuild.1".into());
     snapshot.addons.push(Addon {
+        configuration_values: None,
         name: AGENT_ADDON.into(),
         status: "ACTIVE".into(),
         version: Some("v1.3.4-eksbuild.1".into()),
@@ -257,6 +258,7 @@ fn an_addons_missing_association_is_fixed_through_the_addon() {
         findings[0].fix.action,
         Some(FixAction::Step {
             step: Step::UpdateAddon {
+                settings: Default::default(),
                 cluster: "demo".into(),
                 name: "aws-ebs-csi-driver".into(),
                 identity: AddonIdentity::PodIdentity {
