@@ -16,6 +16,8 @@
 //!   trust for the service principal).
 //! - [`usage`]: CloudTrail `AssumeRoleWithWebIdentity` events grouped per role and service
 //!   account, for `irsa usage`.
+//! - [`resource_layers`]: what doctor and verify read beyond a role's own policies (KMS key and
+//!   S3 bucket policies, the organization's SCPs) and how it enters the layered decision.
 //! - [`audit`]: account-wide findings over a `GetAccountAuthorizationDetails` dump.
 //!
 //! Nothing here performs network or file I/O; callers hand in text and get data back.
@@ -29,6 +31,7 @@ pub mod migrate;
 pub mod plan;
 pub mod presets;
 pub mod render;
+pub mod resource_layers;
 pub mod snapshot;
 pub mod spec;
 pub mod steps;

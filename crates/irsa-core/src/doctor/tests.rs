@@ -27,6 +27,7 @@ struct World {
     controllers: BTreeMap<(String, String), String>,
     thumbprint: Thumbprint,
     pod_identity: PodIdentityFacts,
+    resource_layers: ResourceLayers,
     adopt: bool,
 }
 
@@ -198,6 +199,7 @@ fn healthy() -> World {
         controllers,
         thumbprint: Thumbprint::NotChecked("issuer not reachable".into()),
         pod_identity: PodIdentityFacts::default(),
+        resource_layers: ResourceLayers::default(),
         adopt: false,
     }
 }
@@ -213,6 +215,7 @@ fn run(world: &World) -> Vec<Finding> {
         controllers: &world.controllers,
         thumbprint: &world.thumbprint,
         pod_identity: &world.pod_identity,
+        resource_layers: &world.resource_layers,
         adopt: world.adopt,
     })
 }

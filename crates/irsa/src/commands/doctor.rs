@@ -30,6 +30,7 @@ use irsa_core::doctor::{
 use irsa_core::identity::Kind;
 use irsa_core::identity::pod_identity::{AGENT_ADDON, AGENT_DAEMONSET};
 use irsa_core::presets::requirements::AutoScalingGroup;
+use irsa_core::resource_layers::ResourceLayers;
 use irsa_core::snapshot::{PodIdentityAssociation, ServiceAccount, Snapshot};
 use serde::Serialize;
 
@@ -103,6 +104,7 @@ struct Facts {
     controllers: BTreeMap<(String, String), String>,
     thumbprint: Thumbprint,
     pod_identity: PodIdentityFacts,
+    resource_layers: ResourceLayers,
 }
 
 fn diagnose(facts: &Facts, cluster: &str, adopt: bool) -> Vec<Finding> {
@@ -116,6 +118,7 @@ fn diagnose(facts: &Facts, cluster: &str, adopt: bool) -> Vec<Finding> {
         controllers: &facts.controllers,
         thumbprint: &facts.thumbprint,
         pod_identity: &facts.pod_identity,
+        resource_layers: &facts.resource_layers,
         adopt,
     })
 }
@@ -336,6 +339,7 @@ async fn gather(
         controllers: controllers.into_iter().flatten().collect(),
         thumbprint,
         pod_identity,
+        resource_layers: ResourceLayers::default(),
     })
 }
 
