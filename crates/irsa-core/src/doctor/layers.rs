@@ -67,8 +67,13 @@ pub(crate) fn report(
 ) {
     let key = |d: &Denied<'_>| {
         let layer = d.authorization.deciding_layer();
+        // An SCP level applies to every resource alike: one finding per level.
+        let holder = match layer.kind {
+            LayerKind::Resource => policy_holder(&d.requirement.resource),
+            _ => "",
+        };
         (
-            policy_holder(&d.requirement.resource).to_string(),
+            holder.to_string(),
             layer.kind,
             layer.level,
             d.authorization.reason,
@@ -111,8 +116,9 @@ fn needs(preset: &str, group: &[&Denied<'_>]) -> String {
     )
 }
 
-/// The labels of the deciding statements of the deciding layer.
-fn deciding_statements(denied: &Denied<'_>) -> Vec<String> {
+/// The labels of the deciding statements of the deciding layer, after their policy's name when
+/// `names` gives them.
+fn deciding_statements(denied: &Denied<'_>, names: &[&str]) -> Vec<String> {
     let layer = denied.authorization.deciding_layer();
     let policies = denied.authorizer.policies();
     let documents = match (layer.kind, layer.level) {
@@ -126,7 +132,10 @@ fn deciding_statements(denied: &Denied<'_>) -> Vec<String> {
         .iter()
         .filter_map(|at| {
             let statement = documents.get(at.policy)?.statements.get(at.statement)?;
-            Some(statement_label(statement))
+            Some(match names.get(at.policy) {
+                Some(name) => format!("{name} {}", statement_label(statement)),
+                None => statement_label(statement),
+            })
         })
         .collect()
 }
@@ -159,7 +168,7 @@ fn resource_finding(
     let needs = needs(preset, group);
     let finding = match first.authorization.reason {
         Reason::ExplicitDeny => {
-            let statements = deciding_statements(first).join(", ");
+            let statements = deciding_statements(first, &[]).join(", ");
             Finding::new(&RESOURCE_POLICY_DENIES, Some(subject), format!("{what} explicitly denies {needs}: a Deny in a resource-based policy wins over every Allow"))
                 .evidence(format!("denying statements: {statements}"))
                 .fix(format!("narrow or remove the Deny ({statements}) so that it does not match role `{}`'s requests", role.name))
@@ -219,24 +228,28 @@ fn scp_finding(
     });
     let target = scp_level.map_or("?", |l: &ScpLevel| l.target.as_str());
     let verdict = if first.authorization.decision == Decision::ExplicitDeny {
-        "explicitly denies"
+        "explicitly deny"
     } else {
-        "does not allow"
+        "do not allow"
     };
     let mut finding = Finding::new(
         &SCP_DENIES,
         Some(subject),
         format!(
-            "the service control policies attached to {target} (level {} from the organization root) {verdict} {}",
+            "the SCPs attached to {target} (level {} from the organization root) {verdict} {}",
             level.unwrap_or_default(),
             needs(preset, group)
         ),
     );
-    if let Some(scp_level) = scp_level {
-        let names: Vec<&str> = scp_level.policies.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = scp_level
+        .iter()
+        .flat_map(|l| &l.policies)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !names.is_empty() {
         finding = finding.evidence(format!("SCPs on {target}: {}", names.join(", ")));
     }
-    let statements = deciding_statements(first);
+    let statements = deciding_statements(first, &names);
     if !statements.is_empty() {
         finding = finding.evidence(format!("deciding statements: {}", statements.join(", ")));
     }

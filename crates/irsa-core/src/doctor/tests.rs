@@ -710,3 +710,4 @@ fn findings_come_root_cause_first() {
 }
 
 mod pod_identity;
+mod resource_layers;
