@@ -66,6 +66,9 @@ pub struct ResourceLayers {
     pub scps: Option<Scps>,
 }
 
+/// An SCP level, parsed: its target and documents.
+pub type ParsedLevel = (String, Vec<PolicyDocument>);
+
 /// What the layers add to one request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestLayers {
@@ -124,7 +127,7 @@ impl ResourceLayers {
     /// The SCP levels that apply (none for the management account or when not read), root
     /// first, each as `(target, documents)`; a document that does not parse is an error naming
     /// its policy.
-    pub fn scp_levels(&self) -> Result<Vec<(String, Vec<PolicyDocument>)>, (String, ParseError)> {
+    pub fn scp_levels(&self) -> Result<Vec<ParsedLevel>, (String, ParseError)> {
         let Some(Scps::Levels(levels)) = &self.scps else {
             return Ok(Vec::new());
         };
