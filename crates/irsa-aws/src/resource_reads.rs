@@ -6,8 +6,9 @@
 //! bucket ARNs carry no account), and the SCPs over the account (organizations:DescribeOrganization,
 //! then ListParents from the account up to the root, ListPoliciesForTarget with the
 //! `SERVICE_CONTROL_POLICY` filter at each level and DescribePolicy for each policy's content).
-//! Every read that fails (AccessDenied, AWSOrganizationsNotInUseException, a service that cannot be
-//! reached) is kept as "not checked" with the error: these reads never fail a command.
+//! An account in no organization (AWSOrganizationsNotInUseException) has no SCP layer. Every read
+//! that fails otherwise (AccessDenied, a service that cannot be reached) is kept as "not checked"
+//! with the error: these reads never fail a command.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -159,9 +160,11 @@ pub async fn scps(clients: &Clients, account: &str) -> Scps {
     let organization = match clients.organizations.describe_organization().send().await {
         Ok(out) => out,
         Err(e) => {
-            return Scps::NotChecked(
-                AwsError::from_sdk("organizations:DescribeOrganization", account, e).to_string(),
-            );
+            let e = AwsError::from_sdk("organizations:DescribeOrganization", account, e);
+            if e.code.as_deref() == Some("AWSOrganizationsNotInUseException") {
+                return Scps::NoOrganization;
+            }
+            return Scps::NotChecked(e.to_string());
         }
     };
     let management = organization

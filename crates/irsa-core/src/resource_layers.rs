@@ -10,7 +10,8 @@
 //! delegates to them; across accounts both sides must allow and this side does), and the layer is
 //! reported as not checked.
 //!
-//! SCPs do not apply to the organization's management account
+//! An account in no organization has no SCP layer, and SCPs do not apply to the organization's
+//! management account
 //! (<https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html>,
 //! "Tasks and entities not restricted by SCPs").
 
@@ -53,6 +54,9 @@ pub enum Scps {
     Levels(Vec<ScpLevel>),
     /// The account is the organization's management account: no SCP applies to it.
     ManagementAccount,
+    /// The account is in no organization (DescribeOrganization answers
+    /// AWSOrganizationsNotInUseException): there is no SCP layer.
+    NoOrganization,
     /// Not read, and why (the account is in no organization, or reading is not allowed).
     NotChecked(String),
 }

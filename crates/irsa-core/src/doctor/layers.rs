@@ -22,9 +22,76 @@ use serde_json::json;
 
 use super::rules::{LAYER_NOT_CHECKED, RESOURCE_POLICY_DENIES, SCP_DENIES};
 use super::{DoctorInput, Finding, Subject};
+use crate::identity::Kind;
+use crate::presets::dependencies::{self, Dependencies};
 use crate::presets::requirements::Requirement;
 use crate::resource_layers::{Observed, ScpLevel, Scps, policy_holder};
-use crate::snapshot::Role;
+use crate::snapshot::{Role, Snapshot};
+
+/// Inline policy documents by role name, as [`DoctorInput::inline_policies`] holds them.
+pub type InlinePolicies = std::collections::BTreeMap<String, Vec<(String, serde_json::Value)>>;
+
+/// What doctor must read beyond the roles for `subjects`: the resources their workloads depend
+/// on (named by their roles' policies as observed, and by the spec's in
+/// [`Subject::dependencies`]), and whether the SCPs matter (some subject has requirements).
+pub fn layers_to_read(
+    snapshot: &Snapshot,
+    inline: &InlinePolicies,
+    subjects: &[Subject],
+) -> (Vec<String>, bool) {
+    let mut all = Dependencies::default();
+    for subject in subjects {
+        let Some(preset) = &subject.preset else {
+            continue;
+        };
+        if let Some(role) = role_of(snapshot, subject) {
+            all.merge(dependencies::dependencies(
+                preset,
+                &documents_of(snapshot, inline, role),
+            ));
+        }
+        all.merge(subject.dependencies.clone());
+    }
+    let wants_scps = subjects.iter().any(|s| s.preset.is_some());
+    (all.resources().map(str::to_string).collect(), wants_scps)
+}
+
+/// The role whose permissions the subject's pods use: the annotated one (IRSA), or the
+/// association's (its target role when it has one).
+fn role_of<'a>(snapshot: &'a Snapshot, subject: &Subject) -> Option<&'a Role> {
+    let arn = match super::mechanism_of(snapshot, subject) {
+        Kind::Irsa => snapshot
+            .service_account(&subject.namespace, &subject.name)
+            .and_then(crate::verify::annotated_role)?,
+        Kind::PodIdentity => {
+            let association = snapshot.association(&subject.namespace, &subject.name)?;
+            association
+                .target_role_arn
+                .as_deref()
+                .unwrap_or(&association.role_arn)
+        }
+    };
+    snapshot.role(&crate::verify::role_name_of(arn)?)
+}
+
+/// The documents of `role`'s attached and inline policies, as read.
+pub(crate) fn documents_of<'a>(
+    snapshot: &'a Snapshot,
+    inline: &'a InlinePolicies,
+    role: &'a Role,
+) -> Vec<&'a serde_json::Value> {
+    let attached = role
+        .attached_policy_arns
+        .iter()
+        .filter_map(|arn| snapshot.policy(arn))
+        .map(|p| &p.document);
+    let inline = inline
+        .get(&role.name)
+        .into_iter()
+        .flatten()
+        .map(|(_, document)| document);
+    attached.chain(inline).collect()
+}
 
 /// The session name doctor decides as: the role's sessions' names vary (the SDK's, EKS's), and
 /// only a policy naming one session exactly would tell them apart.

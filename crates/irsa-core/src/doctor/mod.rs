@@ -33,6 +33,7 @@ use crate::resource_layers::ResourceLayers;
 use crate::snapshot::Snapshot;
 use crate::steps::Step;
 
+pub use layers::{InlinePolicies, layers_to_read};
 pub use rules::{Link, RULES, Rule};
 
 /// A service account to diagnose, with what is known about what it should be.

@@ -253,25 +253,10 @@ fn scp_levels(
     }
 }
 
-/// The documents of `role`'s attached and inline policies, as read.
-fn role_documents<'a>(input: &DoctorInput<'a>, role: &'a Role) -> Vec<&'a serde_json::Value> {
-    let attached = role
-        .attached_policy_arns
-        .iter()
-        .filter_map(|arn| input.snapshot.policy(arn))
-        .map(|p| &p.document);
-    let inline = input
-        .inline_policies
-        .get(&role.name)
-        .into_iter()
-        .flatten()
-        .map(|(_, document)| document);
-    attached.chain(inline).collect()
-}
-
 /// The KMS keys and buckets `role`'s policies name for `preset`'s workload.
 fn workload_dependencies(input: &DoctorInput<'_>, preset: &str, role: &Role) -> Dependencies {
-    dependencies::dependencies(preset, &role_documents(input, role))
+    let documents = layers::documents_of(input.snapshot, input.inline_policies, role);
+    dependencies::dependencies(preset, &documents)
 }
 
 /// The session policy of the role's use, parsed; an unparsable one is reported.

@@ -319,25 +319,30 @@ fn an_scp_level_without_an_allow_denies_implicitly() {
 }
 
 // SCPs do not restrict the management account
-// (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html).
+// (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html), and
+// an account in no organization has none
+// (https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html:
+// AWSOrganizationsNotInUseException).
 #[test]
-fn the_management_account_has_no_scp_layer() {
-    let mut world = healthy();
-    world.resource_layers.scps = Some(Scps::ManagementAccount);
-    assert!(run(&world).is_empty());
+fn the_management_account_and_an_account_outside_organizations_have_no_scp_layer() {
+    for scps in [Scps::ManagementAccount, Scps::NoOrganization] {
+        let mut world = healthy();
+        world.resource_layers.scps = Some(scps);
+        assert!(run(&world).is_empty());
+    }
 }
 
 #[test]
 fn scps_not_readable_are_said_once_and_do_not_fail() {
     let mut world = healthy();
     world.resource_layers.scps = Some(Scps::NotChecked(
-        "AWSOrganizationsNotInUseException: your account is not a member of an organization".into(),
+        "organizations:ListParents 123456789012: AccessDeniedException: not allowed".into(),
     ));
     let findings = run(&world);
     assert_eq!(rules_of(&findings), ["DOC047"], "{findings:#?}");
     assert_eq!(
         findings[0].message,
-        "SCP layer not checked: AWSOrganizationsNotInUseException: your account is not a member of an organization"
+        "SCP layer not checked: organizations:ListParents 123456789012: AccessDeniedException: not allowed"
     );
     assert!(findings[0].subject.is_none());
     assert!(!findings.iter().any(Finding::is_failure));
