@@ -17,6 +17,8 @@
 
 use std::collections::BTreeMap;
 
+use iam_policy::authorization::{Authorization, Authorizer, AuthzRequest, Caller, Policies};
+use iam_policy::context::Context;
 use iam_policy::document::{ParseError, PolicyDocument};
 use serde_json::json;
 
@@ -160,6 +162,65 @@ impl ResourceLayers {
     }
 }
 
+/// One request by `caller` decided through its own layers (`policies`: identity-based, boundary,
+/// session) and `layers` (the SCP levels, the resource's policy), with the request context
+/// completed (the caller's keys, `aws:ResourceAccount` when known, `aws:SecureTransport`: the
+/// SDKs use TLS). Returns the authorization and what was not checked, or why it cannot be
+/// decided.
+pub fn authorize(
+    layers: &ResourceLayers,
+    mut policies: Policies,
+    caller: &Caller,
+    partition: &str,
+    action: &str,
+    resource: &str,
+) -> Result<(Authorization, Vec<String>), String> {
+    let account = caller.account.as_deref().unwrap_or_default();
+    let request_layers = layers
+        .for_request(resource, partition, account)
+        .map_err(|e| {
+            format!(
+                "the resource-based policy of {}: {e}",
+                policy_holder(resource)
+            )
+        })?;
+    policies.resource = request_layers.resource_policy;
+    policies.scp_levels = layers
+        .scp_levels()
+        .map_err(|(what, e)| format!("{what}: {e}"))?
+        .into_iter()
+        .map(|(_, documents)| documents)
+        .collect();
+    let mut notes: Vec<String> = request_layers
+        .not_checked
+        .map(|why| {
+            format!(
+                "the resource-based policy of {} not checked: {why}",
+                policy_holder(resource)
+            )
+        })
+        .into_iter()
+        .collect();
+    if let Some(why) = layers.scps_not_checked() {
+        notes.push(format!("SCP layer not checked: {why}"));
+    }
+    let mut context = Context::new().with("aws:SecureTransport", "true");
+    if let Some(account) = request_layers.resource_account {
+        context.insert("aws:ResourceAccount", account);
+    }
+    caller.fill_context(&mut context);
+    let authorizer = Authorizer::new(policies).map_err(|e| e.to_string())?;
+    let authorization = authorizer
+        .authorize(&AuthzRequest {
+            caller: Some(caller),
+            action,
+            resource,
+            context: &context,
+        })
+        .map_err(|e| e.to_string())?;
+    Ok((authorization, notes))
+}
+
 /// The statement that stands for a resource policy not read: it admits the caller's account.
 fn stand_in(partition: &str, account: &str) -> Result<PolicyDocument, ParseError> {
     PolicyDocument::from_value(&json!({
@@ -203,6 +264,42 @@ mod tests {
         assert_eq!(out.resource_account.as_deref(), Some("123456789012"));
         let statement = &out.resource_policy.unwrap().statements[0];
         assert!(statement.principal.is_some());
+    }
+
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html:
+    // an explicit Deny in the bucket policy decides, whatever the role's policies allow.
+    #[test]
+    fn authorize_decides_through_the_bucket_policy_and_the_scps() {
+        use iam_policy::authorization::LayerKind;
+        use iam_policy::eval::Decision;
+        let mut layers = ResourceLayers::default();
+        layers.resources.insert(
+            "arn:aws:s3:::b".into(),
+            ResourceFacts {
+                policy: Observed::Read(Some(json!({"Statement": [{"Effect": "Deny",
+                    "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::b/*"}]}))),
+                own_account: Some(true),
+            },
+        );
+        layers.scps = Some(Scps::NotChecked("AccessDenied".into()));
+        let identity = PolicyDocument::from_value(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+        )
+        .unwrap();
+        let policies = Policies {
+            identity: vec![identity],
+            ..Policies::default()
+        };
+        let caller = Caller::parse("arn:aws:sts::123456789012:assumed-role/r/s").unwrap();
+        let decide = |action: &str, resource: &str| {
+            authorize(&layers, policies.clone(), &caller, "aws", action, resource).unwrap()
+        };
+        let (denied, notes) = decide("s3:DeleteObject", "arn:aws:s3:::b/k");
+        assert_eq!(denied.decision, Decision::ExplicitDeny);
+        assert_eq!(denied.deciding_layer().kind, LayerKind::Resource);
+        assert_eq!(notes, ["SCP layer not checked: AccessDenied"]);
+        let (allowed, _) = decide("s3:GetObject", "arn:aws:s3:::b/k");
+        assert_eq!(allowed.decision, Decision::Allow);
     }
 
     #[test]
