@@ -2,7 +2,8 @@
 //! (moto's KMS, S3 and Organizations): an EBS CSI binding whose customer key's policy omits the
 //! role and a Velero binding whose bucket policy denies deletes are each named with the layer
 //! that decided; a key whose policy cannot be read (another account's, which moto does not hold)
-//! is said once as not checked and does not fail doctor.
+//! is said once as not checked and does not fail doctor. `irsa verify --action/--resource` names
+//! the bucket policy's Deny as the layer that denies.
 
 use std::process::Output;
 
@@ -121,6 +122,46 @@ fn a_key_policy_omitting_the_role_and_a_bucket_deny_are_named_with_their_layer()
             .iter()
             .any(|f| f["message"].as_str().unwrap().contains("SCP"))
     );
+
+    // verify --action/--resource decides through the same layers and names the one that denies.
+    let verify = |action: &str| {
+        let out = env.irsa(&[
+            "verify",
+            "--cluster",
+            "demo",
+            "--namespace",
+            "velero",
+            "--service-account",
+            "velero",
+            "--action",
+            action,
+            "--resource",
+            "arn:aws:s3:::demo-backups/backup-1.tar.gz",
+            "--output",
+            "json",
+        ]);
+        let verdicts: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out)));
+        let step = verdicts[0]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "action")
+            .cloned()
+            .unwrap_or_else(|| panic!("{}", text(&out)));
+        (out.status.code(), step)
+    };
+    let (code, step) = verify("s3:DeleteObject");
+    assert_eq!(code, Some(1), "{step:#?}");
+    assert_eq!(step["ok"], false);
+    let detail = step["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("explicitly denied by the resource layer"),
+        "{detail}"
+    );
+    let (code, step) = verify("s3:PutObject");
+    assert_eq!(code, Some(0), "{step:#?}");
+    assert_eq!(step["ok"], true);
 }
 
 #[test]
