@@ -2,8 +2,8 @@
 //! are signed for the partition's IAM region (`us-east-1` for `aws`, `cn-north-1` for `aws-cn`,
 //! `us-gov-west-1` for `aws-us-gov`) whatever region is configured, which matters once an
 //! endpoint override is set (the SDK then signs with the configured region). STS and EKS use the
-//! configured region, as do Auto Scaling (read by `irsa doctor`) and CloudTrail (its event history
-//! is per region). Every client gets the same retry settings (adaptive, `max_attempts`; tests
+//! configured region, as do Auto Scaling, KMS and S3 (read by `irsa doctor`) and CloudTrail (its
+//! event history is per region); Organizations is global and signed like IAM. Every client gets the same retry settings (adaptive, `max_attempts`; tests
 //! use 1 because moto answers unimplemented calls with HTTP 500) and the call-counting
 //! interceptor. Endpoint overrides come from the config: `aws_config` reads `AWS_ENDPOINT_URL`
 //! and `AWS_ENDPOINT_URL_IAM` / `_STS` / `_EKS` / `_CLOUDTRAIL` (and the profile's `endpoint_url`), and each
@@ -56,8 +56,8 @@ impl Default for Options {
     }
 }
 
-/// The IAM, STS, EKS, EKS Auth, Auto Scaling and CloudTrail clients, and the counts of calls made through
-/// them.
+/// The IAM, STS, EKS, EKS Auth, Auto Scaling, CloudTrail, KMS, S3 and Organizations clients, and
+/// the counts of calls made through them.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub iam: aws_sdk_iam::Client,
@@ -67,6 +67,13 @@ pub struct Clients {
     pub eks_auth: aws_sdk_eksauth::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// KMS (key policies of the keys a workload uses; a key in another region gets a client for
+    /// its region, see [`Clients::kms_for_region`]).
+    pub kms: aws_sdk_kms::Client,
+    /// S3 (bucket policies and the account's buckets).
+    pub s3: aws_sdk_s3::Client,
+    /// AWS Organizations (the SCPs over the account), a global service signed like IAM.
+    pub organizations: aws_sdk_organizations::Client,
     /// The configured region (of STS, EKS, Auto Scaling and CloudTrail).
     pub region: String,
     options: Options,
@@ -99,6 +106,19 @@ impl Clients {
             .retry_config(retry.clone())
             .interceptor(interceptor.clone())
             .build();
+        let kms = aws_sdk_kms::config::Builder::from(conf)
+            .retry_config(retry.clone())
+            .interceptor(interceptor.clone())
+            .build();
+        let s3 = aws_sdk_s3::config::Builder::from(conf)
+            .retry_config(retry.clone())
+            .interceptor(interceptor.clone())
+            .build();
+        let organizations = aws_sdk_organizations::config::Builder::from(conf)
+            .region(aws_config::Region::new(iam_signing_region(&region)))
+            .retry_config(retry.clone())
+            .interceptor(interceptor.clone())
+            .build();
         let mut eks_auth = aws_sdk_eksauth::config::Builder::from(conf)
             .retry_config(retry.clone())
             .interceptor(interceptor.clone());
@@ -118,6 +138,9 @@ impl Clients {
             eks_auth: aws_sdk_eksauth::Client::from_conf(eks_auth.build()),
             autoscaling: aws_sdk_autoscaling::Client::from_conf(autoscaling),
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail),
+            kms: aws_sdk_kms::Client::from_conf(kms),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            organizations: aws_sdk_organizations::Client::from_conf(organizations),
             region,
             options,
             counters,
@@ -127,6 +150,21 @@ impl Clients {
     /// Calls made so far through these clients (and their clones).
     pub fn stats(&self) -> CallStats {
         self.counters.snapshot()
+    }
+
+    /// The KMS client for `region`: keys are regional, and a key policy is read in the key's
+    /// region.
+    pub fn kms_for_region(&self, region: &str) -> aws_sdk_kms::Client {
+        if region.is_empty() || region == self.region {
+            return self.kms.clone();
+        }
+        let conf = self
+            .kms
+            .config()
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        aws_sdk_kms::Client::from_conf(conf)
     }
 
     pub fn options(&self) -> &Options {

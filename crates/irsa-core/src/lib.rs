@@ -17,6 +17,8 @@
 //!   trust for the service principal).
 //! - [`usage`]: CloudTrail `AssumeRoleWithWebIdentity` events grouped per role and service
 //!   account, for `irsa usage`.
+//! - [`resource_layers`]: what doctor and verify read beyond a role's own policies (KMS key and
+//!   S3 bucket policies, the organization's SCPs) and how it enters the layered decision.
 //! - [`audit`]: account-wide findings over a `GetAccountAuthorizationDetails` dump.
 //! - [`permissions`]: what each irsa command calls (AWS actions, Kubernetes RBAC), as a policy.
 //!
@@ -33,6 +35,7 @@ pub mod permissions;
 pub mod plan;
 pub mod presets;
 pub mod render;
+pub mod resource_layers;
 pub mod snapshot;
 pub mod spec;
 pub mod steps;

@@ -13,6 +13,7 @@
 //! them by link, so the first finding is the root cause.
 
 mod chain;
+mod layers;
 mod permissions;
 mod pod_identity;
 pub mod rules;
@@ -27,10 +28,13 @@ use iam_policy::lint::Severity;
 use serde::Serialize;
 
 use crate::identity::{Kind, Mechanism};
+use crate::presets::dependencies::Dependencies;
 use crate::presets::requirements::AutoScalingGroup;
+use crate::resource_layers::ResourceLayers;
 use crate::snapshot::Snapshot;
 use crate::steps::Step;
 
+pub use layers::{InlinePolicies, layers_to_read};
 pub use rules::{Link, RULES, Rule};
 pub use trusting_roles::{needs_role_trusts, roles_trusting};
 
@@ -50,6 +54,9 @@ pub struct Subject {
     /// The mechanism the spec gives it, when a spec was given (else [`mechanism_of`] reads it
     /// from what is live).
     pub mechanism: Option<Mechanism>,
+    /// The KMS keys and buckets its workload depends on according to the spec's policies
+    /// (doctor adds those its role's policies name).
+    pub dependencies: Dependencies,
 }
 
 impl Subject {
@@ -123,6 +130,8 @@ pub struct DoctorInput<'a> {
     pub thumbprint: &'a Thumbprint,
     /// The agent and add-on facts of EKS Pod Identity (associations are in the snapshot).
     pub pod_identity: &'a PodIdentityFacts,
+    /// The key and bucket policies of the subjects' dependencies and the account's SCPs, as read.
+    pub resource_layers: &'a ResourceLayers,
     /// Change roles irsa does not own (the user passed `--adopt`).
     pub adopt: bool,
 }
@@ -239,6 +248,7 @@ pub fn diagnose(input: &DoctorInput<'_>) -> Vec<Finding> {
     if uses(Kind::PodIdentity) {
         pod_identity::check_agent(input, &mut findings);
     }
+    layers::check_not_checked(input, &mut findings);
     for subject in input.subjects {
         match mechanism_of(input.snapshot, subject) {
             Kind::Irsa => check_irsa_subject(input, cluster.as_ref(), subject, &mut findings),

@@ -6,16 +6,21 @@
 //! by its permissions boundary and by a session policy (an EKS Pod Identity association's
 //! `policy`); the layer that decides names the rule.
 
-use iam_policy::authorization::{Authorizer, AuthzRequest, LayerKind, Policies};
+use iam_policy::authorization::{
+    Authorization, Authorizer, AuthzRequest, Caller, LayerKind, Policies,
+};
 use iam_policy::context::Context;
 use iam_policy::document::PolicyDocument;
 use iam_policy::eval::Decision;
 
+use super::layers;
 use super::rules::*;
 use super::{DoctorInput, Finding, RoleFacts, Subject};
+use crate::presets::dependencies::{self, Dependencies};
 use crate::presets::requirements::{
     self, AUTOSCALER_ENABLED_TAG, Requirement, RequirementParams, autoscaler_cluster_tag,
 };
+use crate::resource_layers;
 use crate::snapshot::Role;
 
 pub(crate) fn check(
@@ -112,28 +117,38 @@ pub(crate) fn check(
         identity: documents,
         boundary: boundary.map(|(_, document)| document),
         session: session_policy_of(facts, subject, role, out),
+        scp_levels: scp_levels(input, subject, role, out),
         ..Policies::default()
     };
-    let authorizer = match Authorizer::new(policies) {
-        Ok(authorizer) => authorizer,
-        Err(e) => {
-            out.push(unreadable(subject, role, "a policy", e.to_string()));
-            return;
-        }
-    };
-    for requirement in requirements::requirements(preset, &params) {
-        let ctx = context_of(&requirement);
-        let request = AuthzRequest {
-            caller: None,
-            action: &requirement.action,
-            resource: &requirement.resource,
-            context: &ctx,
-        };
-        // Without a resource-based policy or RCPs no caller is needed: decide cannot fail.
-        let Ok(authorization) = authorizer.decide(&request) else {
+    let mut dependencies = workload_dependencies(input, preset, role);
+    dependencies.merge(subject.dependencies.clone());
+    let requirements: Vec<Requirement> = requirements::requirements(preset, &params)
+        .into_iter()
+        .chain(dependencies::requirements(preset, &dependencies, &params))
+        .collect();
+    let caller = layers::caller_of(&snapshot.partition, role);
+    let mut outer = Vec::new();
+    for requirement in &requirements {
+        let Some((authorizer, authorization)) = decide(
+            input,
+            &policies,
+            caller.as_ref(),
+            requirement,
+            subject,
+            role,
+            out,
+        ) else {
             continue;
         };
         if authorization.decision == Decision::Allow {
+            continue;
+        }
+        if layers::is_outer(&authorization) {
+            outer.push(layers::Denied {
+                requirement,
+                authorization,
+                authorizer,
+            });
             continue;
         }
         let needs = format!(
@@ -160,9 +175,88 @@ pub(crate) fn check(
             }
         };
         let mut finding = finding.evidence(authorization.explain());
-        finding.evidence.insert(0, request_evidence(&requirement));
+        finding.evidence.insert(0, request_evidence(requirement));
         out.push(finding);
     }
+    layers::report(input, subject, role, preset, &outer, out);
+}
+
+/// Decides `requirement` as a session of `role`, through the role's layers (`policies`) and the
+/// resource-based policy of its resource when one was read; a policy that cannot be used is
+/// reported and the requirement skipped.
+fn decide(
+    input: &DoctorInput<'_>,
+    policies: &Policies,
+    caller: Option<&Caller>,
+    requirement: &Requirement,
+    subject: &Subject,
+    role: &Role,
+    out: &mut Vec<Finding>,
+) -> Option<(Authorizer, Authorization)> {
+    let snapshot = input.snapshot;
+    let holder = resource_layers::policy_holder(&requirement.resource);
+    let what = || format!("the resource-based policy of {holder}, for");
+    let layers = match input.resource_layers.for_request(
+        &requirement.resource,
+        &snapshot.partition,
+        caller
+            .and_then(|c| c.account.as_deref())
+            .unwrap_or(&snapshot.account),
+    ) {
+        Ok(layers) => layers,
+        Err(e) => {
+            out.push(unreadable(subject, role, &what(), e.to_string()));
+            return None;
+        }
+    };
+    let mut policies = policies.clone();
+    policies.resource = layers.resource_policy;
+    let authorizer = match Authorizer::new(policies) {
+        Ok(authorizer) => authorizer,
+        Err(e) => {
+            out.push(unreadable(subject, role, &what(), e.to_string()));
+            return None;
+        }
+    };
+    let mut ctx = context_of(requirement);
+    if let Some(account) = layers.resource_account {
+        ctx.insert("aws:ResourceAccount", account);
+    }
+    if let Some(caller) = caller {
+        caller.fill_context(&mut ctx);
+    }
+    let request = AuthzRequest {
+        caller,
+        action: &requirement.action,
+        resource: &requirement.resource,
+        context: &ctx,
+    };
+    // The caller is given whenever a resource-based policy is: authorize cannot fail.
+    let authorization = authorizer.authorize(&request).ok()?;
+    Some((authorizer, authorization))
+}
+
+/// The SCP levels that apply to the account, parsed; an unparsable SCP is reported and the SCP
+/// layer left out.
+fn scp_levels(
+    input: &DoctorInput<'_>,
+    subject: &Subject,
+    role: &Role,
+    out: &mut Vec<Finding>,
+) -> Vec<Vec<PolicyDocument>> {
+    match input.resource_layers.scp_levels() {
+        Ok(levels) => levels.into_iter().map(|(_, documents)| documents).collect(),
+        Err((what, e)) => {
+            out.push(unreadable(subject, role, &what, e.to_string()));
+            Vec::new()
+        }
+    }
+}
+
+/// The KMS keys and buckets `role`'s policies name for `preset`'s workload.
+fn workload_dependencies(input: &DoctorInput<'_>, preset: &str, role: &Role) -> Dependencies {
+    let documents = layers::documents_of(input.snapshot, input.inline_policies, role);
+    dependencies::dependencies(preset, &documents)
 }
 
 /// The session policy of the role's use, parsed; an unparsable one is reported.

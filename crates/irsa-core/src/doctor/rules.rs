@@ -127,6 +127,12 @@ rules! {
         "no Auto Scaling group carries the autoscaler's auto-discovery tags for this cluster";
     POLICY_UNREADABLE = "DOC044" "policy-unreadable" Permissions Medium
         "a policy of the role could not be read or parsed";
+    RESOURCE_POLICY_DENIES = "DOC045" "resource-policy-denies" Permissions High
+        "a resource-based policy (KMS key policy, S3 bucket policy) denies an action the workload needs";
+    SCP_DENIES = "DOC046" "scp-denies" Permissions High
+        "an SCP of the organization denies an action the workload needs";
+    LAYER_NOT_CHECKED = "DOC047" "layer-not-checked" Permissions Info
+        "a policy layer (the SCPs, a key or bucket policy) could not be read: not checked";
     PODS_WITHOUT_CREDENTIALS = "DOC050" "pods-without-credentials" Pods High
         "pods run without the injected credentials for the current role";
     ADDON_MISSING = "DOC060" "addon-missing" Addon High

@@ -27,6 +27,7 @@ struct World {
     controllers: BTreeMap<(String, String), String>,
     thumbprint: Thumbprint,
     pod_identity: PodIdentityFacts,
+    resource_layers: ResourceLayers,
     adopt: bool,
 }
 
@@ -199,6 +200,7 @@ fn healthy() -> World {
         controllers,
         thumbprint: Thumbprint::NotChecked("issuer not reachable".into()),
         pod_identity: PodIdentityFacts::default(),
+        resource_layers: ResourceLayers::default(),
         adopt: false,
     }
 }
@@ -214,6 +216,7 @@ fn run(world: &World) -> Vec<Finding> {
         controllers: &world.controllers,
         thumbprint: &world.thumbprint,
         pod_identity: &world.pod_identity,
+        resource_layers: &world.resource_layers,
         adopt: world.adopt,
     })
 }
@@ -711,3 +714,4 @@ mod pod_identity;
 
 /// Finding the role of a service account that lost its annotation.
 mod trusting_roles;
+mod resource_layers;

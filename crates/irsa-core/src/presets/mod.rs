@@ -14,6 +14,7 @@ mod cert_manager;
 mod cloudwatch_observability;
 mod cluster_autoscaler;
 mod common;
+pub mod dependencies;
 mod ebs_csi;
 mod efs_csi;
 mod external_dns;

@@ -81,7 +81,7 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    fn new(action: &str, resource: impl Into<String>, purpose: &str) -> Requirement {
+    pub(crate) fn new(action: &str, resource: impl Into<String>, purpose: &str) -> Requirement {
         Requirement {
             action: action.to_string(),
             resource: resource.into(),
@@ -90,7 +90,7 @@ impl Requirement {
         }
     }
 
-    fn with(mut self, key: &str, value: &str) -> Requirement {
+    pub(crate) fn with(mut self, key: &str, value: &str) -> Requirement {
         self.context.push((key.to_string(), value.to_string()));
         self
     }

@@ -15,9 +15,12 @@
 //! autoscaler's Auto Scaling groups (only when the autoscaler is among
 //! the subjects), each subject's workloads (their pods' variables and Fargate placement), the
 //! add-ons' controller Deployments, for Pod Identity the agent's DaemonSet and
-//! DescribeAddonConfiguration of each installed add-on's version, and the issuer's TLS chain (one
+//! DescribeAddonConfiguration of each installed add-on's version, the issuer's TLS chain (one
 //! handshake with the issuer host, for the provider thumbprint; skipped when `IRSA_OFFLINE_ISSUER`
-//! is set, as the sandbox does).
+//! is set, as the sandbox does), and the layers beyond the roles
+//! ([`irsa_aws::read_resource_layers`]): the key policies of the KMS keys and the bucket policies
+//! of the buckets the workloads' policies (live and in the spec) name, and the SCPs over the
+//! account when some subject has a preset; what cannot be read is reported as not checked.
 
 use std::collections::BTreeMap;
 
@@ -29,7 +32,9 @@ use irsa_core::doctor::{
 };
 use irsa_core::identity::Kind;
 use irsa_core::identity::pod_identity::{AGENT_ADDON, AGENT_DAEMONSET};
+use irsa_core::presets::dependencies::Dependencies;
 use irsa_core::presets::requirements::AutoScalingGroup;
+use irsa_core::resource_layers::ResourceLayers;
 use irsa_core::snapshot::{PodIdentityAssociation, ServiceAccount, Snapshot};
 use serde::Serialize;
 
@@ -103,6 +108,7 @@ struct Facts {
     controllers: BTreeMap<(String, String), String>,
     thumbprint: Thumbprint,
     pod_identity: PodIdentityFacts,
+    resource_layers: ResourceLayers,
 }
 
 fn diagnose(facts: &Facts, cluster: &str, adopt: bool) -> Vec<Finding> {
@@ -116,6 +122,7 @@ fn diagnose(facts: &Facts, cluster: &str, adopt: bool) -> Vec<Finding> {
         controllers: &facts.controllers,
         thumbprint: &facts.thumbprint,
         pod_identity: &facts.pod_identity,
+        resource_layers: &facts.resource_layers,
         adopt,
     })
 }
@@ -259,13 +266,22 @@ async fn gather(
     snapshot.pod_identity_associations = associations;
     if let Some(state) = state {
         for subject in &mut subjects {
-            subject.expected_role_arn = state
+            let binding = state
                 .bindings
                 .iter()
-                .find(|b| b.namespace == subject.namespace && b.service_account == subject.name)
-                .map(|b| b.role_arn(&snapshot.partition, &snapshot.account));
+                .find(|b| b.namespace == subject.namespace && b.service_account == subject.name);
+            subject.expected_role_arn =
+                binding.map(|b| b.role_arn(&snapshot.partition, &snapshot.account));
+            subject.dependencies = binding.map(spec_dependencies).unwrap_or_default();
         }
     }
+    let inline: doctor::InlinePolicies = inline.into_iter().collect();
+    let (resources, scps) = doctor::layers_to_read(&snapshot, &inline, &subjects);
+    let layers_request = irsa_aws::ResourceLayersRequest {
+        resources,
+        scps,
+        account: snapshot.account.clone(),
+    };
 
     // A service account that lost its role: the account's roles, to find the one that trusts it.
     if doctor::needs_role_trusts(&snapshot, &subjects) {
@@ -290,7 +306,7 @@ async fn gather(
         .collect();
     // The provider's thumbprint matters only to IRSA.
     let wants_thumbprint = pod_identity_subjects.len() < subjects.len();
-    let (groups, workloads, controllers, thumbprint, pod_identity) = tokio::try_join!(
+    let (groups, workloads, controllers, thumbprint, pod_identity, resource_layers) = tokio::try_join!(
         async {
             if !wants_groups {
                 return Ok(None);
@@ -335,17 +351,30 @@ async fn gather(
             })
         },
         pod_identity_facts(conn, &snapshot, &pod_identity_subjects),
+        async {
+            Ok::<_, CliError>(irsa_aws::read_resource_layers(&conn.aws, &layers_request).await)
+        },
     )?;
     Ok(Facts {
         snapshot,
         subjects,
-        inline: inline.into_iter().collect(),
+        inline,
         workloads: workloads.into_iter().collect(),
         groups,
         controllers: controllers.into_iter().flatten().collect(),
         thumbprint,
         pod_identity,
+        resource_layers,
     })
+}
+
+/// The KMS keys and buckets the spec's policies for `binding` name (they may not be applied yet).
+fn spec_dependencies(binding: &irsa_core::desired::Binding) -> Dependencies {
+    let Some(preset) = binding.preset else {
+        return Dependencies::default();
+    };
+    let documents: Vec<&serde_json::Value> = binding.policies.iter().map(|p| &p.document).collect();
+    irsa_core::presets::dependencies::dependencies(preset, &documents)
 }
 
 /// The cluster's Pod Identity associations in scope: the one asked for, the spec's service

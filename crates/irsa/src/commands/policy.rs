@@ -303,13 +303,23 @@ fn print_decision(
     }
 }
 
+/// The layers beyond a role's own policies for verify: the caller (the role session
+/// GetCallerIdentity named) and the key or bucket policy and SCPs read once for the request.
+pub(crate) struct OuterLayers<'a> {
+    pub caller: &'a Caller,
+    pub partition: &'a str,
+    pub layers: &'a irsa_core::resource_layers::ResourceLayers,
+}
+
 /// A role's own layers (its attached policies and permissions boundary, as a snapshot holds
-/// them: `(ARN, document)`, `None` for a document that was not read) decided on one request,
-/// with a sentence on the layer that decided. A document that is missing or invalid for its
-/// layer is an error naming it, never left out of the decision.
+/// them: `(ARN, document)`, `None` for a document that was not read), and the `outer` layers when
+/// given, decided on one request, with a sentence on the layer that decided (and what was not
+/// checked). A document that is missing or invalid for its layer is an error naming it, never
+/// left out of the decision.
 pub(crate) fn role_decision(
     attached: &[(&str, Option<&serde_json::Value>)],
     boundary: Option<(&str, Option<&serde_json::Value>)>,
+    outer: Option<&OuterLayers<'_>>,
     action: &str,
     resource: &str,
 ) -> Result<(Decision, String), String> {
@@ -330,39 +340,68 @@ pub(crate) fn role_decision(
         .map(|(arn, _)| *arn)
         .chain(boundary.map(|b| b.0))
         .collect();
-    let authorization = Authorizer::new(policies)
-        .and_then(|a| {
-            a.authorize(&AuthzRequest {
-                caller: None,
+    let name_document = |e: AuthorizationError| match &e {
+        AuthorizationError::InvalidDocument { at, source } => {
+            let index = if at.layer == LayerKind::Boundary {
+                names.len() - 1
+            } else {
+                at.index
+            };
+            format!("{}: {source}", names.get(index).unwrap_or(&"?"))
+        }
+        AuthorizationError::NoCaller { .. } => e.to_string(),
+    };
+    let (authorization, notes) = match outer {
+        Some(outer) => {
+            // Check the role's own documents first, so that an error names them.
+            Authorizer::new(policies.clone()).map_err(name_document)?;
+            irsa_core::resource_layers::authorize(
+                outer.layers,
+                policies,
+                outer.caller,
+                outer.partition,
                 action,
                 resource,
-                context: &Context::new(),
-            })
-        })
-        .map_err(|e| match &e {
-            AuthorizationError::InvalidDocument { at, source } => {
-                let index = if at.layer == LayerKind::Boundary {
-                    names.len() - 1
-                } else {
-                    at.index
-                };
-                format!("{}: {source}", names.get(index).unwrap_or(&"?"))
-            }
-            AuthorizationError::NoCaller { .. } => e.to_string(),
-        })?;
-    let sentence = match authorization.decision {
-        Decision::Allow => "allowed by the attached policies".to_string(),
+            )?
+        }
+        None => {
+            let authorization = Authorizer::new(policies)
+                .and_then(|a| {
+                    a.authorize(&AuthzRequest {
+                        caller: None,
+                        action,
+                        resource,
+                        context: &Context::new(),
+                    })
+                })
+                .map_err(name_document)?;
+            (authorization, Vec::new())
+        }
+    };
+    let kind = authorization.deciding_layer().kind;
+    let whose = match kind {
+        LayerKind::Identity | LayerKind::Boundary | LayerKind::Session => "the role's ",
+        _ => "the ",
+    };
+    let mut sentence = match authorization.decision {
+        Decision::Allow if kind == LayerKind::Identity => {
+            "allowed by the attached policies".to_string()
+        }
+        Decision::Allow => format!("allowed: {}", authorization.explain()),
         decision => format!(
-            "{} by the role's {} layer: {}",
+            "{} by {whose}{kind} layer: {}",
             if decision == Decision::ExplicitDeny {
                 "explicitly denied"
             } else {
                 "denied"
             },
-            authorization.deciding_layer().kind,
             authorization.explain()
         ),
     };
+    for note in notes {
+        sentence.push_str("; ");
+        sentence.push_str(&note);
+    }
     Ok((authorization.decision, sentence))
 }
 
@@ -475,6 +514,7 @@ mod tests {
             role_decision(
                 &[(READ, Some(&read))],
                 boundary,
+                None,
                 "s3:GetObject",
                 "arn:aws:s3:::b/k",
             )
@@ -503,6 +543,7 @@ mod tests {
         let e = role_decision(
             &[(READ, Some(&read)), (BOUNDARY, None)],
             None,
+            None,
             "s3:GetObject",
             "*",
         )
@@ -511,6 +552,7 @@ mod tests {
         let e = role_decision(
             &[(READ, Some(&read))],
             Some((BOUNDARY, Some(&with_principal))),
+            None,
             "s3:GetObject",
             "*",
         )

@@ -13,6 +13,7 @@ use iam_policy::eval::Decision;
 
 use irsa_core::identity::Kind;
 use irsa_core::identity::pod_identity;
+use irsa_core::resource_layers::ResourceLayers;
 use irsa_core::snapshot::{PodIdentityAssociation, ServiceAccount, Snapshot};
 use irsa_core::verify::{self, Check};
 use irsa_core::verify_pod_identity::{self as verify_pi, LiveLink};
@@ -361,6 +362,14 @@ async fn verify_known(
     .await?
     .snapshot;
     snapshot.pod_identity_associations = associations;
+    let layers = match &options.action {
+        Some((_, resource)) => read_outer_layers(conn, &snapshot, resource).await,
+        None => ResourceLayers::default(),
+    };
+    let seen = Seen {
+        snapshot: &snapshot,
+        layers: &layers,
+    };
     let jwks = irsa_kube::fetch_jwks(&conn.kube)
         .await
         .map_err(|e| e.to_string());
@@ -397,16 +406,9 @@ async fn verify_known(
             _ => link.effective(),
         };
         if let (Some(Kind::PodIdentity), Some(association)) = (proven, link.association) {
-            let assumed_arn = prove_pod_identity(
-                conn,
-                cluster,
-                sa,
-                association,
-                &snapshot,
-                options,
-                &mut steps,
-            )
-            .await;
+            let assumed_arn =
+                prove_pod_identity(conn, cluster, sa, association, &seen, options, &mut steps)
+                    .await;
             verdicts.push(Verdict {
                 namespace: namespace.clone(),
                 name: name.clone(),
@@ -434,7 +436,7 @@ async fn verify_known(
                 conn,
                 sa,
                 role_arn,
-                &snapshot,
+                &seen,
                 jwks.as_ref().map_err(Clone::clone),
                 options,
                 &mut steps,
@@ -492,10 +494,11 @@ async fn prove_pod_identity(
     cluster: &str,
     sa: &ServiceAccount,
     association: &PodIdentityAssociation,
-    snapshot: &Snapshot,
+    seen: &Seen<'_>,
     options: &VerifyOptions,
     steps: &mut Vec<Check>,
 ) -> Option<String> {
+    let snapshot = seen.snapshot;
     let chain = verify_pi::check_chain(association, snapshot, cluster);
     let chain_ok = chain.iter().all(|c| c.ok);
     steps.extend(chain);
@@ -518,7 +521,7 @@ async fn prove_pod_identity(
                     cluster,
                     &token.token,
                     &expected,
-                    snapshot,
+                    seen,
                     options,
                     steps,
                 )
@@ -538,7 +541,7 @@ async fn exchange_pod_identity_token(
     cluster: &str,
     token: &str,
     expected_role: &str,
-    snapshot: &Snapshot,
+    seen: &Seen<'_>,
     options: &VerifyOptions,
     steps: &mut Vec<Check>,
 ) -> Option<String> {
@@ -578,8 +581,8 @@ async fn exchange_pod_identity_token(
         steps.push(
             check_action(
                 conn,
-                expected_role,
-                snapshot,
+                (expected_role, &identity.arn),
+                seen,
                 action,
                 resource,
                 &grant.credentials,
@@ -595,11 +598,12 @@ async fn prove(
     conn: &Connection,
     sa: &ServiceAccount,
     role_arn: &str,
-    snapshot: &Snapshot,
+    seen: &Seen<'_>,
     jwks: Result<&serde_json::Value, String>,
     options: &VerifyOptions,
     steps: &mut Vec<Check>,
 ) -> Option<String> {
+    let snapshot = seen.snapshot;
     let audience = verify::audience_of(sa);
     let token =
         match irsa_kube::request_token(&conn.kube, &sa.namespace, &sa.name, audience, 600).await {
@@ -654,9 +658,17 @@ async fn prove(
                     Err(e) => steps.push(Check::fail("caller-identity", e.to_string())),
                 }
                 if let Some((action, resource)) = &options.action {
+                    let session = assumed.as_deref().unwrap_or(&expected);
                     steps.push(
-                        check_action(conn, role_arn, snapshot, action, resource, &credentials)
-                            .await,
+                        check_action(
+                            conn,
+                            (role_arn, session),
+                            seen,
+                            action,
+                            resource,
+                            &credentials,
+                        )
+                        .await,
                     );
                 }
             }
@@ -669,15 +681,47 @@ async fn prove(
     assumed
 }
 
-/// Local evaluation of the role's policies, then a real call for read-only actions irsa can try.
+/// What verify observed once for every service account: the snapshot, and with `--action` the
+/// layers beyond the roles (the resource's key or bucket policy, the SCPs).
+struct Seen<'a> {
+    snapshot: &'a Snapshot,
+    layers: &'a ResourceLayers,
+}
+
+/// The layers beyond the roles that `--resource` depends on, read once: its key or bucket
+/// policy (KMS keys and S3 buckets or objects; other resources have none irsa reads) and the SCPs
+/// over the account.
+async fn read_outer_layers(
+    conn: &Connection,
+    snapshot: &Snapshot,
+    resource: &str,
+) -> ResourceLayers {
+    let holder = irsa_core::resource_layers::policy_holder(resource);
+    let service = holder.split(':').nth(2);
+    let resources = match service {
+        Some("kms") if holder.contains(":key/") => vec![holder.to_string()],
+        Some("s3") => vec![holder.to_string()],
+        _ => Vec::new(),
+    };
+    let request = irsa_aws::ResourceLayersRequest {
+        resources,
+        scps: true,
+        account: snapshot.account.clone(),
+    };
+    irsa_aws::read_resource_layers(&conn.aws, &request).await
+}
+
+/// Local evaluation of the role's policies through every layer read, as the role session
+/// (GetCallerIdentity's ARN), then a real call for read-only actions irsa can try.
 async fn check_action(
     conn: &Connection,
-    role_arn: &str,
-    snapshot: &Snapshot,
+    (role_arn, session_arn): (&str, &str),
+    seen: &Seen<'_>,
     action: &str,
     resource: &str,
     credentials: &irsa_aws::TemporaryCredentials,
 ) -> Check {
+    let snapshot = seen.snapshot;
     let role = verify::role_name_of(role_arn).and_then(|n| snapshot.role(&n));
     let document = |arn: &str| snapshot.policy(arn).map(|p| &p.document);
     let attached: Vec<_> = role
@@ -688,13 +732,20 @@ async fn check_action(
     let boundary = role
         .and_then(|r| r.permissions_boundary.as_deref())
         .map(|b| (b, document(b)));
-    let (decision, local) = super::policy::role_decision(&attached, boundary, action, resource)
-        .unwrap_or_else(|e| {
-            (
-                Decision::ImplicitDeny,
-                format!("the role's policies cannot be evaluated: {e}"),
-            )
-        });
+    let caller = iam_policy::authorization::Caller::parse(session_arn).ok();
+    let outer = caller.as_ref().map(|caller| super::policy::OuterLayers {
+        caller,
+        partition: &snapshot.partition,
+        layers: seen.layers,
+    });
+    let (decision, local) =
+        super::policy::role_decision(&attached, boundary, outer.as_ref(), action, resource)
+            .unwrap_or_else(|e| {
+                (
+                    Decision::ImplicitDeny,
+                    format!("the role's policies cannot be evaluated: {e}"),
+                )
+            });
     let live = irsa_aws::try_read_action(&conn.aws, credentials, action, resource).await;
     let (ok, live_text) = match live {
         Ok(Some(true)) => (
