@@ -117,6 +117,7 @@ impl Command {
             Command::Apply(_) => "apply",
             Command::Destroy(_) => "destroy",
             Command::List(_) => "list",
+            Command::Import(_) => "import",
             Command::Verify(_) => "verify",
             Command::Migrate(_) => "migrate",
             Command::Doctor(_) => "doctor",

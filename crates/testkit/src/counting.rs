@@ -326,31 +326,12 @@ mod tests {
     #[test]
     fn the_action_comes_from_the_form_body_else_the_query() {
         assert_eq!(
-            action_of(
-                "POST",
-                "/",
-                None,
-                b"Action=GetRole&Version=2010-05-08&RoleName=a"
-            ),
+            action_of(None, b"Action=GetRole&Version=2010-05-08&RoleName=a"),
             "GetRole"
         );
         assert_eq!(
-            action_of("GET", "/", Some("Action=ListRoles&Version=2010-05-08"), b""),
+            action_of(Some("Action=ListRoles&Version=2010-05-08"), b""),
             "ListRoles"
-        );
-    }
-
-    #[test]
-    fn a_rest_call_is_counted_by_method_and_path() {
-        // EKS ListPodIdentityAssociations (REST-JSON: GET /clusters/{name}/pod-identity-associations).
-        assert_eq!(
-            action_of(
-                "GET",
-                "/clusters/demo/pod-identity-associations",
-                Some("maxResults=100"),
-                b""
-            ),
-            "GET /clusters/demo/pod-identity-associations"
         );
     }
 

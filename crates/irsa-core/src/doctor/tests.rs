@@ -712,6 +712,6 @@ fn findings_come_root_cause_first() {
 
 mod pod_identity;
 
+mod resource_layers;
 /// Finding the role of a service account that lost its annotation.
 mod trusting_roles;
-mod resource_layers;

@@ -447,6 +447,17 @@ const DOCTOR_READS: &[Need] = &[
     )
     .only("Pod Identity add-ons"),
     read(
+        "iam:ListRoles",
+        On::Any,
+        "find the role whose trust names a service account that lost its annotation",
+    )
+    .only("a service account without its role"),
+];
+
+/// `irsa_aws::read_resource_layers`: the resource policies and SCPs doctor (and verify with
+/// `--action`) decide a workload's requests through; each refused read is said as not checked.
+const RESOURCE_LAYERS: &[Need] = &[
+    read(
         "kms:GetKeyPolicy",
         On::Any,
         "check a KMS key policy lets the role in",
@@ -459,6 +470,24 @@ const DOCTOR_READS: &[Need] = &[
     )
     .only("optional: resource policies"),
     read(
+        "s3:ListAllMyBuckets",
+        On::Any,
+        "tell a bucket of another account (ListBuckets)",
+    )
+    .only("optional: resource policies"),
+    read(
+        "organizations:DescribeOrganization",
+        On::Any,
+        "tell whether the account is in an organization",
+    )
+    .only("optional: service control policies"),
+    read(
+        "organizations:ListParents",
+        On::Any,
+        "walk from the account up to the root",
+    )
+    .only("optional: service control policies"),
+    read(
         "organizations:ListPoliciesForTarget",
         On::Any,
         "find the SCPs over the account",
@@ -466,6 +495,20 @@ const DOCTOR_READS: &[Need] = &[
     .only("optional: service control policies"),
     read("organizations:DescribePolicy", On::Any, "read those SCPs")
         .only("optional: service control policies"),
+];
+
+/// `irsa import`'s reads beyond the linked roles: the add-ons that carry roles.
+const IMPORT_READS: &[Need] = &[
+    read(
+        "eks:ListAddons",
+        On::Cluster,
+        "find the cluster's EKS add-ons",
+    ),
+    read(
+        "eks:DescribeAddon",
+        On::Cluster,
+        "read each add-on's role and Pod Identity associations",
+    ),
 ];
 
 /// `irsa doctor --fix`'s changes.
@@ -659,8 +702,23 @@ pub fn needs(command: Command) -> Vec<Need> {
             DESTROY_WRITES,
         ],
         Command::List => &[CLUSTER, ROLES, ASSOCIATIONS],
-        Command::Verify => &[CLUSTER, ROLES, ASSOCIATIONS, PROOFS, &[CALLER]],
-        Command::Doctor => &[CLUSTER, ROLES, ROLE_DOCUMENTS, ASSOCIATIONS, DOCTOR_READS],
+        Command::Import => &[CLUSTER, ROLES, ROLE_DOCUMENTS, ASSOCIATIONS, IMPORT_READS],
+        Command::Verify => &[
+            CLUSTER,
+            ROLES,
+            ASSOCIATIONS,
+            PROOFS,
+            &[CALLER],
+            RESOURCE_LAYERS,
+        ],
+        Command::Doctor => &[
+            CLUSTER,
+            ROLES,
+            ROLE_DOCUMENTS,
+            ASSOCIATIONS,
+            DOCTOR_READS,
+            RESOURCE_LAYERS,
+        ],
         Command::DoctorFix => &[DOCTOR_FIXES],
         Command::Migrate => &[
             CLUSTER,

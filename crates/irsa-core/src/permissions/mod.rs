@@ -31,6 +31,7 @@ pub enum Command {
     Apply,
     Destroy,
     List,
+    Import,
     Verify,
     Doctor,
     /// `irsa doctor --fix`: the changes doctor makes when asked to (apart from its reads).
@@ -42,11 +43,12 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order `irsa permissions` prints them.
-    pub const ALL: [Command; 10] = [
+    pub const ALL: [Command; 11] = [
         Command::Plan,
         Command::Apply,
         Command::Destroy,
         Command::List,
+        Command::Import,
         Command::Verify,
         Command::Doctor,
         Command::DoctorFix,
@@ -62,6 +64,7 @@ impl Command {
             Command::Apply => "apply",
             Command::Destroy => "destroy",
             Command::List => "list",
+            Command::Import => "import",
             Command::Verify => "verify",
             Command::Doctor => "doctor",
             Command::DoctorFix => "doctor-fix",

@@ -182,7 +182,7 @@ pub fn rules(command: Command) -> Vec<Rule> {
         Command::Plan => &[OBSERVE],
         Command::Apply => &[OBSERVE, APPLY],
         Command::Destroy => &[OBSERVE, DESTROY],
-        Command::List => &[LINKED],
+        Command::List | Command::Import => &[LINKED],
         Command::Verify => &[LINKED, PROOF, TEST_POD],
         Command::Doctor => &[LINKED, DOCTOR],
         Command::DoctorFix => &[RESTARTS],

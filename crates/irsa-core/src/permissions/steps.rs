@@ -149,6 +149,7 @@ pub fn calls(step: &Step, scope: &Scope) -> Vec<Call> {
             cluster,
             name,
             identity,
+            ..
         } => {
             let mut calls = vec![on("eks:UpdateAddon", addon_arn(cluster, name))];
             calls.extend(passed_roles(identity));

@@ -91,6 +91,7 @@ fn apply_steps() -> Vec<Step> {
                 role_arn: role_arn.clone(),
             },
             tags: tags.clone(),
+            settings: Default::default(),
         },
         Step::UpdateAddon {
             cluster: "demo".into(),
@@ -101,6 +102,7 @@ fn apply_steps() -> Vec<Step> {
                     role_arn: role_arn.clone(),
                 }],
             },
+            settings: Default::default(),
         },
         Step::WaitForAddon {
             cluster: "demo".into(),
