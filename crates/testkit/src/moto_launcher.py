@@ -1,5 +1,6 @@
 """Runs moto's own server (moto.server.main, same arguments as `moto_server`) with three changes
-to how it is served, none to what it answers:
+to how it is served, none to what it answers (and, with IRSA_SANDBOX_ACCESS_KEY set, the three
+changes to its IAM enforcement listed at the end):
 
 1. The dispatcher's backend lookup is memoised. For every request, moto_server lists its package
    directory (~200 stat calls) and tries the URL patterns of every service until one matches;
@@ -11,9 +12,23 @@ to how it is served, none to what it answers:
 
 Measured with 16 concurrent boto3 clients creating, attaching and reading roles: ~3.5 ms per call
 with moto_server, ~2.1 ms with this launcher.
+
+With IRSA_SANDBOX_ACCESS_KEY set (`irsa-sandbox --enforce-iam`, started with
+INITIAL_NO_AUTH_ACTION_COUNT=0 so that moto checks every request from the first):
+
+4. Requests signed with that access key id (the sandbox's own: its seeding, the fakes' lookups,
+   EKS Auth's AssumeRole as pods.eks.amazonaws.com, which no IAM user could make) are not checked.
+5. Unsigned AssumeRoleWithWebIdentity and AssumeRoleWithSAML are not checked: STS needs no AWS
+   credentials for them (the token is the proof); moto 5.2.5 answers them with HTTP 500 (its
+   check reads the Authorization header they do not have).
+6. Where moto knows no resource for a request (every call except IAM calls naming an existing
+   role by RoleName and STS AssumeRole), it checks the policy's Resource against "*", which only
+   "*" matches: a least-privilege policy scoped to ARNs would deny everything. Here any Resource
+   element matches such a request, so moto checks the action alone there.
 """
 
 import logging
+import os
 import sys
 import threading
 
@@ -49,6 +64,37 @@ def _serialised_call(self, environ, start_response):
 _Dispatcher.__call__ = _serialised_call
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _enforce_iam_for_callers_but(sandbox_key):
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMPolicyStatement
+
+    unsigned = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
+    check = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def sandbox_or_checked(self, iam_request_cls, resource="*"):
+        authorization = self.headers.get("Authorization") or ""
+        if f"Credential={sandbox_key}/" in authorization:
+            return None
+        if not authorization and self._get_action() in unsigned:
+            return None
+        return check(self, iam_request_cls, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = sandbox_or_checked
+
+    matches = IAMPolicyStatement._check_element_matches
+
+    def unknown_resource_matches(self, element, value):
+        if element == "Resource" and value == "*":
+            return True
+        return matches(self, element, value)
+
+    IAMPolicyStatement._check_element_matches = unknown_resource_matches
+
+
+if os.environ.get("IRSA_SANDBOX_ACCESS_KEY"):
+    _enforce_iam_for_callers_but(os.environ["IRSA_SANDBOX_ACCESS_KEY"])
 
 from moto.server import main  # noqa: E402
 

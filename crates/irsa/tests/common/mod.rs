@@ -35,6 +35,7 @@ pub fn start() -> Env {
         cluster: "demo".into(),
         region: "us-east-1".into(),
         kubeconfig: dir.join("kubeconfig"),
+        enforce_iam: None,
     };
     let sandbox = runtime
         .block_on(Sandbox::start(options))
