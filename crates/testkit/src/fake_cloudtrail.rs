@@ -433,7 +433,10 @@ async fn sts_token_refusal(
         form_encode(&provider_arn)
     );
     let (parts, _) = axum::http::Request::post("/")
-        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
         .header(
             "authorization",
             crate::fake_eks::sandbox_authorization("iam", "us-east-1"),

@@ -28,7 +28,9 @@
 //! `*`; `NotResource` (a statement without `Resource` allows its actions everywhere);
 //! conditions other than `StringEquals` on `sts:ExternalId` (others pass); permissions
 //! boundaries, SCPs, session policies and resource-based policies; the extra actions some calls
-//! need (e.g. `iam:PassRole`). The sandbox starts it with a count of 0 and the launcher's
+//! need (e.g. `iam:PassRole`). And it cannot check a signed restJson GET (EKS's DescribeCluster,
+//! ListClusters, …: its recomputed signature never matches, 403 SignatureDoesNotMatch), so the
+//! fake EKS checks those itself (`fake_eks::authorize`). The sandbox starts it with a count of 0 and the launcher's
 //! changes 4–6 (see `moto_launcher.py`): its own key unchecked, STS's unsigned calls unchecked,
 //! and an unknown resource matched by any `Resource`.
 
@@ -273,9 +275,10 @@ fn spawn(program: &Path, enforce_iam: bool) -> Result<MotoServer, MotoError> {
         .args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
     if enforce_iam {
-        command
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", "0")
-            .env("IRSA_SANDBOX_ACCESS_KEY", crate::enforce::SANDBOX_ACCESS_KEY);
+        command.env("INITIAL_NO_AUTH_ACTION_COUNT", "0").env(
+            "IRSA_SANDBOX_ACCESS_KEY",
+            crate::enforce::SANDBOX_ACCESS_KEY,
+        );
     }
     let child = command
         .stdin(Stdio::null())

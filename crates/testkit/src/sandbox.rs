@@ -103,6 +103,9 @@ pub struct Sandbox {
     pub issuer: String,
     /// Under `--enforce-iam`: the user whose keys [`Sandbox::env`] hands out.
     pub caller: Option<seed::Caller>,
+    /// Under `--enforce-iam`: the fakes' table of callers (tests may add principals that only
+    /// the fakes know).
+    pub enforcer: Option<Enforcer>,
 }
 
 /// The account moto uses by default.
@@ -125,10 +128,10 @@ impl Sandbox {
             }
         })
         .await
-            .map_err(|e| SandboxError::Cluster {
-                cluster: options.cluster.clone(),
-                message: e.to_string(),
-            })??;
+        .map_err(|e| SandboxError::Cluster {
+            cluster: options.cluster.clone(),
+            message: e.to_string(),
+        })??;
         // The add-ons' Kubernetes objects appear in the fake cluster once it runs.
         let cluster_handle: Arc<OnceLock<FakeKubeHandle>> = Arc::default();
         let hook_handle = cluster_handle.clone();
@@ -200,16 +203,19 @@ impl Sandbox {
             options,
             issuer,
             caller: None,
+            enforcer: None,
         };
         if let Some(policy) = sandbox.options.enforce_iam.clone() {
-            sandbox.caller = Some(sandbox.enforce(&policy).await?);
+            let (caller, enforcer) = sandbox.enforce(&policy).await?;
+            sandbox.caller = Some(caller);
+            sandbox.enforcer = Some(enforcer);
         }
         Ok(sandbox)
     }
 
     /// Creates the enforced user with `policy` in moto (which already checks every other key)
     /// and has the fakes check the same user.
-    async fn enforce(&self, policy: &Value) -> Result<seed::Caller, SandboxError> {
+    async fn enforce(&self, policy: &Value) -> Result<(seed::Caller, Enforcer), SandboxError> {
         let caller = seed::create_caller(&self.moto.endpoint(), ENFORCED_USER, policy)
             .await
             .map_err(SandboxError::Caller)?;
@@ -220,8 +226,8 @@ impl Sandbox {
         enforcer.add_principal(&caller.access_key_id, &caller.arn, vec![policy.clone()]);
         self.eks.enforce(enforcer.clone());
         self.eks_auth.enforce(enforcer.clone());
-        self.cloudtrail.enforce(enforcer);
-        Ok(caller)
+        self.cloudtrail.enforce(enforcer.clone());
+        Ok((caller, enforcer))
     }
 
     /// The Pod Identity associations of the fake EKS (see [`Associations`]).
@@ -302,10 +308,19 @@ impl Sandbox {
     }
 }
 
-/// Writes environment variables (e.g. [`Sandbox::env`]) as `KEY=VALUE` lines.
+/// Writes environment variables (e.g. [`Sandbox::env`]) as `KEY=VALUE` lines, readable by the
+/// owner only (under `--enforce-iam` they hold a user's secret key).
 pub fn write_env_file(path: &Path, vars: &[(String, String)]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let text: String = vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    std::fs::write(path, text)
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -117,7 +117,11 @@ pub async fn create_caller(moto: &str, name: &str, policy: &Value) -> Result<Cal
         let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         query(moto, "iam", "us-east-1", "2010-05-08", &params).await
     };
-    let user = iam(vec![("Action", "CreateUser".into()), ("UserName", name.into())]).await?;
+    let user = iam(vec![
+        ("Action", "CreateUser".into()),
+        ("UserName", name.into()),
+    ])
+    .await?;
     let created = iam(vec![
         ("Action", "CreatePolicy".into()),
         ("PolicyName", policy_name),
@@ -131,7 +135,11 @@ pub async fn create_caller(moto: &str, name: &str, policy: &Value) -> Result<Cal
         ("PolicyArn", policy_arn),
     ])
     .await?;
-    let key = iam(vec![("Action", "CreateAccessKey".into()), ("UserName", name.into())]).await?;
+    let key = iam(vec![
+        ("Action", "CreateAccessKey".into()),
+        ("UserName", name.into()),
+    ])
+    .await?;
     let field = |xml: &str, tag: &str| {
         xml_text(xml, tag).ok_or_else(|| format!("moto's answer has no {tag}: {xml}"))
     };

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use testkit::latency::LatencyProxy;
 use serde_json::Value;
+use testkit::latency::LatencyProxy;
 use testkit::sandbox::{SANDBOX_ACCOUNT, Sandbox, SandboxOptions, write_env_file};
 
 const USAGE: &str = "usage: irsa-sandbox [--cluster NAME] [--region REGION] [--env-file PATH] [--latency MS] [--enforce-iam [--policy FILE]]
@@ -123,7 +123,15 @@ fn irsa_permissions(cluster: &str) -> Result<String, PolicyError> {
                 "--enforce-iam without --policy runs `irsa permissions`, but there is no irsa binary beside irsa-sandbox: build it (cargo build -p irsa) or pass --policy FILE".into(),
             )
         })?;
-    let args = ["permissions", "--cluster", cluster, "--account", SANDBOX_ACCOUNT, "--output", "policy"];
+    let args = [
+        "permissions",
+        "--cluster",
+        cluster,
+        "--account",
+        SANDBOX_ACCOUNT,
+        "--output",
+        "policy",
+    ];
     let output = std::process::Command::new(&irsa)
         .args(args)
         .stdin(std::process::Stdio::null())

@@ -90,7 +90,9 @@ impl Refusal {
                 } else {
                     format!("because no identity-based policy allows the {action} action")
                 };
-                format!("User: {principal} is not authorized to perform: {action} on resource: {resource} {why}")
+                format!(
+                    "User: {principal} is not authorized to perform: {action} on resource: {resource} {why}"
+                )
             }
         }
     }
@@ -178,6 +180,11 @@ impl Gate {
         let _ = self.0.set(enforcer);
     }
 
+    /// Whether enforcement is on.
+    pub fn is_set(&self) -> bool {
+        self.0.get().is_some()
+    }
+
     /// [`Enforcer::check`] when enforcement is on, else `Ok`.
     pub fn check(&self, headers: &HeaderMap, request: &Request) -> Result<(), Refusal> {
         match self.0.get() {
@@ -213,8 +220,14 @@ mod tests {
             "arn:aws:iam::123456789012:user/irsa",
             vec![json!({"Statement": {"Effect": "Allow", "Action": "eks:ListAddons", "Resource": "*"}})],
         );
-        let list = Request::new("eks:ListAddons", "arn:aws:eks:us-west-2:123456789012:cluster/demo");
-        let create = Request::new("eks:CreateAddon", "arn:aws:eks:us-west-2:123456789012:cluster/demo");
+        let list = Request::new(
+            "eks:ListAddons",
+            "arn:aws:eks:us-west-2:123456789012:cluster/demo",
+        );
+        let create = Request::new(
+            "eks:CreateAddon",
+            "arn:aws:eks:us-west-2:123456789012:cluster/demo",
+        );
         assert_eq!(enforcer.check(&signed_by("AKIAUSER"), &list), Ok(()));
         let denied = enforcer.check(&signed_by("AKIAUSER"), &create).unwrap_err();
         assert_eq!(
@@ -222,14 +235,20 @@ mod tests {
             "User: arn:aws:iam::123456789012:user/irsa is not authorized to perform: eks:CreateAddon on resource: arn:aws:eks:us-west-2:123456789012:cluster/demo because no identity-based policy allows the eks:CreateAddon action"
         );
         assert_eq!(denied.code(), "AccessDeniedException");
-        assert_eq!(enforcer.check(&signed_by(SANDBOX_ACCESS_KEY), &create), Ok(()));
+        assert_eq!(
+            enforcer.check(&signed_by(SANDBOX_ACCESS_KEY), &create),
+            Ok(())
+        );
         assert_eq!(
             enforcer.check(&signed_by("AKIAOTHER"), &list),
             Err(Refusal::UnrecognizedClient {
                 access_key_id: "AKIAOTHER".into()
             })
         );
-        assert_eq!(enforcer.check(&HeaderMap::new(), &list), Err(Refusal::MissingAuthentication));
+        assert_eq!(
+            enforcer.check(&HeaderMap::new(), &list),
+            Err(Refusal::MissingAuthentication)
+        );
         assert_eq!(signed_region(&signed_by("k")).as_deref(), Some("us-west-2"));
     }
 
@@ -239,6 +258,12 @@ mod tests {
         let request = Request::new("eks:CreateAddon", "*");
         assert_eq!(gate.check(&HeaderMap::new(), &request), Ok(()));
         gate.set(Enforcer::new());
-        assert_eq!(gate.check(&HeaderMap::new(), &request), Err(Refusal::MissingAuthentication));
+        assert_eq!(
+            gate.check(&HeaderMap::new(), &request),
+            Err(Refusal::MissingAuthentication)
+        );
     }
 }
+
+#[cfg(test)]
+mod sandbox_tests;

@@ -39,7 +39,10 @@ impl Request {
 
     /// Adds the context keys of a request that creates or adds tags: `aws:RequestTag/KEY` for
     /// each tag and `aws:TagKeys` for all keys.
-    pub fn with_request_tags<'a>(mut self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Request {
+    pub fn with_request_tags<'a>(
+        mut self,
+        tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Request {
         let mut keys = Vec::new();
         for (key, value) in tags {
             self.context
@@ -94,7 +97,10 @@ fn statements(policy: &Value) -> Vec<&Value> {
 /// Whether the statement covers the request's action, resource and condition context.
 fn applies(statement: &Value, request: &Request) -> bool {
     let action = element_matches(statement, "Action", "NotAction", |pattern| {
-        wildcard_match(&pattern.to_ascii_lowercase(), &request.action.to_ascii_lowercase())
+        wildcard_match(
+            &pattern.to_ascii_lowercase(),
+            &request.action.to_ascii_lowercase(),
+        )
     });
     let resource = element_matches(statement, "Resource", "NotResource", |pattern| {
         wildcard_match(pattern, &request.resource)
@@ -159,12 +165,16 @@ fn conditions_hold(condition: &Value, context: &BTreeMap<String, Vec<String>>) -
         let Some(keys) = keys.as_object() else {
             return false;
         };
-        keys.iter()
-            .all(|(key, expected)| operator_holds(operator, context_values(context, key), &strings(expected)))
+        keys.iter().all(|(key, expected)| {
+            operator_holds(operator, context_values(context, key), &strings(expected))
+        })
     })
 }
 
-fn context_values<'a>(context: &'a BTreeMap<String, Vec<String>>, key: &str) -> Option<&'a [String]> {
+fn context_values<'a>(
+    context: &'a BTreeMap<String, Vec<String>>,
+    key: &str,
+) -> Option<&'a [String]> {
     context
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(key))
@@ -217,11 +227,17 @@ mod tests {
     #[test]
     fn wildcards_follow_iam() {
         // IAM User Guide, "IAM JSON policy elements: Resource": `*` any characters, `?` one.
-        assert!(wildcard_match("arn:aws:iam::*:role/irsa-demo-*", "arn:aws:iam::1:role/irsa-demo-x"));
+        assert!(wildcard_match(
+            "arn:aws:iam::*:role/irsa-demo-*",
+            "arn:aws:iam::1:role/irsa-demo-x"
+        ));
         assert!(wildcard_match("*", ""));
         assert!(wildcard_match("a?c", "abc"));
         assert!(!wildcard_match("a?c", "ac"));
-        assert!(!wildcard_match("arn:aws:iam::1:role/irsa-*", "arn:aws:iam::1:role/other"));
+        assert!(!wildcard_match(
+            "arn:aws:iam::1:role/irsa-*",
+            "arn:aws:iam::1:role/other"
+        ));
         assert!(wildcard_match("*-*-x", "a-b-c-x"));
     }
 
@@ -240,21 +256,44 @@ mod tests {
             allow(json!("eks:*"), json!("*")),
             json!({"Statement": {"Effect": "Deny", "Action": "eks:DeleteAddon", "Resource": "*"}}),
         ];
-        assert_eq!(decide(&policies, &Request::new("eks:DeleteAddon", "x")), Decision::ExplicitDeny);
-        assert_eq!(decide(&policies, &Request::new("eks:DescribeAddon", "x")), Decision::Allow);
-        assert_eq!(decide(&[], &Request::new("eks:DescribeAddon", "x")), Decision::ImplicitDeny);
+        assert_eq!(
+            decide(&policies, &Request::new("eks:DeleteAddon", "x")),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            decide(&policies, &Request::new("eks:DescribeAddon", "x")),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&[], &Request::new("eks:DescribeAddon", "x")),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
     fn not_action_and_not_resource_invert() {
         let policy = json!({"Statement": [{"Effect": "Allow", "NotAction": "eks:Delete*", "NotResource": "arn:aws:eks:*:*:cluster/prod"}]});
-        let on = |action: &str, resource: &str| decide(&[policy.clone()], &Request::new(action, resource));
-        assert_eq!(on("eks:ListAddons", "arn:aws:eks:r:1:cluster/demo"), Decision::Allow);
-        assert_eq!(on("eks:DeleteAddon", "arn:aws:eks:r:1:cluster/demo"), Decision::ImplicitDeny);
-        assert_eq!(on("eks:ListAddons", "arn:aws:eks:r:1:cluster/prod"), Decision::ImplicitDeny);
+        let on = |action: &str, resource: &str| {
+            decide(&[policy.clone()], &Request::new(action, resource))
+        };
+        assert_eq!(
+            on("eks:ListAddons", "arn:aws:eks:r:1:cluster/demo"),
+            Decision::Allow
+        );
+        assert_eq!(
+            on("eks:DeleteAddon", "arn:aws:eks:r:1:cluster/demo"),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            on("eks:ListAddons", "arn:aws:eks:r:1:cluster/prod"),
+            Decision::ImplicitDeny
+        );
         // A statement without Resource or NotResource covers nothing.
         let no_resource = json!({"Statement": {"Effect": "Allow", "Action": "*"}});
-        assert_eq!(decide(&[no_resource], &Request::new("eks:ListAddons", "x")), Decision::ImplicitDeny);
+        assert_eq!(
+            decide(&[no_resource], &Request::new("eks:ListAddons", "x")),
+            Decision::ImplicitDeny
+        );
     }
 
     #[test]
@@ -267,19 +306,33 @@ mod tests {
         let create = |tags: &[(&str, &str)]| {
             decide(
                 &[policy.clone()],
-                &Request::new("eks:CreatePodIdentityAssociation", "c").with_request_tags(tags.iter().copied()),
+                &Request::new("eks:CreatePodIdentityAssociation", "c")
+                    .with_request_tags(tags.iter().copied()),
             )
         };
         assert_eq!(create(&[("irsa.dev/managed-by", "irsa")]), Decision::Allow);
-        assert_eq!(create(&[("irsa.dev/managed-by", "other")]), Decision::ImplicitDeny);
-        assert_eq!(create(&[("irsa.dev/managed-by", "irsa"), ("team", "x")]), Decision::ImplicitDeny);
-        assert_eq!(create(&[]), Decision::ImplicitDeny, "the plain StringEquals needs its key");
+        assert_eq!(
+            create(&[("irsa.dev/managed-by", "other")]),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            create(&[("irsa.dev/managed-by", "irsa"), ("team", "x")]),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            create(&[]),
+            Decision::ImplicitDeny,
+            "the plain StringEquals needs its key"
+        );
     }
 
     #[test]
     fn unknown_operators_fail_closed() {
         let policy = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
             "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]});
-        assert_eq!(decide(&[policy], &Request::new("eks:ListAddons", "x")), Decision::ImplicitDeny);
+        assert_eq!(
+            decide(&[policy], &Request::new("eks:ListAddons", "x")),
+            Decision::ImplicitDeny
+        );
     }
 }

@@ -7,8 +7,12 @@
 //! the tagged ARN with `aws:RequestTag/…` and `aws:TagKeys`), and answers a refusal as EKS does
 //! (restJson1, 403 with `x-amzn-ErrorType: AccessDeniedException` and `{"message"}`; the
 //! `AccessDeniedException` shape of the `eks/2017-11-01` model carries `httpStatusCode` 403).
-//! Requests the fake forwards to moto (clusters, node groups, their tags) pass on: moto checks
-//! them itself. Not checked: `iam:PassRole` for the roles an add-on or association names.
+//! The cluster reads the fake forwards to moto (ListClusters, DescribeCluster, ListNodegroups,
+//! DescribeNodegroup, a cluster's ListTagsForResource) are checked here too and then forwarded
+//! signed as the sandbox: moto 5.2.5 cannot check them itself (it recomputes the signature of a
+//! restJson GET wrongly and answers every signed one 403 SignatureDoesNotMatch). Other forwarded
+//! requests (CreateCluster, …) pass on unchanged, and moto checks them. Not checked:
+//! `iam:PassRole` for the roles an add-on or association names.
 
 use std::sync::Arc;
 
@@ -33,28 +37,56 @@ pub(super) async fn authorize(
     request: Request,
     next: Next,
 ) -> Response {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let body = match body.collect().await {
         Ok(body) => body.to_bytes(),
         Err(e) => return super::invalid(format!("cannot read the request body: {e}"), &[]),
     };
-    if let Some(asked) = asked(&inner, &parts, &body)
-        && let Err(refusal) = inner.gate.check(&parts.headers, &asked)
-    {
-        return refused(&refusal);
+    if let Some((asked, served_by)) = asked(&inner, &parts, &body) {
+        if let Err(refusal) = inner.gate.check(&parts.headers, &asked) {
+            return refused(&refusal);
+        }
+        if served_by == ServedBy::MotoUnchecked && inner.gate.is_set() {
+            sign_as_sandbox(&mut parts);
+        }
     }
     next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
-/// A refusal as EKS answers it.
-pub(crate) fn refused(refusal: &Refusal) -> Response {
-    rest_json::error(StatusCode::FORBIDDEN, refusal.code(), &refusal.message(), &[])
+/// Who answers an operation the layer checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ServedBy {
+    Fake,
+    /// moto, which cannot check it (see the module doc): it is forwarded as the sandbox's.
+    MotoUnchecked,
 }
 
-/// The action and resource of the fake's own operations; `None` for what goes to moto.
-fn asked(inner: &Inner, parts: &Parts, body: &Bytes) -> Option<Asked> {
+/// Replaces the caller's credentials with the sandbox's (same region) for moto.
+fn sign_as_sandbox(parts: &mut Parts) {
     let region = enforce::signed_region(&parts.headers).unwrap_or_else(|| "us-east-1".into());
-    let arn = |kind: &str, rest: &str| format!("arn:aws:eks:{region}:{SANDBOX_ACCOUNT}:{kind}/{rest}");
+    if let Ok(value) = super::sandbox_authorization("eks", &region).parse() {
+        parts
+            .headers
+            .insert(axum::http::header::AUTHORIZATION, value);
+    }
+    parts.headers.remove("x-amz-security-token");
+}
+
+/// A refusal as EKS answers it.
+pub(crate) fn refused(refusal: &Refusal) -> Response {
+    rest_json::error(
+        StatusCode::FORBIDDEN,
+        refusal.code(),
+        &refusal.message(),
+        &[],
+    )
+}
+
+/// The action and resource of the operations checked here; `None` for what moto checks.
+fn asked(inner: &Inner, parts: &Parts, body: &Bytes) -> Option<(Asked, ServedBy)> {
+    let region = enforce::signed_region(&parts.headers).unwrap_or_else(|| "us-east-1".into());
+    let arn =
+        |kind: &str, rest: &str| format!("arn:aws:eks:{region}:{SANDBOX_ACCOUNT}:{kind}/{rest}");
     let segments: Vec<String> = parts
         .uri
         .path()
@@ -64,6 +96,10 @@ fn asked(inner: &Inner, parts: &Parts, body: &Bytes) -> Option<Asked> {
         .collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = &parts.method;
+    if let Some((action, resource)) = moto_read(method, &segments, &arn) {
+        let asked = Asked::new(&format!("eks:{action}"), &resource);
+        return Some((asked, ServedBy::MotoUnchecked));
+    }
     let (action, resource) = match (method, segments.as_slice()) {
         (&Method::GET, ["addons", "supported-versions"]) => ("DescribeAddonVersions", "*".into()),
         (&Method::GET, ["addons", "configuration-schemas"]) => {
@@ -100,7 +136,31 @@ fn asked(inner: &Inner, parts: &Parts, body: &Bytes) -> Option<Asked> {
         _ => return None,
     };
     let asked = Asked::new(&format!("eks:{action}"), &resource);
-    Some(with_tag_context(asked, parts, body))
+    Some((with_tag_context(asked, parts, body), ServedBy::Fake))
+}
+
+/// The cluster reads that moto serves and cannot check (see the module doc).
+fn moto_read(
+    method: &Method,
+    segments: &[&str],
+    arn: &dyn Fn(&str, &str) -> String,
+) -> Option<(&'static str, String)> {
+    if method != Method::GET {
+        return None;
+    }
+    Some(match segments {
+        ["clusters"] => ("ListClusters", "*".into()),
+        ["clusters", cluster] => ("DescribeCluster", arn("cluster", cluster)),
+        ["clusters", cluster, "node-groups"] => ("ListNodegroups", arn("cluster", cluster)),
+        ["clusters", cluster, "node-groups", group] => (
+            "DescribeNodegroup",
+            arn("nodegroup", &format!("{cluster}/{group}")),
+        ),
+        ["tags", tagged] if tagged.contains(":cluster/") => {
+            ("ListTagsForResource", tagged.to_string())
+        }
+        _ => return None,
+    })
 }
 
 /// The add-on's ARN (its id minted at create), or the ARN without the id when it does not exist.

@@ -49,12 +49,12 @@ use serde_json::json;
 
 use crate::aws_wire::{new_id, rest_json};
 use crate::enforce::{self, Enforcer, Gate};
-use crate::sandbox::SANDBOX_ACCOUNT;
 use crate::fake_cloudtrail::EventLog;
 use crate::fake_eks::{Association, Associations};
 use crate::fake_kube::{ServiceAccountClaims, TokenError, TokenVerifier};
 use crate::forward::Forwarder;
 use crate::moto_iam::{self, AssumeRole, Assumed};
+use crate::sandbox::SANDBOX_ACCOUNT;
 use crate::server::BackgroundServer;
 
 /// The audience of Pod Identity tokens, and of every answer.
