@@ -106,6 +106,8 @@ pub struct Sandbox {
     /// Under `--enforce-iam`: the fakes' table of callers (tests may add principals that only
     /// the fakes know).
     pub enforcer: Option<Enforcer>,
+    /// How many times [`Sandbox::set_enforced_policy`] replaced the policy.
+    policy_generation: u32,
 }
 
 /// The account moto uses by default.
@@ -204,6 +206,7 @@ impl Sandbox {
             issuer,
             caller: None,
             enforcer: None,
+            policy_generation: 0,
         };
         if let Some(policy) = sandbox.options.enforce_iam.clone() {
             let (caller, enforcer) = sandbox.enforce(&policy).await?;
@@ -228,6 +231,23 @@ impl Sandbox {
         self.eks_auth.enforce(enforcer.clone());
         self.cloudtrail.enforce(enforcer.clone());
         Ok((caller, enforcer))
+    }
+
+    /// Under `--enforce-iam`, gives the enforced user `policy` instead of the one it has, in moto
+    /// and in the fakes alike (so that one sandbox serves several policies).
+    pub async fn set_enforced_policy(&mut self, policy: &Value) -> Result<(), SandboxError> {
+        let (Some(caller), Some(enforcer)) = (self.caller.as_mut(), self.enforcer.as_ref()) else {
+            return Err(SandboxError::Caller(
+                "the sandbox was started without enforce_iam".into(),
+            ));
+        };
+        self.policy_generation += 1;
+        let name = format!("{ENFORCED_USER}-policy-{}", self.policy_generation);
+        seed::replace_caller_policy(&self.moto.endpoint(), caller, ENFORCED_USER, &name, policy)
+            .await
+            .map_err(SandboxError::Caller)?;
+        enforcer.add_principal(&caller.access_key_id, &caller.arn, vec![policy.clone()]);
+        Ok(())
     }
 
     /// The Pod Identity associations of the fake EKS (see [`Associations`]).

@@ -107,38 +107,26 @@ pub struct Caller {
     pub arn: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// The managed policy attached to it now.
+    pub policy_arn: String,
 }
 
 /// Creates the IAM user `name` with `policy` as a customer managed policy attached to it (a
 /// managed policy holds 6,144 characters, an inline user policy only 2,048), and an access key.
 pub async fn create_caller(moto: &str, name: &str, policy: &Value) -> Result<Caller, String> {
-    let policy_name = format!("{name}-policy");
-    let iam = |params: Vec<(&'static str, String)>| async move {
-        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        query(moto, "iam", "us-east-1", "2010-05-08", &params).await
-    };
-    let user = iam(vec![
-        ("Action", "CreateUser".into()),
-        ("UserName", name.into()),
-    ])
+    let user = iam(
+        moto,
+        vec![("Action", "CreateUser".into()), ("UserName", name.into())],
+    )
     .await?;
-    let created = iam(vec![
-        ("Action", "CreatePolicy".into()),
-        ("PolicyName", policy_name),
-        ("PolicyDocument", policy.to_string()),
-    ])
-    .await?;
-    let policy_arn = xml_text(&created, "Arn").ok_or("CreatePolicy answered no Arn")?;
-    iam(vec![
-        ("Action", "AttachUserPolicy".into()),
-        ("UserName", name.into()),
-        ("PolicyArn", policy_arn),
-    ])
-    .await?;
-    let key = iam(vec![
-        ("Action", "CreateAccessKey".into()),
-        ("UserName", name.into()),
-    ])
+    let policy_arn = attach_new_policy(moto, name, &format!("{name}-policy"), policy).await?;
+    let key = iam(
+        moto,
+        vec![
+            ("Action", "CreateAccessKey".into()),
+            ("UserName", name.into()),
+        ],
+    )
     .await?;
     let field = |xml: &str, tag: &str| {
         xml_text(xml, tag).ok_or_else(|| format!("moto's answer has no {tag}: {xml}"))
@@ -147,7 +135,65 @@ pub async fn create_caller(moto: &str, name: &str, policy: &Value) -> Result<Cal
         arn: field(&user, "Arn")?,
         access_key_id: field(&key, "AccessKeyId")?,
         secret_access_key: field(&key, "SecretAccessKey")?,
+        policy_arn,
     })
+}
+
+/// Gives the caller `policy` (as the managed policy `policy_name`) in place of the one it has.
+pub async fn replace_caller_policy(
+    moto: &str,
+    caller: &mut Caller,
+    user: &str,
+    policy_name: &str,
+    policy: &Value,
+) -> Result<(), String> {
+    let new = attach_new_policy(moto, user, policy_name, policy).await?;
+    iam(
+        moto,
+        vec![
+            ("Action", "DetachUserPolicy".into()),
+            ("UserName", user.into()),
+            ("PolicyArn", caller.policy_arn.clone()),
+        ],
+    )
+    .await?;
+    caller.policy_arn = new;
+    Ok(())
+}
+
+/// Creates the managed policy and attaches it to `user`; its ARN.
+async fn attach_new_policy(
+    moto: &str,
+    user: &str,
+    policy_name: &str,
+    policy: &Value,
+) -> Result<String, String> {
+    let created = iam(
+        moto,
+        vec![
+            ("Action", "CreatePolicy".into()),
+            ("PolicyName", policy_name.into()),
+            ("PolicyDocument", policy.to_string()),
+        ],
+    )
+    .await?;
+    let policy_arn = xml_text(&created, "Arn").ok_or("CreatePolicy answered no Arn")?;
+    iam(
+        moto,
+        vec![
+            ("Action", "AttachUserPolicy".into()),
+            ("UserName", user.into()),
+            ("PolicyArn", policy_arn.clone()),
+        ],
+    )
+    .await?;
+    Ok(policy_arn)
+}
+
+/// One IAM query call as the sandbox.
+async fn iam(moto: &str, params: Vec<(&'static str, String)>) -> Result<String, String> {
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    query(moto, "iam", "us-east-1", "2010-05-08", &params).await
 }
 
 /// One Auto Scaling query call; an error carries moto's answer.
