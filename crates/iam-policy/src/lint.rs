@@ -340,6 +340,7 @@ fn lint_conditions(statement: &Statement, at: &str, findings: &mut Vec<Finding>)
         if statement.effect == Effect::Allow
             && c.operator.set == Some(SetOperator::ForAllValues)
             && !c.operator.if_exists
+            && !requires_key(statement, &c.key)
         {
             findings.push(Finding::new(
                 ALLOW_FOR_ALL_VALUES,
@@ -354,6 +355,15 @@ fn lint_conditions(statement: &Statement, at: &str, findings: &mut Vec<Finding>)
             ));
         }
     }
+}
+
+/// Whether the statement also requires `key` to be present (`"Null": {key: "false"}`).
+fn requires_key(statement: &Statement, key: &str) -> bool {
+    statement.conditions.iter().any(|c| {
+        c.operator.kind == OperatorKind::Null
+            && c.key.eq_ignore_ascii_case(key)
+            && c.values.iter().all(|v| v.text == "false")
+    })
 }
 
 fn lint_principals(
@@ -666,6 +676,9 @@ mod tests {
         assert_eq!(rules(not_action, &LintOptions::default()), vec!["IAM003"]);
         let for_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:CreateTags","Resource":"arn:aws:ec2:*:*:volume/*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a"]}}}]}"#;
         assert_eq!(rules(for_all, &LintOptions::default()), vec!["IAM004"]);
+        // The remedy the finding names: a Null condition that requires the key.
+        let with_null = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:CreateTags","Resource":"arn:aws:ec2:*:*:volume/*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a"]},"Null":{"aws:TagKeys":"false"}}}]}"#;
+        assert!(rules(with_null, &LintOptions::default()).is_empty());
         let no_version = r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
         assert_eq!(rules(no_version, &LintOptions::default()), vec!["IAM005"]);
     }

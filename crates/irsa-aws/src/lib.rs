@@ -48,7 +48,7 @@ pub use clients::{Clients, DEFAULT_MAX_CONCURRENCY, Options};
 pub use cloudtrail_events::{UsageObservation, UsageRequest, observe_usage};
 pub use error::{AwsError, ErrorKind};
 pub use execute::execute;
-pub use observe::{ObserveRequest, observe, observe_policies, observe_roles};
+pub use observe::{ObserveRequest, caller_identity, observe, observe_policies, observe_roles};
 pub use pod_identity_proof::{PodIdentityGrant, assume_role_for_pod_identity};
 pub use role_trusts::list_role_trusts;
 pub use roles_read::{ReadVia, RolesRead, observe_roles_bulk};

@@ -137,7 +137,8 @@ pub(crate) fn invalid(
     AwsError::new(ErrorKind::InvalidResponse, operation, resource, message)
 }
 
-async fn caller_identity(clients: &Clients) -> Result<(String, String), AwsError> {
+/// The caller's account and partition (STS GetCallerIdentity, which needs no permission).
+pub async fn caller_identity(clients: &Clients) -> Result<(String, String), AwsError> {
     const OP: &str = "sts:GetCallerIdentity";
     let out = clients
         .sts

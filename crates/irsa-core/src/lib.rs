@@ -17,6 +17,7 @@
 //! - [`usage`]: CloudTrail `AssumeRoleWithWebIdentity` events grouped per role and service
 //!   account, for `irsa usage`.
 //! - [`audit`]: account-wide findings over a `GetAccountAuthorizationDetails` dump.
+//! - [`permissions`]: what each irsa command calls (AWS actions, Kubernetes RBAC), as a policy.
 //!
 //! Nothing here performs network or file I/O; callers hand in text and get data back.
 
@@ -26,6 +27,7 @@ pub mod doctor;
 pub mod identity;
 pub mod list;
 pub mod migrate;
+pub mod permissions;
 pub mod plan;
 pub mod presets;
 pub mod render;

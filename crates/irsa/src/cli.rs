@@ -95,6 +95,9 @@ pub enum Command {
     /// Audit every role of the account (live, or a get-account-authorization-details dump):
     /// exit 1 when a finding reaches --fail-on.
     Audit(AuditArgs),
+    /// Print what irsa's commands need: AWS actions per command (or an IAM policy with
+    /// --output policy) and Kubernetes RBAC (a ClusterRole with --output rbac).
+    Permissions(PermissionsArgs),
     /// Print a shell completion script: `irsa completions bash > /etc/bash_completion.d/irsa`.
     Completions(CompletionsArgs),
     /// Print the man page (roff): `irsa man > irsa.1; man ./irsa.1`.
@@ -116,6 +119,7 @@ impl Command {
             Command::Doctor(a) => &mut a.subjects.cluster.region,
             Command::Usage(a) => &mut a.region,
             Command::Audit(a) => &mut a.region,
+            Command::Permissions(a) => &mut a.target.region,
             Command::Presets(PresetsArgs {
                 command: Some(PresetsCommand::Show(a)),
                 ..
@@ -531,4 +535,34 @@ pub struct VerifyArgs {
     pub resource: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub output: Format,
+}
+
+/// `irsa permissions --output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PermissionsFormat {
+    /// The actions per command, in plain English.
+    #[default]
+    Text,
+    /// The catalog per command (actions, resources, conditions, Kubernetes rules).
+    Json,
+    /// A ready-to-attach IAM policy document.
+    Policy,
+    /// A Kubernetes ClusterRole manifest.
+    Rbac,
+}
+
+#[derive(Debug, Args)]
+pub struct PermissionsArgs {
+    /// The commands (default: all): plan, apply, destroy, list, verify, doctor, doctor-fix,
+    /// migrate, audit, usage.
+    #[arg(value_name = "COMMAND")]
+    pub commands: Vec<String>,
+    #[command(flatten)]
+    pub target: ClusterArgs,
+    /// The AWS account id of the ARNs (default, for --output policy: the caller's, from STS;
+    /// otherwise any account).
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: PermissionsFormat,
 }

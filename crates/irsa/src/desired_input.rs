@@ -7,6 +7,8 @@ use std::path::Path;
 use irsa_core::desired::{self, DesiredState, ResolveInput};
 use irsa_core::spec::{self, rules};
 
+use crate::cli::ClusterArgs;
+use crate::connection;
 use crate::exit::{CliError, read_input_file};
 
 /// The spec selectors as given.
@@ -53,6 +55,43 @@ pub fn load(selectors: &Selectors<'_>) -> Result<DesiredState, CliError> {
         partition: None,
     };
     desired::resolve(&spec, &input, &|path| std::fs::read_to_string(path)).map_err(spec_errors)
+}
+
+/// The desired state of a command given `-f FILE`, `--cluster`, or neither (then the
+/// kubeconfig's cluster and region, announced on stderr when `human`): the spec's region,
+/// else `--region`, the context's, `AWS_REGION`.
+pub fn for_target(
+    target: &ClusterArgs,
+    account: Option<&str>,
+    human: bool,
+) -> Result<DesiredState, CliError> {
+    let from_kubeconfig = match (&target.cluster, &target.file) {
+        (None, None) => Some(connection::kubeconfig_cluster(target, human)?),
+        _ => None,
+    };
+    let cluster = target
+        .cluster
+        .clone()
+        .or_else(|| from_kubeconfig.as_ref().map(|k| k.cluster.clone()));
+    let region = target.region.clone().or(if target.file.is_none() {
+        from_kubeconfig
+            .and_then(|k| k.region)
+            .or_else(connection::env_region)
+    } else {
+        None
+    });
+    let mut state = load(&Selectors {
+        file: target.file.as_deref(),
+        cluster: cluster.as_deref(),
+        region: region.as_deref(),
+        account,
+    })?;
+    if state.cluster.region.is_empty() {
+        state.cluster.region = connection::env_region().ok_or_else(|| {
+            CliError::input("no region: give --region, cluster.region in the spec, or AWS_REGION")
+        })?;
+    }
+    Ok(state)
 }
 
 /// Every spec error, one a line.

@@ -1,9 +1,13 @@
-//! A counting proxy for a query-protocol API (IAM): forwards every request unchanged to one
-//! local server (moto) and counts it by its `Action` (the form-encoded body's, else the query
-//! string's), so that end-to-end tests can assert how many IAM calls a command made, the way a
-//! throttle would count them. Point `AWS_ENDPOINT_URL_IAM` at [`CountingProxy::endpoint`].
-//! [`CountingProxy::deny`] makes it refuse one action as IAM refuses a caller without the
-//! permission (HTTP 403, `AccessDenied`), counted but not forwarded.
+//! A counting proxy for an AWS API: forwards every request unchanged to one local server (moto,
+//! or a fake) and counts it by its action, so that end-to-end tests can assert how many calls a
+//! command made, the way a throttle would count them, and which actions it called. For a
+//! query-protocol API (IAM, STS: [`CountingProxy::start`]) the action is the `Action` of the
+//! form-encoded body, else of the query string; for a restJson1 API (EKS, EKS Auth:
+//! [`CountingProxy::start_for`]) it is named from the method and path as the service's model
+//! routes them ([`eks_action`]). Point `AWS_ENDPOINT_URL_<SERVICE>` at
+//! [`CountingProxy::endpoint`]. [`CountingProxy::deny`] makes it refuse one action as the
+//! service refuses a caller without the permission (HTTP 403, `AccessDenied` for IAM, an
+//! `AccessDeniedException` for EKS), counted but not forwarded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -15,7 +19,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
-use crate::aws_wire::query::{iam_access_denied, parse_form};
+use crate::aws_wire::query::{iam_access_denied, parse_form, sts_error};
+use crate::aws_wire::rest_json;
 use crate::forward::Forwarder;
 use crate::server::BackgroundServer;
 
@@ -32,20 +37,55 @@ pub struct CountingProxy {
 #[derive(Clone)]
 struct Route {
     target: Forwarder,
+    wire: Wire,
     counts: Arc<Mutex<Counts>>,
     denied: Arc<Mutex<BTreeSet<String>>>,
+}
+
+/// The protocol of the API behind the proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// Query protocol (IAM, STS): actions by `Action`; `prefix` is the IAM service prefix.
+    Query { prefix: &'static str },
+    /// restJson1 (EKS, EKS Auth): actions by method and path.
+    RestJson { prefix: &'static str },
+}
+
+impl Wire {
+    /// IAM's query protocol.
+    pub const IAM: Wire = Wire::Query { prefix: "iam" };
+    /// STS's query protocol.
+    pub const STS: Wire = Wire::Query { prefix: "sts" };
+    /// EKS's restJson1.
+    pub const EKS: Wire = Wire::RestJson { prefix: "eks" };
+    /// EKS Auth's restJson1.
+    pub const EKS_AUTH: Wire = Wire::RestJson { prefix: "eks-auth" };
+
+    /// The IAM service prefix of the actions (`iam`, `eks`, …).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Wire::Query { prefix } | Wire::RestJson { prefix } => prefix,
+        }
+    }
 }
 
 /// The caller IAM names in a refusal (moto's default account).
 const CALLER: &str = "arn:aws:iam::123456789012:user/sandbox";
 
 impl CountingProxy {
-    /// Starts on 127.0.0.1 with a free port, forwarding to `target` (`http://127.0.0.1:PORT`).
+    /// Starts on 127.0.0.1 with a free port, forwarding IAM requests to `target`
+    /// (`http://127.0.0.1:PORT`).
     pub fn start(target: &str) -> std::io::Result<CountingProxy> {
+        CountingProxy::start_for(target, Wire::IAM)
+    }
+
+    /// Starts before `target`, reading actions as `wire` carries them (`Wire::EKS` for EKS).
+    pub fn start_for(target: &str, wire: Wire) -> std::io::Result<CountingProxy> {
         let counts = Arc::new(Mutex::new(Counts::new()));
         let denied = Arc::new(Mutex::new(BTreeSet::new()));
         let app = Router::new().fallback(counted).with_state(Route {
             target: Forwarder::new(target),
+            wire,
             counts: counts.clone(),
             denied: denied.clone(),
         });
@@ -57,7 +97,8 @@ impl CountingProxy {
         })
     }
 
-    /// From now on, refuses `action` (e.g. `GetAccountAuthorizationDetails`) with AccessDenied.
+    /// From now on, refuses `action` (e.g. `GetAccountAuthorizationDetails`, without the
+    /// service prefix) with AccessDenied.
     pub fn deny(&self, action: &str) {
         self.denied
             .lock()
@@ -92,6 +133,73 @@ impl CountingProxy {
     }
 }
 
+/// The action of a request as `wire` carries it.
+fn action_for(wire: Wire, parts: &axum::http::request::Parts, body: &[u8]) -> String {
+    match wire {
+        Wire::Query { .. } => action_of(parts.uri.query(), body),
+        Wire::RestJson { .. } => eks_action(parts.method.as_str(), parts.uri.path()),
+    }
+}
+
+/// The EKS (and EKS Auth) operation a restJson1 request is, by its method and path as the
+/// API models route them (`GET /clusters/{name}` DescribeCluster, `POST
+/// /clusters/{name}/addons/{addon}/update` UpdateAddon, `POST /tags/{arn}` TagResource, …).
+pub fn eks_action(method: &str, path: &str) -> String {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let name = match (method, segments.as_slice()) {
+        ("GET", ["clusters"]) => "ListClusters",
+        ("GET", ["clusters", _]) => "DescribeCluster",
+        ("GET", ["clusters", _, "addons"]) => "ListAddons",
+        ("POST", ["clusters", _, "addons"]) => "CreateAddon",
+        ("GET", ["clusters", _, "addons", _]) => "DescribeAddon",
+        ("DELETE", ["clusters", _, "addons", _]) => "DeleteAddon",
+        ("POST", ["clusters", _, "addons", _, "update"]) => "UpdateAddon",
+        ("GET", ["addons", "supported-versions"]) => "DescribeAddonVersions",
+        ("GET", ["addons", "configuration-schemas"]) => "DescribeAddonConfiguration",
+        ("GET", ["clusters", _, "pod-identity-associations"]) => "ListPodIdentityAssociations",
+        ("POST", ["clusters", _, "pod-identity-associations"]) => "CreatePodIdentityAssociation",
+        ("GET", ["clusters", _, "pod-identity-associations", _]) => {
+            "DescribePodIdentityAssociation"
+        }
+        ("POST", ["clusters", _, "pod-identity-associations", _]) => "UpdatePodIdentityAssociation",
+        ("DELETE", ["clusters", _, "pod-identity-associations", _]) => {
+            "DeletePodIdentityAssociation"
+        }
+        ("POST", ["clusters", _, "assume-role-for-pod-identity"]) => "AssumeRoleForPodIdentity",
+        ("GET", ["tags", ..]) => "ListTagsForResource",
+        ("POST", ["tags", ..]) => "TagResource",
+        ("DELETE", ["tags", ..]) => "UntagResource",
+        _ => return format!("({method} {path})"),
+    };
+    name.to_string()
+}
+
+/// The service's refusal of `action` for the sandbox's caller.
+fn access_denied(wire: Wire, action: &str) -> Response {
+    match wire {
+        Wire::Query { prefix: "iam" } => iam_access_denied(CALLER, action, "*"),
+        Wire::Query { prefix } => query_access_denied(prefix, action),
+        Wire::RestJson { prefix } => rest_json::error(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            &format!(
+                "User: {CALLER} is not authorized to perform: {prefix}:{action} on resource: *"
+            ),
+            &[],
+        ),
+    }
+}
+
+/// STS's refusal (query protocol, HTTP 403 `AccessDenied`).
+fn query_access_denied(prefix: &str, action: &str) -> Response {
+    let mut response = sts_error(
+        "AccessDenied",
+        &format!("User: {CALLER} is not authorized to perform: {prefix}:{action} on resource: *"),
+    );
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+}
+
 /// The query protocol's action: in the form body (POST, as the SDKs send it) or the query string.
 fn action_of(query: Option<&str>, body: &[u8]) -> String {
     let from_body = parse_form(&String::from_utf8_lossy(body)).remove("Action");
@@ -108,7 +216,7 @@ async fn counted(State(route): State<Route>, request: Request) -> Response {
             return (StatusCode::BAD_REQUEST, format!("counting proxy: {e}")).into_response();
         }
     };
-    let action = action_of(parts.uri.query(), &body);
+    let action = action_for(route.wire, &parts, &body);
     *route
         .counts
         .lock()
@@ -121,7 +229,7 @@ async fn counted(State(route): State<Route>, request: Request) -> Response {
         .unwrap_or_else(|p| p.into_inner())
         .contains(&action);
     if denied {
-        return iam_access_denied(CALLER, &action, "*");
+        return access_denied(route.wire, &action);
     }
     match route.target.send(parts, body).await {
         Ok((parts, body)) => Response::from_parts(parts, Body::from(body)),
@@ -144,5 +252,74 @@ mod tests {
             "ListRoles"
         );
         assert_eq!(action_of(None, b""), "(no Action)");
+    }
+
+    /// Paths of the EKS API reference (docs.aws.amazon.com/eks/latest/APIReference, each
+    /// operation's "Request Syntax") and of EKS Auth's AssumeRoleForPodIdentity.
+    #[test]
+    fn eks_actions_come_from_the_method_and_path() {
+        for (method, path, action) in [
+            ("GET", "/clusters/demo", "DescribeCluster"),
+            ("GET", "/clusters", "ListClusters"),
+            ("POST", "/clusters/demo/addons", "CreateAddon"),
+            (
+                "GET",
+                "/clusters/demo/addons/aws-ebs-csi-driver",
+                "DescribeAddon",
+            ),
+            (
+                "POST",
+                "/clusters/demo/addons/aws-ebs-csi-driver/update",
+                "UpdateAddon",
+            ),
+            (
+                "DELETE",
+                "/clusters/demo/addons/aws-ebs-csi-driver",
+                "DeleteAddon",
+            ),
+            (
+                "GET",
+                "/addons/configuration-schemas",
+                "DescribeAddonConfiguration",
+            ),
+            (
+                "GET",
+                "/clusters/demo/pod-identity-associations",
+                "ListPodIdentityAssociations",
+            ),
+            (
+                "POST",
+                "/clusters/demo/pod-identity-associations",
+                "CreatePodIdentityAssociation",
+            ),
+            (
+                "GET",
+                "/clusters/demo/pod-identity-associations/a-1",
+                "DescribePodIdentityAssociation",
+            ),
+            (
+                "POST",
+                "/clusters/demo/pod-identity-associations/a-1",
+                "UpdatePodIdentityAssociation",
+            ),
+            (
+                "DELETE",
+                "/clusters/demo/pod-identity-associations/a-1",
+                "DeletePodIdentityAssociation",
+            ),
+            (
+                "POST",
+                "/clusters/demo/assume-role-for-pod-identity",
+                "AssumeRoleForPodIdentity",
+            ),
+            (
+                "POST",
+                "/tags/arn%3Aaws%3Aeks%3Aus-east-1%3A1%3Acluster%2Fdemo",
+                "TagResource",
+            ),
+        ] {
+            assert_eq!(eks_action(method, path), action, "{method} {path}");
+        }
+        assert_eq!(eks_action("PUT", "/x"), "(PUT /x)");
     }
 }

@@ -3,6 +3,7 @@
 mod audit;
 mod doctor;
 mod migrate;
+mod permissions;
 mod policy;
 mod presets;
 mod provision;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<Code, CliError> {
         Command::Policy(PolicyCommand::Rules(args)) => policy::rules(args),
         Command::Trust(TrustCommand::Check(args)) => trust::check(args),
         Command::Audit(args) => audit::run(args),
+        Command::Permissions(args) => permissions::run(args),
         Command::Completions(args) => shell::completions(args),
         Command::Man => shell::man(),
     }

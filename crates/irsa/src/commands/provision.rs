@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::cli::{ApplyArgs, DestroyArgs, ProvisionArgs};
 use crate::connection;
-use crate::desired_input::{self, Selectors};
+use crate::desired_input;
 use crate::executor;
 use crate::exit::{CliError, Code};
 use crate::output::{Format, confirm, print_json};
@@ -43,43 +43,11 @@ struct Session {
 
 /// Validates the spec, then connects to AWS and the cluster (no API call yet).
 async fn connect(args: &ProvisionArgs) -> Result<Session, CliError> {
-    let env_region = std::env::var("AWS_REGION")
-        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-        .ok();
-    let from_kubeconfig = match (&args.target.cluster, &args.target.file) {
-        (None, None) => Some(connection::kubeconfig_cluster(
-            &args.target,
-            args.output == Format::Text,
-        )?),
-        _ => None,
-    };
-    let cluster = args
-        .target
-        .cluster
-        .clone()
-        .or_else(|| from_kubeconfig.as_ref().map(|k| k.cluster.clone()));
-    let region = args
-        .target
-        .region
-        .clone()
-        .or(if args.target.file.is_none() {
-            from_kubeconfig
-                .and_then(|k| k.region)
-                .or_else(|| env_region.clone())
-        } else {
-            None
-        });
-    let mut state = desired_input::load(&Selectors {
-        file: args.target.file.as_deref(),
-        cluster: cluster.as_deref(),
-        region: region.as_deref(),
-        account: args.account.as_deref(),
-    })?;
-    if state.cluster.region.is_empty() {
-        state.cluster.region = env_region.ok_or_else(|| {
-            CliError::input("no region: give --region, cluster.region in the spec, or AWS_REGION")
-        })?;
-    }
+    let state = desired_input::for_target(
+        &args.target,
+        args.account.as_deref(),
+        args.output == Format::Text,
+    )?;
     let conn = connection::clients(
         &state.cluster.region,
         args.target.kubeconfig.as_deref(),
