@@ -104,35 +104,47 @@ const ENFORCED_WRITES: &[&str] = &[
     "eks:CreateAddon",
 ];
 
-/// A policy document of `grants` less the actions in `removed`.
-fn policy(grants: &[Grant], removed: &[&str]) -> Value {
+/// A policy document of `grants`.
+fn policy(grants: &[Grant]) -> Value {
     let statements: Vec<Value> = grants
         .iter()
-        .filter_map(|g| {
-            let actions: Vec<&str> = g
-                .actions
-                .iter()
-                .copied()
-                .filter(|a| !removed.contains(a))
-                .collect();
-            if actions.is_empty() {
-                return None;
-            }
+        .map(|g| {
             let mut statement =
-                json!({"Effect": "Allow", "Action": actions, "Resource": g.resources});
+                json!({"Effect": "Allow", "Action": g.actions, "Resource": g.resources});
             if let Some(condition) = &g.condition {
                 statement["Condition"] = condition.clone();
             }
-            Some(statement)
+            statement
         })
         .collect();
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
+/// `document` less the actions in `removed` (a statement left with none goes).
+fn without(document: &Value, removed: &[&str]) -> Value {
+    let mut document = document.clone();
+    let statements = document["Statement"]
+        .as_array_mut()
+        .expect("a Statement list");
+    for statement in statements.iter_mut() {
+        let actions: Vec<Value> = match &statement["Action"] {
+            Value::String(one) => vec![json!(one)],
+            Value::Array(list) => list.clone(),
+            _ => Vec::new(),
+        };
+        statement["Action"] = actions
+            .into_iter()
+            .filter(|a| !a.as_str().is_some_and(|a| removed.contains(&a)))
+            .collect();
+    }
+    statements.retain(|s| s["Action"].as_array().is_some_and(|a| !a.is_empty()));
+    document
+}
+
 fn full_apply_policy(removed: &[&str]) -> Value {
     let mut grants = read_grants();
     grants.extend(write_grants());
-    policy(&grants, removed)
+    without(&policy(&grants), removed)
 }
 
 fn set_policy(env: &mut Env, policy: &Value) {
@@ -197,7 +209,7 @@ fn apply_works_with_the_full_policy_and_fails_without_any_one_write_action() {
 
 #[test]
 fn plan_needs_only_the_read_actions_and_apply_stops_at_the_first_write() {
-    let env = start_enforcing(policy(&read_grants(), &[]));
+    let env = start_enforcing(policy(&read_grants()));
     let plan = env.irsa(&["plan", "--cluster", "demo"]);
     assert_eq!(
         plan.status.code(),
@@ -232,4 +244,142 @@ fn aws_creations(plan: &std::process::Output) -> Vec<String> {
         })
         .map(str::to_string)
         .collect()
+}
+
+/// A policy that grants nothing beyond what every caller may (IAM wants one statement at least).
+fn nothing() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]})
+}
+
+/// What `irsa permissions COMMANDS… --output FORMAT` prints for the sandbox's account (run as the
+/// sandbox: printing needs no permission of the user's).
+fn permissions(env: &Env, commands: &[&str], format: &str) -> Value {
+    let mut args = vec!["permissions"];
+    args.extend(commands);
+    args.extend(["--account", ACCOUNT, "--output", format]);
+    let out = as_sandbox(env, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?} printed no JSON document ({e}): {}", text(&out)))
+}
+
+/// The printed IAM policy of `commands`.
+fn printed_policy(env: &Env, commands: &[&str]) -> Value {
+    permissions(env, commands, "policy")
+}
+
+/// Runs irsa as the enforced user; fails the test on any refusal or an exit code not in `codes`.
+fn runs_with_its_policy(env: &Env, args: &[&str], codes: &[i32]) {
+    let out = env.irsa(args);
+    let all = text(&out);
+    assert!(
+        out.status.code().is_some_and(|c| codes.contains(&c)),
+        "{args:?}: {all}"
+    );
+    assert!(
+        !all.contains("not authorized") && !all.contains("AccessDenied"),
+        "{args:?} was refused with its printed policy: {all}"
+    );
+}
+
+/// Each command, in an order that leaves something for the next, with its exit codes.
+const COMMANDS: &[(&str, &[&str], &[i32])] = &[
+    ("plan", &["plan"], &[3]),
+    ("apply", &["apply", "--yes"], &[0]),
+    ("plan", &["plan"], &[0]),
+    ("list", &["list", "--output", "json"], &[0]),
+    ("verify", &["verify", "--all", "--output", "json"], &[0]),
+    ("doctor", &["doctor", "--all", "--output", "json"], &[0, 1]),
+    ("usage", &["usage", "--output", "json"], &[0]),
+    ("audit", &["audit", "--output", "json"], &[0, 1]),
+    (
+        "migrate",
+        &["migrate", "--to", "pod-identity", "--all", "--plan"],
+        &[0, 3],
+    ),
+    ("destroy", &["destroy", "--yes"], &[0]),
+];
+
+#[test]
+fn every_command_works_with_exactly_its_printed_policy() {
+    let mut env = start_enforcing(nothing());
+    for (command, args, codes) in COMMANDS {
+        let policy = printed_policy(&env, &[command]);
+        set_policy(&mut env, &policy);
+        runs_with_its_policy(&env, args, codes);
+    }
+}
+
+#[test]
+fn the_read_only_commands_work_with_the_read_only_policy_alone() {
+    let mut env = start_enforcing(nothing());
+    let read_only = ["plan", "list", "verify", "doctor", "audit", "usage"];
+    let policy = printed_policy(&env, &read_only);
+    let catalog = permissions(&env, &read_only, "json");
+    for command in catalog["commands"].as_array().unwrap() {
+        assert_eq!(command["read_only"], true, "{command}");
+    }
+    set_policy(&mut env, &policy);
+    runs_with_its_policy(&env, &["plan"], &[3]);
+    // Something to read: the bundle applied by the sandbox itself.
+    let applied = as_sandbox(&env, &["apply", "--yes"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    for (command, args, codes) in COMMANDS {
+        if read_only.contains(command) {
+            runs_with_its_policy(&env, args, codes);
+        }
+    }
+    // The read-only policy is not enough to change anything.
+    let destroy = env.irsa(&["destroy", "--yes"]);
+    assert_eq!(destroy.status.code(), Some(1), "{}", text(&destroy));
+}
+
+/// The write actions of apply's printed catalog.
+fn apply_writes(env: &Env) -> Vec<String> {
+    let catalog = permissions(env, &["apply"], "json");
+    catalog["commands"][0]["aws"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|need| need["access"] == "write")
+        .filter_map(|need| need["action"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn removing_any_write_action_apply_makes_from_its_printed_policy_fails_apply() {
+    let mut env = start_enforcing(nothing());
+    let full = printed_policy(&env, &["apply"]);
+    let writes = apply_writes(&env);
+    for removed in ENFORCED_WRITES {
+        assert!(
+            writes.iter().any(|w| w == removed),
+            "{removed} in {writes:?}"
+        );
+        set_policy(&mut env, &without(&full, &[removed]));
+        let denied = apply(&env);
+        assert_eq!(
+            denied.status.code(),
+            Some(1),
+            "without {removed}: {}",
+            text(&denied)
+        );
+        assert!(
+            String::from_utf8_lossy(&denied.stderr).contains(removed),
+            "the denial names {removed}: {}",
+            text(&denied)
+        );
+        set_policy(&mut env, &full);
+        let rerun = apply(&env);
+        assert_eq!(
+            rerun.status.code(),
+            Some(0),
+            "after {removed}: {}",
+            text(&rerun)
+        );
+        assert_converged(&env);
+        let reset = as_sandbox(&env, &["destroy", "--cluster", "demo", "--yes"]);
+        assert_eq!(reset.status.code(), Some(0), "{}", text(&reset));
+    }
 }

@@ -28,7 +28,7 @@ const USAGE: &str = "usage: irsa-sandbox [--cluster NAME] [--region REGION] [--e
   --latency      delay every AWS request by MS milliseconds, as a network would (default 0)
   --enforce-iam  check every AWS request against the caller's IAM policies; the env file gets the
                  keys of a user with the policy of --policy FILE (default: what `irsa permissions
-                 --cluster NAME --account 123456789012 --output policy` prints)";
+                 --cluster NAME --region REGION --account 123456789012 --output policy` prints)";
 
 struct Args {
     cluster: String,
@@ -91,7 +91,7 @@ fn parse_args() -> Result<Args, String> {
 struct PolicyError(String);
 
 /// The policy of `--policy FILE`, or by default `irsa permissions`' for the cluster.
-fn enforced_policy(file: Option<&Path>, cluster: &str) -> Result<Value, PolicyError> {
+fn enforced_policy(file: Option<&Path>, cluster: &str, region: &str) -> Result<Value, PolicyError> {
     let (text, source) = match file {
         Some(file) => (
             std::fs::read_to_string(file).map_err(|e| {
@@ -99,7 +99,10 @@ fn enforced_policy(file: Option<&Path>, cluster: &str) -> Result<Value, PolicyEr
             })?,
             file.display().to_string(),
         ),
-        None => (irsa_permissions(cluster)?, "`irsa permissions`".to_string()),
+        None => (
+            irsa_permissions(cluster, region)?,
+            "`irsa permissions`".to_string(),
+        ),
     };
     let policy: Value = serde_json::from_str(&text)
         .map_err(|e| PolicyError(format!("the policy from {source} is not JSON: {e}")))?;
@@ -111,9 +114,9 @@ fn enforced_policy(file: Option<&Path>, cluster: &str) -> Result<Value, PolicyEr
     Ok(policy)
 }
 
-/// What `irsa permissions --cluster C --account A --output policy` prints, run from the `irsa`
-/// binary beside this one.
-fn irsa_permissions(cluster: &str) -> Result<String, PolicyError> {
+/// What `irsa permissions --cluster C --region R --account A --output policy` prints, run from
+/// the `irsa` binary beside this one.
+fn irsa_permissions(cluster: &str, region: &str) -> Result<String, PolicyError> {
     let irsa = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join("irsa")))
@@ -127,6 +130,8 @@ fn irsa_permissions(cluster: &str) -> Result<String, PolicyError> {
         "permissions",
         "--cluster",
         cluster,
+        "--region",
+        region,
         "--account",
         SANDBOX_ACCOUNT,
         "--output",
@@ -185,7 +190,7 @@ async fn main() -> ExitCode {
         }
     };
     let enforce_iam = if enforce_iam {
-        match enforced_policy(policy.as_deref(), &cluster) {
+        match enforced_policy(policy.as_deref(), &cluster, &region) {
             Ok(policy) => Some(policy),
             Err(PolicyError(message)) => {
                 eprintln!("irsa-sandbox: {message}");

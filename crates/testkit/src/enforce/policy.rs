@@ -11,7 +11,8 @@
 //!   `StringNotLike` (and their `IgnoreCase` forms for the Equals pair), each optionally under
 //!   `ForAllValues:` or `ForAnyValue:`, over the request's context keys (key names without case).
 //!   A missing key fails a plain or `ForAnyValue` test and passes a `ForAllValues` one, as IAM
-//!   documents. Every other operator (`Arn*`, `Bool`, `Null`, `Numeric*`, `Date*`, `IpAddress`,
+//!   documents; and `Null` (`"true"`: the key is absent, `"false"`: present). Every other
+//!   operator (`Arn*`, `Bool`, `Numeric*`, `Date*`, `IpAddress`,
 //!   `…IfExists`) makes its statement not apply: fail closed, so a policy relying on one is
 //!   denied here rather than allowed by mistake.
 
@@ -183,6 +184,12 @@ fn context_values<'a>(
 
 /// One operator over one key's values; unknown operators do not hold (see the module doc).
 fn operator_holds(operator: &str, actual: Option<&[String]>, expected: &[&str]) -> bool {
+    if operator == "Null" {
+        let absent = actual.is_none_or(<[String]>::is_empty);
+        return expected
+            .iter()
+            .all(|e| e.eq_ignore_ascii_case(if absent { "true" } else { "false" }));
+    }
     let (set, base) = match operator.split_once(':') {
         Some((set @ ("ForAllValues" | "ForAnyValue"), base)) => (Some(set), base),
         Some(_) => return false,
@@ -324,6 +331,17 @@ mod tests {
             Decision::ImplicitDeny,
             "the plain StringEquals needs its key"
         );
+    }
+
+    #[test]
+    fn null_tests_whether_the_key_is_there() {
+        // IAM User Guide, "Condition operator to check existence of condition keys".
+        let policy = json!({"Statement": [{"Effect": "Allow", "Action": "eks:CreateAddon", "Resource": "*",
+            "Condition": {"Null": {"aws:TagKeys": "false"}}}]});
+        let create = Request::new("eks:CreateAddon", "c");
+        assert_eq!(decide(&[policy.clone()], &create), Decision::ImplicitDeny);
+        let tagged = create.with_request_tags([("irsa.dev/cluster", "demo")]);
+        assert_eq!(decide(&[policy], &tagged), Decision::Allow);
     }
 
     #[test]
