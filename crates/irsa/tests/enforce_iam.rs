@@ -3,6 +3,7 @@
 //! sandbox serves each test's policies ([`testkit::sandbox::Sandbox::set_enforced_policy`]); the
 //! sandbox's own key resets the state between cases.
 
+use irsa_core::steps::{AddonIdentity, Step};
 use serde_json::{Value, json};
 
 mod common;
@@ -325,7 +326,9 @@ fn the_read_only_commands_work_with_the_read_only_policy_alone() {
     // Something to read: the bundle applied by the sandbox itself.
     let applied = as_sandbox(&env, &["apply", "--yes"]);
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
-    let after_apply = COMMANDS.iter().skip_while(|(command, ..)| *command != "apply");
+    let after_apply = COMMANDS
+        .iter()
+        .skip_while(|(command, ..)| *command != "apply");
     for (command, args, codes) in after_apply {
         if read_only.contains(command) {
             runs_with_its_policy(&env, args, codes);
@@ -382,5 +385,85 @@ fn removing_any_write_action_apply_makes_from_its_printed_policy_fails_apply() {
         assert_converged(&env);
         let reset = as_sandbox(&env, &["destroy", "--cluster", "demo", "--yes"]);
         assert_eq!(reset.status.code(), Some(0), "{}", text(&reset));
+    }
+}
+
+/// Drift that the sandbox plants after apply, and the write action of apply's printed policy
+/// that repairing it needs.
+fn drifts(env: &Env) -> Vec<(Step, &'static str)> {
+    let issuer = env
+        .sandbox
+        .issuer
+        .trim_start_matches("https://")
+        .to_string();
+    let loose_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{issuer}")},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {format!("{issuer}:aud"): "sts.amazonaws.com"}}}]});
+    let autoscaler = "irsa-demo-kube-system-cluster-autoscaler";
+    let policy_arn = format!("arn:aws:iam::{ACCOUNT}:policy/{autoscaler}-cluster-autoscaler");
+    let widened = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "autoscaling:*", "Resource": "*"}]});
+    vec![
+        (
+            Step::UpdateTrustPolicy {
+                role_name: autoscaler.into(),
+                trust_policy: loose_trust,
+            },
+            "iam:UpdateAssumeRolePolicy",
+        ),
+        (
+            Step::CreatePolicyVersion {
+                policy_arn,
+                document: widened,
+                prune: None,
+            },
+            "iam:CreatePolicyVersion",
+        ),
+        (
+            Step::UpdateAddon {
+                cluster: "demo".into(),
+                name: "aws-efs-csi-driver".into(),
+                identity: AddonIdentity::ServiceAccountRole {
+                    role_arn: format!(
+                        "arn:aws:iam::{ACCOUNT}:role/irsa-demo-kube-system-ebs-csi-controller-sa"
+                    ),
+                },
+            },
+            "eks:UpdateAddon",
+        ),
+    ]
+}
+
+#[test]
+fn removing_the_write_action_a_repair_needs_fails_apply_and_a_full_rerun_converges() {
+    let mut env = start_enforcing(nothing());
+    let full = printed_policy(&env, &["apply"]);
+    let applied = as_sandbox(&env, &["apply", "--yes"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    for (drift, needed) in drifts(&env) {
+        env.step(drift);
+        set_policy(&mut env, &without(&full, &[needed]));
+        let denied = apply(&env);
+        assert_eq!(
+            denied.status.code(),
+            Some(1),
+            "without {needed}: {}",
+            text(&denied)
+        );
+        assert!(
+            String::from_utf8_lossy(&denied.stderr).contains(needed),
+            "the denial names {needed}: {}",
+            text(&denied)
+        );
+        set_policy(&mut env, &full);
+        let rerun = apply(&env);
+        assert_eq!(
+            rerun.status.code(),
+            Some(0),
+            "after {needed}: {}",
+            text(&rerun)
+        );
+        assert_converged(&env);
     }
 }
