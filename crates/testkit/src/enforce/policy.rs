@@ -252,7 +252,7 @@ mod tests {
     fn actions_match_without_case_resources_with_case() {
         let policy = allow(json!("EKS:create*"), json!("arn:aws:eks:*:*:cluster/demo"));
         let request = Request::new("eks:CreateAddon", "arn:aws:eks:us-east-1:1:cluster/demo");
-        assert_eq!(decide(&[policy.clone()], &request), Decision::Allow);
+        assert_eq!(decide(std::slice::from_ref(&policy), &request), Decision::Allow);
         let other = Request::new("eks:CreateAddon", "arn:aws:eks:us-east-1:1:cluster/Demo");
         assert_eq!(decide(&[policy], &other), Decision::ImplicitDeny);
     }
@@ -281,7 +281,7 @@ mod tests {
     fn not_action_and_not_resource_invert() {
         let policy = json!({"Statement": [{"Effect": "Allow", "NotAction": "eks:Delete*", "NotResource": "arn:aws:eks:*:*:cluster/prod"}]});
         let on = |action: &str, resource: &str| {
-            decide(&[policy.clone()], &Request::new(action, resource))
+            decide(std::slice::from_ref(&policy), &Request::new(action, resource))
         };
         assert_eq!(
             on("eks:ListAddons", "arn:aws:eks:r:1:cluster/demo"),
@@ -312,7 +312,7 @@ mod tests {
                           "ForAllValues:StringLike": {"aws:TagKeys": ["irsa.dev/*"]}}}]});
         let create = |tags: &[(&str, &str)]| {
             decide(
-                &[policy.clone()],
+                std::slice::from_ref(&policy),
                 &Request::new("eks:CreatePodIdentityAssociation", "c")
                     .with_request_tags(tags.iter().copied()),
             )
@@ -339,7 +339,7 @@ mod tests {
         let policy = json!({"Statement": [{"Effect": "Allow", "Action": "eks:CreateAddon", "Resource": "*",
             "Condition": {"Null": {"aws:TagKeys": "false"}}}]});
         let create = Request::new("eks:CreateAddon", "c");
-        assert_eq!(decide(&[policy.clone()], &create), Decision::ImplicitDeny);
+        assert_eq!(decide(std::slice::from_ref(&policy), &create), Decision::ImplicitDeny);
         let tagged = create.with_request_tags([("irsa.dev/cluster", "demo")]);
         assert_eq!(decide(&[policy], &tagged), Decision::Allow);
     }
