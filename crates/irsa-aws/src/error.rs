@@ -135,10 +135,41 @@ impl AwsError {
         self.kind == ErrorKind::NotFound
     }
 
+    /// Who was refused which action on what, for an AccessDenied: read from AWS's message
+    /// (`User: ARN is not authorized to perform: ACTION on resource: RESOURCE[ because …]`,
+    /// IAM's and EKS's wording), else this call's operation and resource.
+    pub fn denied(&self) -> Option<Denied> {
+        if self.kind != ErrorKind::AccessDenied || self.operation.starts_with("sts:AssumeRole") {
+            return None;
+        }
+        let between = |start: &str, end: &str| -> Option<String> {
+            let rest = &self.message[self.message.find(start)? + start.len()..];
+            let stop = rest.find(end).unwrap_or(rest.len());
+            Some(rest[..stop].trim().to_string()).filter(|s| !s.is_empty())
+        };
+        Some(Denied {
+            caller: between("User: ", " is not authorized"),
+            action: between("to perform: ", " on resource")
+                .unwrap_or_else(|| self.operation.to_string()),
+            resource: between("on resource: ", " because").unwrap_or_else(|| self.resource.clone()),
+        })
+    }
+
     pub(crate) fn with_kind(mut self, kind: ErrorKind) -> AwsError {
         self.kind = kind;
         self
     }
+}
+
+/// An AccessDenied, as AWS states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// The caller's ARN (`arn:aws:sts::…:assumed-role/ci/…`), when AWS names it.
+    pub caller: Option<String>,
+    /// `iam:CreateRole`.
+    pub action: String,
+    /// The resource's ARN (or the name irsa asked about).
+    pub resource: String,
 }
 
 /// Why a call that got no answer from AWS failed: no credentials, failed credentials, or an
@@ -174,4 +205,52 @@ where
         .collect::<Result<Vec<T>, E>>()
         .await
         .map_err(|e| AwsError::from_sdk(operation, resource, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn denied(operation: &'static str, resource: &str, message: &str) -> Option<Denied> {
+        AwsError {
+            kind: ErrorKind::AccessDenied,
+            operation,
+            resource: resource.into(),
+            code: Some("AccessDenied".into()),
+            message: message.into(),
+        }
+        .denied()
+    }
+
+    /// IAM's wording (IAM user guide, "Troubleshoot access denied error messages"), with and
+    /// without the reason clause.
+    #[test]
+    fn an_access_denied_names_the_caller_action_and_resource() {
+        let message = "User: arn:aws:sts::123456789012:assumed-role/ci/run-7 is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::123456789012:role/irsa-demo-x because no identity-based policy allows the iam:CreateRole action";
+        assert_eq!(
+            denied("iam:CreateRole", "irsa-demo-x", message),
+            Some(Denied {
+                caller: Some("arn:aws:sts::123456789012:assumed-role/ci/run-7".into()),
+                action: "iam:CreateRole".into(),
+                resource: "arn:aws:iam::123456789012:role/irsa-demo-x".into(),
+            })
+        );
+        let bare = denied(
+            "eks:CreateAddon",
+            "demo/aws-ebs-csi-driver",
+            "Access denied",
+        )
+        .unwrap();
+        assert_eq!(bare.caller, None);
+        assert_eq!(bare.action, "eks:CreateAddon");
+        assert_eq!(bare.resource, "demo/aws-ebs-csi-driver");
+    }
+
+    #[test]
+    fn a_refused_web_identity_is_not_the_callers_permission() {
+        assert_eq!(
+            denied("sts:AssumeRoleWithWebIdentity", "role", "Not authorized"),
+            None
+        );
+    }
 }

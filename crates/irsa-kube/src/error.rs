@@ -118,6 +118,38 @@ impl KubeError {
         }
     }
 
+    /// What RBAC refused, for a 403 Forbidden: read from the API server's message
+    /// (`… is forbidden: User "U" cannot VERB resource "R" in API group "G" in the namespace
+    /// "N"`, or `at the cluster scope`).
+    pub fn forbidden(&self) -> Option<Forbidden> {
+        let KubeError::Api {
+            code: Some(403),
+            message,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let quoted_after = |marker: &str| -> Option<String> {
+            let rest = &message[message.find(marker)? + marker.len()..];
+            let rest = rest.strip_prefix('"')?;
+            Some(rest[..rest.find('"')?].to_string())
+        };
+        let verb_and_resource = {
+            let rest = &message[message.find(" cannot ")? + " cannot ".len()..];
+            let (verb, rest) = rest.split_once(' ')?;
+            let rest = rest.strip_prefix("resource \"")?;
+            (verb.to_string(), rest[..rest.find('"')?].to_string())
+        };
+        Some(Forbidden {
+            user: quoted_after("User "),
+            verb: verb_and_resource.0,
+            resource: verb_and_resource.1,
+            api_group: quoted_after("in API group ").unwrap_or_default(),
+            namespace: quoted_after("in the namespace "),
+        })
+    }
+
     /// The API's `reason` (`NotFound`, `AlreadyExists`, `Conflict`, …).
     pub fn reason(&self) -> Option<&str> {
         match self {
@@ -125,6 +157,21 @@ impl KubeError {
             _ => None,
         }
     }
+}
+
+/// A request RBAC refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forbidden {
+    /// The Kubernetes user, when the server names it.
+    pub user: Option<String>,
+    /// `create`, `patch`, …
+    pub verb: String,
+    /// `serviceaccounts`, `serviceaccounts/token`, …
+    pub resource: String,
+    /// `""` for the core group, `apps`, …
+    pub api_group: String,
+    /// `None` at the cluster scope.
+    pub namespace: Option<String>,
 }
 
 /// `true` when the kube error is the API's 404.
@@ -135,4 +182,47 @@ pub(crate) fn is_not_found(e: &kube::Error) -> bool {
 /// `true` when the kube error is the API's 409 AlreadyExists.
 pub(crate) fn is_already_exists(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 409 && s.reason == "AlreadyExists")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(message: &str) -> KubeError {
+        let mut status = kube::core::Status::failure(message, "Forbidden");
+        status.code = 403;
+        KubeError::api(
+            "create",
+            "service account kube-system/x",
+            kube::Error::Api(Box::new(status)),
+        )
+    }
+
+    /// The API server's wording (k8s.io/apiserver, endpoints/handlers/responsewriters,
+    /// `forbiddenMessage`): namespaced, and at the cluster scope.
+    #[test]
+    fn a_forbidden_names_the_user_verb_resource_and_namespace() {
+        let e = refused(
+            "serviceaccounts \"x\" is forbidden: User \"system:serviceaccount:ci:deployer\" cannot create resource \"serviceaccounts\" in API group \"\" in the namespace \"kube-system\"",
+        );
+        assert_eq!(
+            e.forbidden(),
+            Some(Forbidden {
+                user: Some("system:serviceaccount:ci:deployer".into()),
+                verb: "create".into(),
+                resource: "serviceaccounts".into(),
+                api_group: String::new(),
+                namespace: Some("kube-system".into()),
+            })
+        );
+        let e = refused(
+            "namespaces \"team\" is forbidden: User \"alice\" cannot create resource \"namespaces\" in API group \"\" at the cluster scope",
+        );
+        let forbidden = e.forbidden().unwrap();
+        assert_eq!(
+            (forbidden.verb.as_str(), forbidden.namespace),
+            ("create", None)
+        );
+        assert_eq!(refused("forbidden by a webhook").forbidden(), None);
+    }
 }

@@ -1,19 +1,98 @@
 //! Errors a person can act on: the failures every command can meet before it does anything of
 //! its own — no AWS credentials, credentials AWS refuses, an AWS endpoint or the Kubernetes API
 //! that cannot be reached or refuses — said in one or two lines with what to do, instead of the
-//! SDK's provider-chain or connector dumps. The full detail is kept for `--debug` (or
-//! `RUST_LOG=debug`). Other errors pass through as they are.
+//! SDK's provider-chain or connector dumps; and a permission the caller lacks ([`denial`]: an
+//! AWS AccessDenied or a Kubernetes 403), named with the command, the action and the resource,
+//! and where to find what the command needs (`irsa permissions`). The full detail is kept for
+//! `--debug` (or `RUST_LOG=debug`). Other errors pass through as they are.
 
 use std::error::Error;
+use std::sync::OnceLock;
 
 use irsa_aws::{AwsError, ErrorKind};
 use irsa_kube::KubeError;
 
+/// The command running (`apply`), for the answers to denials.
+static COMMAND: OnceLock<&'static str> = OnceLock::new();
+
+/// The commands `irsa permissions` names for this run (`doctor doctor-fix` for `doctor --fix`).
+static PERMISSIONS_OF: OnceLock<&'static str> = OnceLock::new();
+
+/// Records the command this run is, and what `irsa permissions` calls it (once, before it
+/// starts).
+pub fn set_command(name: &'static str, permissions_of: &'static str) {
+    let _ = COMMAND.set(name);
+    let _ = PERMISSIONS_OF.set(permissions_of);
+}
+
+/// The `irsa permissions` arguments for this run.
+fn permissions_of() -> &'static str {
+    PERMISSIONS_OF.get().copied().unwrap_or_else(command)
+}
+
+/// The command this run is (`irsa` before one is set).
+pub fn command() -> &'static str {
+    COMMAND.get().copied().unwrap_or("irsa")
+}
+
+/// The answer to a permission the caller lacks, if `error` is one: an AWS AccessDenied
+/// (`the caller (ARN) may not iam:CreateRole on ARN; irsa permissions apply prints the policy
+/// it needs`) or a Kubernetes 403 (the verb, resource and namespace, and the RBAC rule to add).
+pub fn denial(error: &(dyn Error + 'static)) -> Option<String> {
+    if let Some(denied) = error.downcast_ref::<AwsError>().and_then(AwsError::denied) {
+        let caller = denied
+            .caller
+            .map(|arn| format!("the caller ({arn})"))
+            .unwrap_or_else(|| "the caller".into());
+        return Some(format!(
+            "{caller} may not {} on {}; irsa permissions {} prints the policy it needs",
+            denied.action,
+            denied.resource,
+            permissions_of()
+        ));
+    }
+    let forbidden = error
+        .downcast_ref::<KubeError>()
+        .and_then(KubeError::forbidden)?;
+    let who = forbidden
+        .user
+        .map(|u| format!("the Kubernetes user ({u})"))
+        .unwrap_or_else(|| "the Kubernetes user".into());
+    let place = forbidden
+        .namespace
+        .map(|ns| format!("in namespace {ns}"))
+        .unwrap_or_else(|| "at the cluster scope".into());
+    let resource = match forbidden.api_group.as_str() {
+        "" => forbidden.resource.clone(),
+        group => format!("{}.{group}", forbidden.resource),
+    };
+    Some(format!(
+        "{who} may not {} {resource} {place}; add the RBAC rule {} (irsa permissions {} --output rbac prints the ClusterRole it needs)",
+        forbidden.verb,
+        irsa_core::permissions::rbac::rule_line(
+            &forbidden.api_group,
+            &forbidden.resource,
+            &forbidden.verb
+        ),
+        permissions_of()
+    ))
+}
+
+/// The message for a failed plan step: the answer to a denial, else the error as it is.
+pub fn step_failure(error: &(dyn Error + 'static)) -> String {
+    denial(error).unwrap_or_else(|| error.to_string())
+}
+
+/// Whether a step's message (from [`step_failure`]) is the answer to a denial.
+pub fn is_denial_answer(message: &str) -> bool {
+    message.ends_with(" prints the policy it needs")
+        || message.ends_with(" --output rbac prints the ClusterRole it needs)")
+}
+
 /// The message for `error`, met while doing `what` (`observing AWS`).
 pub fn explain(what: &str, error: &(dyn Error + 'static)) -> String {
-    let explained = error
-        .downcast_ref::<AwsError>()
-        .and_then(aws)
+    let explained = denial(error)
+        .or_else(|| error.downcast_ref::<AwsError>().and_then(aws))
         .or_else(|| error.downcast_ref::<KubeError>().and_then(kube));
     let Some(explained) = explained else {
         return format!("{what}: {error}");
@@ -148,6 +227,24 @@ mod tests {
             "client error (Connect): tcp connect error: Connection refused (os error 111)"
         );
         assert_eq!(service("sts:GetCallerIdentity"), "sts");
+    }
+
+    #[test]
+    fn an_access_denied_names_the_caller_action_resource_and_command() {
+        let e = AwsError {
+            kind: ErrorKind::AccessDenied,
+            operation: "iam:CreateRole",
+            resource: "irsa-demo-x".into(),
+            code: Some("AccessDenied".into()),
+            message: "User: arn:aws:sts::123456789012:assumed-role/ci/run-7 is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::123456789012:role/irsa-demo-x because no identity-based policy allows the iam:CreateRole action".into(),
+        };
+        assert_eq!(
+            denial(&e).unwrap(),
+            format!(
+                "the caller (arn:aws:sts::123456789012:assumed-role/ci/run-7) may not iam:CreateRole on arn:aws:iam::123456789012:role/irsa-demo-x; irsa permissions {} prints the policy it needs",
+                permissions_of()
+            )
+        );
     }
 
     #[test]

@@ -105,6 +105,36 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command's name as typed (`apply`, `policy lint`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Presets(_) => "presets",
+            Command::Render(_) => "render",
+            Command::Plan(_) => "plan",
+            Command::Apply(_) => "apply",
+            Command::Destroy(_) => "destroy",
+            Command::List(_) => "list",
+            Command::Verify(_) => "verify",
+            Command::Migrate(_) => "migrate",
+            Command::Doctor(_) => "doctor",
+            Command::Usage(_) => "usage",
+            Command::Policy(_) => "policy",
+            Command::Trust(_) => "trust",
+            Command::Audit(_) => "audit",
+            Command::Permissions(_) => "permissions",
+            Command::Completions(_) => "completions",
+            Command::Man => "man",
+        }
+    }
+
+    /// The arguments of `irsa permissions` that print what this command needs.
+    pub fn permissions_of(&self) -> &'static str {
+        match self {
+            Command::Doctor(DoctorArgs { fix: true, .. }) => "doctor doctor-fix",
+            other => other.name(),
+        }
+    }
+
     /// Hands the global `--region` to the command that reads it.
     pub fn set_region(&mut self, region: Option<String>) {
         let slot = match self {

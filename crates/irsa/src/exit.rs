@@ -28,6 +28,8 @@ impl From<Code> for std::process::ExitCode {
 pub struct CliError {
     message: String,
     code: Code,
+    /// The message is an answer about this command (a denial): printed as `irsa COMMAND: …`.
+    about_command: bool,
 }
 
 impl CliError {
@@ -36,6 +38,7 @@ impl CliError {
         CliError {
             message: message.into(),
             code: Code::BadInput,
+            about_command: false,
         }
     }
 
@@ -44,6 +47,23 @@ impl CliError {
         CliError {
             message: message.into(),
             code: Code::Negative,
+            about_command: false,
+        }
+    }
+
+    /// A permission the caller lacks (exit 1), said as `irsa COMMAND: …`.
+    pub fn denied(message: impl Into<String>) -> CliError {
+        CliError {
+            about_command: true,
+            ..CliError::failed(message)
+        }
+    }
+
+    /// How the message is introduced: `irsa` or, for a denial, `irsa COMMAND`.
+    pub fn prefix(&self) -> String {
+        match self.about_command {
+            true => format!("irsa {}", crate::actionable::command()),
+            false => "irsa".to_string(),
         }
     }
 
@@ -62,7 +82,10 @@ impl fmt::Display for CliError {
 /// or, for the failures anyone can meet (no credentials, an endpoint out of reach), what to do
 /// (see [`crate::actionable`]).
 pub fn failed_while<E: std::error::Error + 'static>(what: &str) -> impl Fn(E) -> CliError + '_ {
-    move |e| CliError::failed(crate::actionable::explain(what, &e))
+    move |e| match crate::actionable::denial(&e) {
+        Some(_) => CliError::denied(crate::actionable::explain(what, &e)),
+        None => CliError::failed(crate::actionable::explain(what, &e)),
+    }
 }
 
 /// Reads a file the user named, with the path in the error.

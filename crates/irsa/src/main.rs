@@ -29,7 +29,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code.into(),
         Err(error) => {
-            eprintln!("irsa: {error}");
+            eprintln!("{}: {error}", error.prefix());
             error.code().into()
         }
     }

@@ -75,6 +75,18 @@ impl Proxies {
     }
 }
 
+impl Proxies {
+    /// The proxy of the service whose actions start with `prefix` (`iam`, `eks`).
+    fn of(&self, prefix: &str) -> &CountingProxy {
+        let at = self
+            .wires
+            .iter()
+            .position(|w| w.prefix() == prefix)
+            .unwrap();
+        &self.proxies[at].0
+    }
+}
+
 /// The catalog's actions of `command`.
 fn catalog(command: Command) -> BTreeSet<String> {
     permissions::needs(command)
@@ -271,4 +283,53 @@ fn the_cluster_role_grants_what_the_kubernetes_steps_need() {
     assert_eq!(verbs("pods"), ["create", "delete", "get", "list"]);
     assert_eq!(verbs("/openid/v1/jwks"), ["get"]);
     assert!(verbs("deployments").contains(&"patch".to_string()));
+}
+
+/// The sandbox's caller as the proxies name it in a refusal.
+const CALLER: &str = "arn:aws:iam::123456789012:user/sandbox";
+
+#[test]
+fn a_denied_write_names_the_caller_action_and_command_and_a_rerun_converges() {
+    let env = common::start();
+    let proxies = Proxies::start(&env);
+    proxies.of("iam").deny("CreateRole");
+    let (out, _) = proxies.run(&env, &["apply", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("irsa apply: the caller ({CALLER}) may not iam:CreateRole on *; irsa permissions apply prints the policy it needs")),
+        "{stderr}"
+    );
+    proxies.of("iam").allow_all();
+    let (out, _) = proxies.run(&env, &["apply", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (out, made) = proxies.run(&env, &["plan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        made.iter()
+            .all(|a| !irsa_aws::stats::is_mutating(a.split(':').nth(1).unwrap()))
+    );
+}
+
+#[test]
+fn a_denied_read_and_a_denied_eks_call_are_answered_the_same_way() {
+    let env = common::start();
+    let proxies = Proxies::start(&env);
+    proxies.of("iam").deny("GetRole");
+    let (out, _) = proxies.run(&env, &["plan"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("irsa plan: the caller ({CALLER}) may not iam:GetRole on *; irsa permissions plan prints the policy it needs")),
+        "{stderr}"
+    );
+    proxies.of("iam").allow_all();
+    proxies.of("eks").deny("CreateAddon");
+    let (out, _) = proxies.run(&env, &["apply", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("irsa apply: the caller ({CALLER}) may not eks:CreateAddon on *; irsa permissions apply prints the policy it needs")),
+        "{stderr}"
+    );
 }

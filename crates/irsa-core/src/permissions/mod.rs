@@ -161,3 +161,6 @@ pub fn needs_of(commands: &[Command]) -> Vec<Need> {
         .filter(|n| seen.insert((n.action, n.on, n.when)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

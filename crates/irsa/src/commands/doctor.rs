@@ -433,12 +433,12 @@ async fn perform(conn: &Connection, fixes: &[FixAction]) -> Result<Vec<String>, 
             {
                 irsa_kube::execute(&conn.kube, step)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| crate::actionable::step_failure(&e))
             }
             FixAction::Step { step } => {
                 irsa_aws::execute(&conn.aws, step, &|msg: &str| eprintln!("    {msg}"))
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| crate::actionable::step_failure(&e))
             }
             FixAction::Restart {
                 namespace,
@@ -454,7 +454,7 @@ async fn perform(conn: &Connection, fixes: &[FixAction]) -> Result<Vec<String>, 
                 },
             )
             .await
-            .map_err(|e| e.to_string()),
+            .map_err(|e| crate::actionable::step_failure(&e)),
         };
         match result {
             Ok(()) => {

@@ -19,6 +19,7 @@ use crate::exit::{CliError, Code};
 pub fn run(cli: Cli) -> Result<Code, CliError> {
     let mut command = cli.command;
     command.set_region(cli.global.region);
+    crate::actionable::set_command(command.name(), command.permissions_of());
     match command {
         Command::Presets(args) => presets::run(args),
         Command::Render(args) => render::run(args),

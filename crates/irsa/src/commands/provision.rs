@@ -18,11 +18,12 @@ use irsa_core::snapshot::Snapshot;
 use irsa_core::steps::Step;
 use serde_json::json;
 
+use crate::actionable;
 use crate::cli::{ApplyArgs, DestroyArgs, ProvisionArgs};
 use crate::connection;
 use crate::desired_input;
 use crate::executor;
-use crate::exit::{CliError, Code};
+use crate::exit::{CliError, Code, failed_while};
 use crate::output::{Format, confirm, print_json};
 use crate::progress;
 use crate::style::{self, counted};
@@ -99,7 +100,7 @@ impl Session {
         extra_addons: Vec<String>,
         associations: irsa_aws::pod_identity::AssociationScope,
     ) -> Result<Snapshot, CliError> {
-        let failed = |e: &dyn std::fmt::Display| CliError::failed(format!("observing AWS: {e}"));
+        let failed = |e: &irsa_aws::AwsError| failed_while("observing AWS")(e.clone());
         // The spec's customer-managed policies, as (path, name): their ARNs hold the account.
         // When the spec does not name it, observe builds them from STS's answer, so that only
         // these reads wait for it.
@@ -202,7 +203,7 @@ impl Session {
     /// are not in the spec (irsa's among them are bindings since removed from the spec) with the
     /// customer-managed policies attached to them and the service accounts their tags name.
     async fn observe_for_destroy(&mut self) -> Result<Snapshot, CliError> {
-        let failed = |e: &dyn std::fmt::Display| CliError::failed(format!("observing AWS: {e}"));
+        let failed = |e: &irsa_aws::AwsError| failed_while("observing AWS")(e.clone());
         let addons = irsa_core::presets::catalog()
             .iter()
             .filter_map(|p| match p.install {
@@ -381,12 +382,12 @@ pub(crate) async fn execute(
                     kube_mutating.fetch_add(1, Ordering::Relaxed);
                     irsa_kube::execute(&kube, &step)
                         .await
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| actionable::step_failure(&e))
                 }
                 Step::WriteFile { path, contents } => write_file(path, contents),
                 _ => irsa_aws::execute(&aws, &step, &|msg: &str| news.status(msg))
                     .await
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| actionable::step_failure(&e)),
             };
             news.finish(&match &result {
                 Ok(()) => format!("  ✓ {label} ({:.2}s)", started.elapsed().as_secs_f64()),
@@ -399,14 +400,24 @@ pub(crate) async fn execute(
     if report.ok() {
         return Ok(());
     }
-    let mut message = format!("{} failed", counted(report.failed.len(), "step"));
+    let denial = report
+        .failed
+        .iter()
+        .find(|(_, e)| actionable::is_denial_answer(e));
+    let mut message = match denial {
+        Some((_, answer)) => format!("{answer}\n{} failed", counted(report.failed.len(), "step")),
+        None => format!("{} failed", counted(report.failed.len(), "step")),
+    };
     for (_, e) in &report.failed {
         message.push_str(&format!("\n  {e}"));
     }
     if !report.skipped.is_empty() {
         message.push_str(&format!("\n{} not started; run apply again once the cause is fixed: it re-observes and completes the rest", counted(report.skipped.len(), "step")));
     }
-    Err(CliError::failed(message))
+    match denial {
+        Some(_) => Err(CliError::denied(message)),
+        None => Err(CliError::failed(message)),
+    }
 }
 
 /// The Helm values files irsa wrote before (`<dir>/<binding>/helm-values.yaml`), keyed the way the
