@@ -165,6 +165,25 @@ fn as_sandbox(env: &Env, args: &[&str]) -> std::process::Output {
     )
 }
 
+/// irsa's answer to a denial (issue 14): the command, the caller, the action (`action` is a
+/// prefix of it) and where to find the policy.
+fn assert_denied(out: &std::process::Output, command: &str, action: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let caller = format!(
+        "arn:aws:iam::{ACCOUNT}:user/{}",
+        testkit::sandbox::ENFORCED_USER
+    );
+    let said = format!("irsa {command}: the caller ({caller}) may not {action}");
+    let remedy = format!("; irsa permissions {command} prints the policy it needs");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with(&said) && l.ends_with(&remedy)),
+        "expected `{said}… on …{remedy}`: {}",
+        text(out)
+    );
+}
+
 fn apply(env: &Env) -> std::process::Output {
     env.irsa(&["apply", "--cluster", "demo", "--yes"])
 }
@@ -187,12 +206,7 @@ fn apply_works_with_the_full_policy_and_fails_without_any_one_write_action() {
             "without {removed}: {}",
             text(&denied)
         );
-        let stderr = String::from_utf8_lossy(&denied.stderr);
-        assert!(
-            stderr.contains(removed) && stderr.contains("not authorized"),
-            "the denial names {removed}: {}",
-            text(&denied)
-        );
+        assert_denied(&denied, "apply", removed);
         // A rerun with the full policy completes what the denied run left.
         set_policy(&mut env, &full_apply_policy(&[]));
         let rerun = apply(&env);
@@ -220,11 +234,7 @@ fn plan_needs_only_the_read_actions_and_apply_stops_at_the_first_write() {
     );
     let apply = apply(&env);
     assert_eq!(apply.status.code(), Some(1), "{}", text(&apply));
-    assert!(
-        String::from_utf8_lossy(&apply.stderr).contains("not authorized"),
-        "{}",
-        text(&apply)
-    );
+    assert_denied(&apply, "apply", "iam:Create");
     // Nothing in AWS changed: every IAM item and add-on is still to create (Kubernetes, which
     // the sandbox does not restrict, may have its service account).
     let after = as_sandbox(&env, &["plan", "--cluster", "demo"]);
@@ -279,7 +289,7 @@ fn runs_with_its_policy(env: &Env, args: &[&str], codes: &[i32]) {
         "{args:?}: {all}"
     );
     assert!(
-        !all.contains("not authorized") && !all.contains("AccessDenied"),
+        !all.contains(" may not ") && !all.contains("AccessDenied"),
         "{args:?} was refused with its printed policy: {all}"
     );
 }
@@ -369,11 +379,7 @@ fn removing_any_write_action_apply_makes_from_its_printed_policy_fails_apply() {
             "without {removed}: {}",
             text(&denied)
         );
-        assert!(
-            String::from_utf8_lossy(&denied.stderr).contains(removed),
-            "the denial names {removed}: {}",
-            text(&denied)
-        );
+        assert_denied(&denied, "apply", removed);
         set_policy(&mut env, &full);
         let rerun = apply(&env);
         assert_eq!(
@@ -451,11 +457,7 @@ fn removing_the_write_action_a_repair_needs_fails_apply_and_a_full_rerun_converg
             "without {needed}: {}",
             text(&denied)
         );
-        assert!(
-            String::from_utf8_lossy(&denied.stderr).contains(needed),
-            "the denial names {needed}: {}",
-            text(&denied)
-        );
+        assert_denied(&denied, "apply", needed);
         set_policy(&mut env, &full);
         let rerun = apply(&env);
         assert_eq!(

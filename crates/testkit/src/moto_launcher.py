@@ -91,6 +91,73 @@ def _enforce_iam_for_callers_but(sandbox_key):
         return matches(self, element, value)
 
     IAMPolicyStatement._check_element_matches = unknown_resource_matches
+    _answer_refusals_in_each_services_shape()
+
+
+_QUERY_NAMESPACES = {
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "autoscaling": "http://autoscaling.amazonaws.com/doc/2011-01-01/",
+}
+
+
+def _answer_refusals_in_each_services_shape():
+    import json
+    import uuid
+    from xml.sax.saxutils import escape
+
+    from moto.core.exceptions import _RESTError
+    from moto.iam.access_control import IAMPolicy, IAMRequest, PermissionResult
+
+    class Refusal(_RESTError):
+        code = 403
+
+        def __init__(self, service, message):
+            super().__init__("AccessDenied", message)
+            if service == "cloudtrail":
+                self.code = 400
+                self.error_type = "AccessDeniedException"
+                self.description = json.dumps({"__type": self.error_type, "message": message})
+                self.content_type = "application/x-amz-json-1.1"
+            else:
+                namespace = _QUERY_NAMESPACES.get(service, "")
+                self.description = (
+                    f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type>'
+                    f"<Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
+                    f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+                )
+                self.content_type = "text/xml"
+
+    # Requests are served one at a time (change 3): the request being checked, and whether an
+    # explicit Deny decided it.
+    checking = {"resource": "*", "explicit": False}
+    check = IAMRequest.check_action_permitted
+    decide = IAMPolicy.is_action_permitted
+
+    def remembering_the_resource(self, resource):
+        checking.update(resource=resource, explicit=False)
+        return check(self, resource)
+
+    def remembering_a_deny(self, *args, **kwargs):
+        result = decide(self, *args, **kwargs)
+        if result == PermissionResult.DENIED:
+            checking["explicit"] = True
+        return result
+
+    def refuse(self):
+        action, resource = self._action, checking["resource"]
+        message = f"User: {self._access_key.arn} is not authorized to perform: {action}"
+        if resource != "*":
+            message += f" on resource: {resource}"
+        if checking["explicit"]:
+            message += " with an explicit deny in an identity-based policy"
+        else:
+            message += f" because no identity-based policy allows the {action} action"
+        raise Refusal(self._service, message)
+
+    IAMRequest.check_action_permitted = remembering_the_resource
+    IAMPolicy.is_action_permitted = remembering_a_deny
+    IAMRequest._raise_access_denied = refuse
 
 
 if os.environ.get("IRSA_SANDBOX_ACCESS_KEY"):

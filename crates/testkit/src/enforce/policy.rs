@@ -252,7 +252,10 @@ mod tests {
     fn actions_match_without_case_resources_with_case() {
         let policy = allow(json!("EKS:create*"), json!("arn:aws:eks:*:*:cluster/demo"));
         let request = Request::new("eks:CreateAddon", "arn:aws:eks:us-east-1:1:cluster/demo");
-        assert_eq!(decide(std::slice::from_ref(&policy), &request), Decision::Allow);
+        assert_eq!(
+            decide(std::slice::from_ref(&policy), &request),
+            Decision::Allow
+        );
         let other = Request::new("eks:CreateAddon", "arn:aws:eks:us-east-1:1:cluster/Demo");
         assert_eq!(decide(&[policy], &other), Decision::ImplicitDeny);
     }
@@ -281,7 +284,10 @@ mod tests {
     fn not_action_and_not_resource_invert() {
         let policy = json!({"Statement": [{"Effect": "Allow", "NotAction": "eks:Delete*", "NotResource": "arn:aws:eks:*:*:cluster/prod"}]});
         let on = |action: &str, resource: &str| {
-            decide(std::slice::from_ref(&policy), &Request::new(action, resource))
+            decide(
+                std::slice::from_ref(&policy),
+                &Request::new(action, resource),
+            )
         };
         assert_eq!(
             on("eks:ListAddons", "arn:aws:eks:r:1:cluster/demo"),
@@ -339,7 +345,10 @@ mod tests {
         let policy = json!({"Statement": [{"Effect": "Allow", "Action": "eks:CreateAddon", "Resource": "*",
             "Condition": {"Null": {"aws:TagKeys": "false"}}}]});
         let create = Request::new("eks:CreateAddon", "c");
-        assert_eq!(decide(std::slice::from_ref(&policy), &create), Decision::ImplicitDeny);
+        assert_eq!(
+            decide(std::slice::from_ref(&policy), &create),
+            Decision::ImplicitDeny
+        );
         let tagged = create.with_request_tags([("irsa.dev/cluster", "demo")]);
         assert_eq!(decide(&[policy], &tagged), Decision::Allow);
     }

@@ -86,6 +86,7 @@ calls = [
     ("describe_association", lambda: eks.describe_pod_identity_association(clusterName="demo", associationId=out["association"])),
     ("assume_for_pod", lambda: boto3.client("eks-auth").assume_role_for_pod_identity(clusterName="demo", token="not-a-jwt")),
     ("lookup_events", lambda: boto3.client("cloudtrail").lookup_events()),
+    ("describe_trails", lambda: boto3.client("cloudtrail").describe_trails()),
 ]
 {CALLS}"#
     );
@@ -114,18 +115,24 @@ calls = [
     ] {
         assert_eq!(answers[allowed], "ok", "{allowed}: {answers}");
     }
-    let moto_denied = |action: &str| {
+    // moto's refusal in IAM's own shape (the launcher's change 7), naming the resource where moto
+    // knows it.
+    let moto_denied = |action: &str, resource: Option<&str>| {
+        let on = resource
+            .map(|r| format!(" on resource: {r}"))
+            .unwrap_or_default();
         json!({"error": "AccessDenied", "status": 403, "message": format!(
-            "User: arn:aws:iam::{SANDBOX_ACCOUNT}:user/{ENFORCED_USER} is not authorized to perform: {action}")})
+            "User: arn:aws:iam::{SANDBOX_ACCOUNT}:user/{ENFORCED_USER} is not authorized to perform: {action}{on} because no identity-based policy allows the {action} action")})
     };
+    let role = format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/irsa-demo-app");
     assert_eq!(
         answers["delete_role"],
-        moto_denied("iam:DeleteRole"),
+        moto_denied("iam:DeleteRole", Some(&role)),
         "{answers}"
     );
     assert_eq!(
         answers["list_users"],
-        moto_denied("iam:ListUsers"),
+        moto_denied("iam:ListUsers", None),
         "{answers}"
     );
     // A cluster read moto serves, checked by the fake EKS before it forwards it.
