@@ -30,9 +30,11 @@
 //! boundaries, SCPs, session policies and resource-based policies; the extra actions some calls
 //! need (e.g. `iam:PassRole`). And it cannot check a signed restJson GET (EKS's DescribeCluster,
 //! ListClusters, …: its recomputed signature never matches, 403 SignatureDoesNotMatch), so the
-//! fake EKS checks those itself (`fake_eks::authorize`). The sandbox starts it with a count of 0 and the launcher's
-//! changes 4–6 (see `moto_launcher.py`): its own key unchecked, STS's unsigned calls unchecked,
-//! and an unknown resource matched by any `Resource`.
+//! fake EKS checks those itself (`fake_eks::authorize`). The sandbox starts it with a count of 0
+//! and the launcher's changes 4–7 (see `moto_launcher.py`): its own key unchecked, STS's unsigned
+//! calls unchecked, an unknown resource matched by any `Resource`, and refusals in each
+//! service's own wire format with IAM's wording (moto's own are EC2-shaped, which the SDKs
+//! cannot read for IAM).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};

@@ -19,6 +19,8 @@ fn policy() -> Value {
         {"Effect": "Allow", "Action": "eks:CreatePodIdentityAssociation", "Resource": CLUSTER,
          "Condition": {"StringEquals": {"aws:RequestTag/irsa.dev/managed-by": "irsa"}}},
         {"Effect": "Allow", "Action": "eks-auth:AssumeRoleForPodIdentity", "Resource": CLUSTER},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": format!("arn:aws:iam::{SANDBOX_ACCOUNT}:role/irsa-demo-*"),
+         "Condition": {"StringEquals": {"iam:PassedToService": "pods.eks.amazonaws.com"}}},
         {"Effect": "Allow", "Action": "cloudtrail:LookupEvents", "Resource": "*"}
     ]})
 }
@@ -82,6 +84,7 @@ calls = [
     ("describe_addon_versions", lambda: eks.describe_addon_versions(addonName="vpc-cni")),
     ("associate_tagged", lambda: out.update(association=eks.create_pod_identity_association(clusterName="demo", namespace="default", serviceAccount="app", roleArn=role, tags={{"irsa.dev/managed-by": "irsa"}})["association"]["associationId"])),
     ("associate_untagged", lambda: eks.create_pod_identity_association(clusterName="demo", namespace="default", serviceAccount="other", roleArn=role)),
+    ("associate_unpassable", lambda: eks.create_pod_identity_association(clusterName="demo", namespace="default", serviceAccount="third", roleArn="arn:aws:iam::123456789012:role/other-team", tags={{"irsa.dev/managed-by": "irsa"}})),
     ("list_associations", lambda: eks.list_pod_identity_associations(clusterName="demo")),
     ("describe_association", lambda: eks.describe_pod_identity_association(clusterName="demo", associationId=out["association"])),
     ("assume_for_pod", lambda: boto3.client("eks-auth").assume_role_for_pod_identity(clusterName="demo", token="not-a-jwt")),
@@ -163,6 +166,16 @@ calls = [
             CLUSTER
         ),
         "the condition on aws:RequestTag is honoured"
+    );
+    assert_eq!(
+        answers["associate_unpassable"],
+        denied(
+            403,
+            "AccessDeniedException",
+            "iam:PassRole",
+            "arn:aws:iam::123456789012:role/other-team"
+        ),
+        "the role passed to EKS Pod Identity needs iam:PassRole"
     );
     assert_eq!(
         answers["describe_association"],

@@ -11,8 +11,13 @@
 //! DescribeNodegroup, a cluster's ListTagsForResource) are checked here too and then forwarded
 //! signed as the sandbox: moto 5.2.5 cannot check them itself (it recomputes the signature of a
 //! restJson GET wrongly and answers every signed one 403 SignatureDoesNotMatch). Other forwarded
-//! requests (CreateCluster, …) pass on unchanged, and moto checks them. Not checked:
-//! `iam:PassRole` for the roles an add-on or association names.
+//! requests (CreateCluster, …) pass on unchanged, and moto checks them. A Create or Update of a
+//! Pod Identity association, or of an add-on with `podIdentityAssociations`, also needs
+//! `iam:PassRole` on each role it names (EKS User Guide, "Assign an IAM role to a Kubernetes
+//! service account": the caller passes the role to EKS Pod Identity), checked with the context
+//! `iam:PassedToService` = `pods.eks.amazonaws.com` (the testkit's reading: the service that
+//! assumes the role). An add-on's IRSA `serviceAccountRoleArn` needs no PassRole here: EKS
+//! does not assume it.
 
 use std::sync::Arc;
 
@@ -43,8 +48,12 @@ pub(super) async fn authorize(
         Err(e) => return super::invalid(format!("cannot read the request body: {e}"), &[]),
     };
     if let Some((asked, served_by)) = asked(&inner, &parts, &body) {
-        if let Err(refusal) = inner.gate.check(&parts.headers, &asked) {
-            return refused(&refusal);
+        let passed = passed_roles(&asked.action, &body);
+        let checks = std::iter::once(asked).chain(passed.iter().map(|role| pass_role(role)));
+        for check in checks {
+            if let Err(refusal) = inner.gate.check(&parts.headers, &check) {
+                return refused(&refusal);
+            }
         }
         if served_by == ServedBy::MotoUnchecked && inner.gate.is_set() {
             sign_as_sandbox(&mut parts);
@@ -72,8 +81,37 @@ fn sign_as_sandbox(parts: &mut Parts) {
     parts.headers.remove("x-amz-security-token");
 }
 
+/// The roles an association or add-on create or update passes to EKS Pod Identity.
+fn passed_roles(action: &str, body: &Bytes) -> Vec<String> {
+    let body: Value = serde_json::from_slice(body).unwrap_or_default();
+    let roles: Vec<&Value> = match action {
+        "eks:CreatePodIdentityAssociation" | "eks:UpdatePodIdentityAssociation" => {
+            vec![&body["roleArn"]]
+        }
+        "eks:CreateAddon" | "eks:UpdateAddon" => body["podIdentityAssociations"]
+            .as_array()
+            .map(|list| list.iter().map(|a| &a["roleArn"]).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    roles
+        .into_iter()
+        .filter_map(|r| r.as_str().map(str::to_string))
+        .collect()
+}
+
+/// `iam:PassRole` of `role` to EKS Pod Identity.
+fn pass_role(role: &str) -> Asked {
+    let mut asked = Asked::new("iam:PassRole", role);
+    asked.context.insert(
+        "iam:PassedToService".into(),
+        vec!["pods.eks.amazonaws.com".into()],
+    );
+    asked
+}
+
 /// A refusal as EKS answers it.
-pub(crate) fn refused(refusal: &Refusal) -> Response {
+fn refused(refusal: &Refusal) -> Response {
     rest_json::error(
         StatusCode::FORBIDDEN,
         refusal.code(),
