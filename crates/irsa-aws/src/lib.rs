@@ -23,6 +23,8 @@
 //!   read-only permission checks);
 //! - [`cloudtrail_events`]: `AssumeRoleWithWebIdentity` events from CloudTrail's event history
 //!   and the roles' RoleLastUsed, for `irsa usage`;
+//! - [`simulate`]: `iam:SimulatePrincipalPolicy` of a plan's calls for the caller, before the
+//!   first change;
 //! - [`error`]: errors with the operation, the resource and AWS's error code and message.
 
 pub mod account;
@@ -38,6 +40,7 @@ pub mod pod_identity;
 pub mod pod_identity_proof;
 pub mod role_trusts;
 pub mod roles_read;
+pub mod simulate;
 pub mod stats;
 mod trails;
 pub mod web_identity;

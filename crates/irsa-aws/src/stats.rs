@@ -39,11 +39,18 @@ impl Counters {
 
 /// Whether an operation (by its API name) changes state. Assuming a role (`AssumeRole*`, as
 /// `irsa verify` does) only mints temporary credentials: not a change; CloudTrail's
-/// `LookupEvents` only reads.
+/// `LookupEvents` and IAM's `SimulatePrincipalPolicy` only read.
 pub fn is_mutating(operation: &str) -> bool {
-    !["Get", "List", "Describe", "AssumeRole", "Lookup"]
-        .iter()
-        .any(|prefix| operation.starts_with(prefix))
+    ![
+        "Get",
+        "List",
+        "Describe",
+        "AssumeRole",
+        "Lookup",
+        "Simulate",
+    ]
+    .iter()
+    .any(|prefix| operation.starts_with(prefix))
 }
 
 /// The interceptor installed on the IAM, STS and EKS clients.
@@ -84,6 +91,7 @@ mod tests {
             "DescribeAddon",
             "GetCallerIdentity",
             "AssumeRoleWithWebIdentity",
+            "SimulatePrincipalPolicy",
         ] {
             assert!(!is_mutating(read), "{read}");
         }

@@ -15,6 +15,7 @@ mod executor;
 mod exit;
 mod issuer;
 mod output;
+mod preflight;
 mod progress;
 mod settings;
 mod style;

@@ -333,3 +333,126 @@ fn a_denied_read_and_a_denied_eks_call_are_answered_the_same_way() {
         "{stderr}"
     );
 }
+
+/// Whether `made` holds a change (an action that is not a read).
+fn changed(made: &BTreeSet<String>) -> Vec<&String> {
+    made.iter()
+        .filter(|a| irsa_aws::stats::is_mutating(a.split(':').nth(1).unwrap_or(a)))
+        .collect()
+}
+
+#[test]
+fn apply_finds_a_missing_permission_before_its_first_write_when_it_may_simulate() {
+    let env = common::start();
+    let proxies = Proxies::start(&env);
+    let iam = proxies.of("iam");
+    iam.answer_simulations();
+    // Only the simulation refuses it: the point is that apply never gets to call it.
+    iam.deny("eks:CreateAddon");
+    let (out, made) = proxies.run(&env, &["apply", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("irsa apply: the caller (arn:aws:sts::123456789012:user/moto) may not eks:CreateAddon on arn:aws:eks:us-east-1:123456789012:cluster/demo"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("found by iam:SimulatePrincipalPolicy before any change"),
+        "{stderr}"
+    );
+    assert!(made.contains("iam:SimulatePrincipalPolicy"), "{made:?}");
+    assert!(
+        changed(&made).is_empty(),
+        "apply changed {:?}",
+        changed(&made)
+    );
+    iam.allow_all();
+    let (out, _) = proxies.run(&env, &["apply", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("permissions checked: the caller may make the plan's"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn without_the_simulator_the_plan_says_permissions_were_not_checked() {
+    let env = common::start();
+    let proxies = Proxies::start(&env);
+    // moto has no policy simulator (it answers HTTP 500).
+    let (out, made) = proxies.run(&env, &["apply", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("permissions not checked: iam:SimulatePrincipalPolicy failed"),
+        "{stderr}"
+    );
+    assert!(made.contains("iam:SimulatePrincipalPolicy"));
+    // A caller who may not simulate: said so, and the run goes on to the real calls.
+    proxies.of("iam").answer_simulations();
+    proxies.of("iam").deny("SimulatePrincipalPolicy");
+    let (out, _) = proxies.run(&env, &["destroy", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("permissions not checked: the caller (arn:aws:sts::123456789012:user/moto) may not iam:SimulatePrincipalPolicy"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn pod_identity_bindings_call_only_catalogued_actions() {
+    let env = common::start();
+    let proxies = Proxies::start(&env);
+    let spec = env.dir.join("irsa.yaml");
+    std::fs::write(
+        &spec,
+        "cluster: {name: demo, region: us-east-1}\ndefaults: {identity: pod-identity}\nbindings:\n  - preset: cluster-autoscaler\n  - preset: ebs-csi\n",
+    )
+    .unwrap();
+    let file = spec.to_str().unwrap();
+    let apply = assert_in_catalog(
+        &env,
+        &proxies,
+        Command::Apply,
+        &["apply", "-f", file, "--yes"],
+        &[0],
+    );
+    assert!(
+        apply.contains("eks:CreatePodIdentityAssociation"),
+        "{apply:?}"
+    );
+    assert_in_catalog(
+        &env,
+        &proxies,
+        Command::Verify,
+        &["verify", "--all", "--output", "json"],
+        &[0],
+    );
+    assert_in_catalog(
+        &env,
+        &proxies,
+        Command::List,
+        &["list", "--output", "json"],
+        &[0],
+    );
+    assert_in_catalog(
+        &env,
+        &proxies,
+        Command::Doctor,
+        &["doctor", "--all", "--output", "json"],
+        &[0, 1],
+    );
+    let destroy = assert_in_catalog(
+        &env,
+        &proxies,
+        Command::Destroy,
+        &["destroy", "-f", file, "--yes"],
+        &[0],
+    );
+    assert!(
+        destroy.contains("eks:DeletePodIdentityAssociation"),
+        "{destroy:?}"
+    );
+}

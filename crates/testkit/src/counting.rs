@@ -7,9 +7,13 @@
 //! routes them ([`eks_action`]). Point `AWS_ENDPOINT_URL_<SERVICE>` at
 //! [`CountingProxy::endpoint`]. [`CountingProxy::deny`] makes it refuse one action as the
 //! service refuses a caller without the permission (HTTP 403, `AccessDenied` for IAM, an
-//! `AccessDeniedException` for EKS), counted but not forwarded.
+//! `AccessDeniedException` for EKS), counted but not forwarded. Moto has no policy simulator:
+//! [`CountingProxy::answer_simulations`] makes the IAM proxy answer
+//! `SimulatePrincipalPolicy` itself, in IAM's wire format, `implicitDeny` for the denied
+//! actions (by name, or `service:Name` for another service's) and `allowed` for the rest.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -19,7 +23,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
-use crate::aws_wire::query::{iam_access_denied, parse_form, sts_error};
+use crate::aws_wire::query::{
+    iam_access_denied, parse_form, parse_form_all, sts_error, xml_escape,
+};
 use crate::aws_wire::rest_json;
 use crate::forward::Forwarder;
 use crate::server::BackgroundServer;
@@ -32,6 +38,7 @@ pub struct CountingProxy {
     server: BackgroundServer,
     counts: Arc<Mutex<Counts>>,
     denied: Arc<Mutex<BTreeSet<String>>>,
+    simulate: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -40,6 +47,7 @@ struct Route {
     wire: Wire,
     counts: Arc<Mutex<Counts>>,
     denied: Arc<Mutex<BTreeSet<String>>>,
+    simulate: Arc<AtomicBool>,
 }
 
 /// The protocol of the API behind the proxy.
@@ -83,17 +91,20 @@ impl CountingProxy {
     pub fn start_for(target: &str, wire: Wire) -> std::io::Result<CountingProxy> {
         let counts = Arc::new(Mutex::new(Counts::new()));
         let denied = Arc::new(Mutex::new(BTreeSet::new()));
+        let simulate = Arc::new(AtomicBool::new(false));
         let app = Router::new().fallback(counted).with_state(Route {
             target: Forwarder::new(target),
             wire,
             counts: counts.clone(),
             denied: denied.clone(),
+            simulate: simulate.clone(),
         });
         let server = BackgroundServer::start("counting-proxy", app, 2)?;
         Ok(CountingProxy {
             server,
             counts,
             denied,
+            simulate,
         })
     }
 
@@ -104,6 +115,11 @@ impl CountingProxy {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(action.to_string());
+    }
+
+    /// From now on, answers `SimulatePrincipalPolicy` (see the module doc).
+    pub fn answer_simulations(&self) {
+        self.simulate.store(true, Ordering::Relaxed);
     }
 
     /// From now on, refuses nothing.
@@ -198,6 +214,56 @@ fn access_denied(wire: Wire, action: &str) -> Response {
     }
 }
 
+/// IAM's `SimulatePrincipalPolicy` answer (IAM API reference: `EvaluationResults` members
+/// with `EvalActionName`, `EvalResourceName`, `EvalDecision`) for the request's
+/// `ActionNames.member.N` on each of its `ResourceArns.member.N` (or `*`).
+fn simulation_answer(form: &str, denied: &BTreeSet<String>) -> Response {
+    let fields = parse_form_all(form);
+    let members = |prefix: &str| -> Vec<String> {
+        fields
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let actions = members("ActionNames.member.");
+    let mut resources = members("ResourceArns.member.");
+    if resources.is_empty() {
+        resources.push("*".into());
+    }
+    let is_denied = |action: &str| {
+        denied.contains(action)
+            || action
+                .strip_prefix("iam:")
+                .is_some_and(|a| denied.contains(a))
+    };
+    let mut results = String::new();
+    for action in &actions {
+        for resource in &resources {
+            let decision = if is_denied(action) {
+                "implicitDeny"
+            } else {
+                "allowed"
+            };
+            results.push_str(&format!(
+                "<member><EvalActionName>{}</EvalActionName><EvalResourceName>{}</EvalResourceName><EvalDecision>{decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>",
+                xml_escape(action),
+                xml_escape(resource)
+            ));
+        }
+    }
+    let xml = format!(
+        "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{results}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>",
+        crate::aws_wire::new_id()
+    );
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "text/xml")],
+        xml,
+    )
+        .into_response()
+}
+
 /// STS's refusal (query protocol, HTTP 403 `AccessDenied`).
 fn query_access_denied(prefix: &str, action: &str) -> Response {
     let mut response = sts_error(
@@ -238,6 +304,14 @@ async fn counted(State(route): State<Route>, request: Request) -> Response {
         .contains(&action);
     if denied {
         return access_denied(route.wire, &action);
+    }
+    if action == "SimulatePrincipalPolicy" && route.simulate.load(Ordering::Relaxed) {
+        let denied = route
+            .denied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        return simulation_answer(&String::from_utf8_lossy(&body), &denied);
     }
     match route.target.send(parts, body).await {
         Ok((parts, body)) => Response::from_parts(parts, Body::from(body)),

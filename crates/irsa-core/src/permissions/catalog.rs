@@ -129,6 +129,23 @@ const ASSOCIATIONS: &[Need] = &[
     ),
 ];
 
+/// `irsa_aws::simulate`: the plan's calls checked before the first change (optional: without
+/// these, the plan says "permissions not checked").
+const PREFLIGHT: &[Need] = &[
+    read(
+        "iam:SimulatePrincipalPolicy",
+        On::Principals,
+        "check the plan's calls are allowed before changing anything",
+    )
+    .only("optional: the check before the first change"),
+    read(
+        "iam:GetRole",
+        On::AnyRole,
+        "read the caller's role (its path) to simulate it",
+    )
+    .only("optional: a caller in a role session"),
+];
+
 /// `irsa_aws::execute` for apply's steps (see [`super::steps`]).
 const APPLY_WRITES: &[Need] = &[
     write(
@@ -633,8 +650,14 @@ const USAGE_READS: &[Need] = &[
 pub fn needs(command: Command) -> Vec<Need> {
     let groups: &[&[Need]] = match command {
         Command::Plan => &[OBSERVE, ASSOCIATIONS],
-        Command::Apply => &[OBSERVE, ASSOCIATIONS, APPLY_WRITES],
-        Command::Destroy => &[OBSERVE, ASSOCIATIONS, DESTROY_READS, DESTROY_WRITES],
+        Command::Apply => &[OBSERVE, ASSOCIATIONS, PREFLIGHT, APPLY_WRITES],
+        Command::Destroy => &[
+            OBSERVE,
+            ASSOCIATIONS,
+            DESTROY_READS,
+            PREFLIGHT,
+            DESTROY_WRITES,
+        ],
         Command::List => &[CLUSTER, ROLES, ASSOCIATIONS],
         Command::Verify => &[CLUSTER, ROLES, ASSOCIATIONS, PROOFS, &[CALLER]],
         Command::Doctor => &[CLUSTER, ROLES, ROLE_DOCUMENTS, ASSOCIATIONS, DOCTOR_READS],

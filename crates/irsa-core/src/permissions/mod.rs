@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod policy;
 pub mod rbac;
 pub mod scope;
+pub mod simulation;
 pub mod steps;
 
 use serde::Serialize;
@@ -115,6 +116,8 @@ pub enum On {
     AccountPolicies,
     /// The region's CloudTrail trails.
     Trails,
+    /// The account's users and roles (the caller, for `iam:SimulatePrincipalPolicy`).
+    Principals,
 }
 
 /// The condition a statement carries.

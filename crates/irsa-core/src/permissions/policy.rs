@@ -47,10 +47,10 @@ pub fn statements(needs: &[Need], scope: &Scope) -> Vec<Value> {
                 "Action": actions,
                 "Resource": resources,
             });
-            if let Group::When(when) = key {
-                if let Some(condition) = scope.condition(when) {
-                    statement["Condition"] = condition;
-                }
+            if let Group::When(when) = key
+                && let Some(condition) = scope.condition(when)
+            {
+                statement["Condition"] = condition;
             }
             statement
         })

@@ -92,6 +92,10 @@ impl Scope {
             ],
             On::AccountPolicies => vec![format!("arn:{p}:iam::{a}:policy/*")],
             On::Trails => vec![format!("arn:{p}:cloudtrail:*:{a}:trail/*")],
+            On::Principals => vec![
+                format!("arn:{p}:iam::{a}:user/*"),
+                format!("arn:{p}:iam::{a}:role/*"),
+            ],
         }
     }
 
@@ -128,6 +132,7 @@ impl Scope {
             On::AnyPolicy => "any managed policy".into(),
             On::AccountPolicies => "the account's customer-managed policies".into(),
             On::Trails => "the account's CloudTrail trails".into(),
+            On::Principals => "the caller (any user or role of the account)".into(),
         }
     }
 }

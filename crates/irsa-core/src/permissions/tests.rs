@@ -358,3 +358,52 @@ fn the_cluster_role_merges_verbs_per_resource() {
     );
     assert!(rbac::rules(Command::Audit).is_empty());
 }
+
+#[test]
+fn the_simulated_principal_is_the_callers_user_or_role() {
+    use simulation::{Principal, principal};
+    assert_eq!(
+        principal("arn:aws:iam::123456789012:user/ci/deployer"),
+        Principal::Arn("arn:aws:iam::123456789012:user/ci/deployer".into())
+    );
+    // A role session is simulated as its role (SimulatePrincipalPolicy takes a user, group or
+    // role ARN, IAM API reference), whose path only GetRole knows.
+    assert_eq!(
+        principal("arn:aws:sts::123456789012:assumed-role/platform/alice"),
+        Principal::RoleNamed("platform".into())
+    );
+    assert!(matches!(
+        principal("arn:aws:iam::123456789012:root"),
+        Principal::Unsupported(_)
+    ));
+    assert!(matches!(principal("not an arn"), Principal::Unsupported(_)));
+}
+
+#[test]
+fn a_simulation_per_resource_carries_the_context_its_conditions_read() {
+    let scope = scope();
+    let calls = steps::plan_calls(apply_steps().iter(), &scope);
+    let simulations = simulation::simulations(&calls, &scope);
+    let role = simulations
+        .iter()
+        .find(|s| {
+            s.resource
+                .ends_with(":role/irsa-demo-kube-system-cluster-autoscaler")
+        })
+        .unwrap();
+    assert!(role.actions.contains(&"iam:CreateRole") && role.actions.contains(&"iam:PassRole"));
+    let context: Vec<&str> = role.context.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(context.contains(&"aws:TagKeys") && context.contains(&"iam:PassedToService"));
+    let deletes = steps::plan_calls(destroy_steps().iter(), &scope);
+    let delete_role = simulation::simulations(&deletes, &scope)
+        .into_iter()
+        .find(|s| s.actions.contains(&"iam:DeleteRole"))
+        .unwrap();
+    assert!(delete_role.context.contains(&(
+        "aws:ResourceTag/irsa.dev/cluster".to_string(),
+        vec!["demo".to_string()]
+    )));
+    // Each resource once.
+    let resources: BTreeSet<&str> = simulations.iter().map(|s| s.resource.as_str()).collect();
+    assert_eq!(resources.len(), simulations.len());
+}

@@ -615,6 +615,7 @@ pub fn apply(args: ApplyArgs) -> Result<Code, CliError> {
             return Err(CliError::failed("refusing to apply: the plan has conflicts (objects irsa does not own); resolve them or rerun with --adopt"));
         }
         let result = if plan.has_changes() {
+            crate::preflight::check(&session.aws, &session.state, &snapshot.account, &plan).await?;
             confirm(&format!("Apply {}?", counted(plan.steps.len(), "step")), args.yes)?;
             let result = session.execute(&plan, args.concurrency).await;
             if result.is_ok() {
@@ -738,6 +739,7 @@ pub fn destroy(args: DestroyArgs) -> Result<Code, CliError> {
             eprintln!("Nothing of irsa's to remove.");
             return Ok(Code::Ok);
         }
+        crate::preflight::check(&session.aws, &session.state, &snapshot.account, &plan).await?;
         confirm(
             &format!(
                 "Delete {}?",
