@@ -32,7 +32,8 @@
 //! ListClusters, …: its recomputed signature never matches, 403 SignatureDoesNotMatch), so the
 //! fake EKS checks those itself (`fake_eks::authorize`). The sandbox starts it with a count of 0
 //! and the launcher's changes 4–7 (see `moto_launcher.py`): its own key unchecked, STS's unsigned
-//! calls unchecked, an unknown resource matched by any `Resource`, and refusals in each
+//! calls unchecked, IAM calls checked on the ARN their parameters name (any other unknown
+//! resource matched by any `Resource`), and refusals in each
 //! service's own wire format with IAM's wording (moto's own are EC2-shaped, which the SDKs
 //! cannot read for IAM).
 

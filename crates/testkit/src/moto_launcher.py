@@ -23,8 +23,11 @@ INITIAL_NO_AUTH_ACTION_COUNT=0 so that moto checks every request from the first)
    check reads the Authorization header they do not have).
 6. Where moto knows no resource for a request (every call except IAM calls naming an existing
    role by RoleName and STS AssumeRole), it checks the policy's Resource against "*", which only
-   "*" matches: a least-privilege policy scoped to ARNs would deny everything. Here any Resource
-   element matches such a request, so moto checks the action alone there.
+   "*" matches: a least-privilege policy scoped to ARNs would deny everything. Here IAM calls
+   are given the ARN their parameters name, as IAM authorizes them (Service Authorization
+   Reference, IAM: a role, policy or OIDC provider ARN; a role or policy to create by its
+   name and path, an OIDC provider to create by its URL); for the rest (List calls, other
+   services) any Resource element matches, so moto checks the action alone there.
 """
 
 import logging
@@ -91,7 +94,36 @@ def _enforce_iam_for_callers_but(sandbox_key):
         return matches(self, element, value)
 
     IAMPolicyStatement._check_element_matches = unknown_resource_matches
+    _name_the_resource_of_iam_calls()
     _answer_refusals_in_each_services_shape()
+
+
+def _name_the_resource_of_iam_calls():
+    from moto.iam.responses import IamResponse
+
+    determine = IamResponse._determine_resource
+
+    def named_resource(self):
+        known = determine(self)
+        if known != "*":
+            return known
+        data = self.data
+        first = lambda key: (data.get(key) or [None])[0]  # noqa: E731
+        prefix = f"arn:{self.partition}:iam::{self.current_account}"
+        path = first("Path") or "/"
+        if first("RoleName"):
+            return f"{prefix}:role{path}{first('RoleName')}"
+        if first("PolicyArn"):
+            return first("PolicyArn")
+        if first("OpenIDConnectProviderArn"):
+            return first("OpenIDConnectProviderArn")
+        if first("PolicyName") and first("Action") == "CreatePolicy":
+            return f"{prefix}:policy{path}{first('PolicyName')}"
+        if first("Url") and first("Action") == "CreateOpenIDConnectProvider":
+            return f"{prefix}:oidc-provider/{first('Url').split('://', 1)[-1]}"
+        return "*"
+
+    IamResponse._determine_resource = named_resource
 
 
 _QUERY_NAMESPACES = {

@@ -74,6 +74,7 @@ role = "arn:aws:iam::123456789012:role/irsa-demo-app"
 calls = [
     ("whoami", lambda: out.update(arn=boto3.client("sts").get_caller_identity()["Arn"])),
     ("create_role", lambda: iam.create_role(RoleName="irsa-demo-app", AssumeRolePolicyDocument=trust)),
+    ("create_other_role", lambda: iam.create_role(RoleName="other-app", Path="/team/", AssumeRolePolicyDocument=trust)),
     ("get_role", lambda: iam.get_role(RoleName="irsa-demo-app")),
     ("delete_role", lambda: iam.delete_role(RoleName="irsa-demo-app")),
     ("list_users", lambda: iam.list_users()),
