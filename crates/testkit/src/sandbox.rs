@@ -54,8 +54,10 @@ pub struct SandboxOptions {
     pub region: String,
     /// Where the kubeconfig is written.
     pub kubeconfig: PathBuf,
-    /// `--enforce-iam`: the policy document of the IAM user whose keys [`Sandbox::env`] hands
-    /// out; moto and the fakes then check every request against it (see [`crate::enforce`]).
+    /// `--enforce-iam`: the policy of the IAM user whose keys [`Sandbox::env`] hands out, one
+    /// document or a JSON array of them (as `irsa permissions --output policy` prints a policy
+    /// over IAM's quota), each attached as a managed policy; moto and the fakes then check every
+    /// request against them (see [`crate::enforce`]).
     /// `None`: nothing is checked and [`Sandbox::env`] has the static test keys.
     pub enforce_iam: Option<Value>,
 }
@@ -219,22 +221,28 @@ impl Sandbox {
     /// Creates the enforced user with `policy` in moto (which already checks every other key)
     /// and has the fakes check the same user.
     async fn enforce(&self, policy: &Value) -> Result<(seed::Caller, Enforcer), SandboxError> {
-        let caller = seed::create_caller(&self.moto.endpoint(), ENFORCED_USER, policy)
+        let moto = self.moto.endpoint();
+        let mut caller = seed::create_caller(&moto, ENFORCED_USER)
+            .await
+            .map_err(SandboxError::Caller)?;
+        let documents = policy_documents(policy);
+        seed::set_caller_policies(&moto, &mut caller, ENFORCED_USER, 0, &documents)
             .await
             .map_err(SandboxError::Caller)?;
         let enforcer = Enforcer::new();
         // The simulated Pod Identity agent stands for the node role, which EKS grants
         // eks-auth:AssumeRoleForPodIdentity (AmazonEKSWorkerNodePolicy).
         enforcer.trust(POD_IDENTITY_AGENT_ACCESS_KEY);
-        enforcer.add_principal(&caller.access_key_id, &caller.arn, vec![policy.clone()]);
+        enforcer.add_principal(&caller.access_key_id, &caller.arn, documents);
         self.eks.enforce(enforcer.clone());
         self.eks_auth.enforce(enforcer.clone());
         self.cloudtrail.enforce(enforcer.clone());
         Ok((caller, enforcer))
     }
 
-    /// Under `--enforce-iam`, gives the enforced user `policy` instead of the one it has, in moto
-    /// and in the fakes alike (so that one sandbox serves several policies).
+    /// Under `--enforce-iam`, gives the enforced user `policy` (as in
+    /// [`SandboxOptions::enforce_iam`]) instead of the one it has, in moto and in the fakes alike
+    /// (so that one sandbox serves several policies).
     pub async fn set_enforced_policy(&mut self, policy: &Value) -> Result<(), SandboxError> {
         let (Some(caller), Some(enforcer)) = (self.caller.as_mut(), self.enforcer.as_ref()) else {
             return Err(SandboxError::Caller(
@@ -242,11 +250,17 @@ impl Sandbox {
             ));
         };
         self.policy_generation += 1;
-        let name = format!("{ENFORCED_USER}-policy-{}", self.policy_generation);
-        seed::replace_caller_policy(&self.moto.endpoint(), caller, ENFORCED_USER, &name, policy)
-            .await
-            .map_err(SandboxError::Caller)?;
-        enforcer.add_principal(&caller.access_key_id, &caller.arn, vec![policy.clone()]);
+        let documents = policy_documents(policy);
+        seed::set_caller_policies(
+            &self.moto.endpoint(),
+            caller,
+            ENFORCED_USER,
+            self.policy_generation,
+            &documents,
+        )
+        .await
+        .map_err(SandboxError::Caller)?;
+        enforcer.add_principal(&caller.access_key_id, &caller.arn, documents);
         Ok(())
     }
 
@@ -325,6 +339,14 @@ impl Sandbox {
             ));
         }
         vars
+    }
+}
+
+/// The documents of a policy given as one document or a JSON array of them.
+pub fn policy_documents(policy: &Value) -> Vec<Value> {
+    match policy {
+        Value::Array(documents) => documents.clone(),
+        document => vec![document.clone()],
     }
 }
 

@@ -107,19 +107,18 @@ pub struct Caller {
     pub arn: String,
     pub access_key_id: String,
     pub secret_access_key: String,
-    /// The managed policy attached to it now.
-    pub policy_arn: String,
+    /// The managed policies attached to it now.
+    pub policy_arns: Vec<String>,
 }
 
-/// Creates the IAM user `name` with `policy` as a customer managed policy attached to it (a
-/// managed policy holds 6,144 characters, an inline user policy only 2,048), and an access key.
-pub async fn create_caller(moto: &str, name: &str, policy: &Value) -> Result<Caller, String> {
+/// Creates the IAM user `name` and an access key, with no policy yet (see
+/// [`set_caller_policies`]).
+pub async fn create_caller(moto: &str, name: &str) -> Result<Caller, String> {
     let user = iam(
         moto,
         vec![("Action", "CreateUser".into()), ("UserName", name.into())],
     )
     .await?;
-    let policy_arn = attach_new_policy(moto, name, &format!("{name}-policy"), policy).await?;
     let key = iam(
         moto,
         vec![
@@ -135,29 +134,36 @@ pub async fn create_caller(moto: &str, name: &str, policy: &Value) -> Result<Cal
         arn: field(&user, "Arn")?,
         access_key_id: field(&key, "AccessKeyId")?,
         secret_access_key: field(&key, "SecretAccessKey")?,
-        policy_arn,
+        policy_arns: Vec::new(),
     })
 }
 
-/// Gives the caller `policy` (as the managed policy `policy_name`) in place of the one it has.
-pub async fn replace_caller_policy(
+/// Gives the caller `documents`, each as a customer managed policy `<user>-policy-<generation>-<n>`
+/// (a managed policy holds 6,144 characters, an inline user policy only 2,048), in place of the
+/// ones it has.
+pub async fn set_caller_policies(
     moto: &str,
     caller: &mut Caller,
     user: &str,
-    policy_name: &str,
-    policy: &Value,
+    generation: u32,
+    documents: &[Value],
 ) -> Result<(), String> {
-    let new = attach_new_policy(moto, user, policy_name, policy).await?;
-    iam(
-        moto,
-        vec![
-            ("Action", "DetachUserPolicy".into()),
-            ("UserName", user.into()),
-            ("PolicyArn", caller.policy_arn.clone()),
-        ],
-    )
-    .await?;
-    caller.policy_arn = new;
+    let mut attached = Vec::new();
+    for (n, document) in documents.iter().enumerate() {
+        let name = format!("{user}-policy-{generation}-{}", n + 1);
+        attached.push(attach_new_policy(moto, user, &name, document).await?);
+    }
+    for old in std::mem::replace(&mut caller.policy_arns, attached) {
+        iam(
+            moto,
+            vec![
+                ("Action", "DetachUserPolicy".into()),
+                ("UserName", user.into()),
+                ("PolicyArn", old),
+            ],
+        )
+        .await?;
+    }
     Ok(())
 }
 

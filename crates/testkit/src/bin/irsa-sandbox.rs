@@ -106,9 +106,14 @@ fn enforced_policy(file: Option<&Path>, cluster: &str, region: &str) -> Result<V
     };
     let policy: Value = serde_json::from_str(&text)
         .map_err(|e| PolicyError(format!("the policy from {source} is not JSON: {e}")))?;
-    if !policy["Statement"].is_array() && !policy["Statement"].is_object() {
+    let documents = testkit::sandbox::policy_documents(&policy);
+    if documents.is_empty()
+        || documents
+            .iter()
+            .any(|d| !d["Statement"].is_array() && !d["Statement"].is_object())
+    {
         return Err(PolicyError(format!(
-            "the policy from {source} has no Statement: it is not an IAM policy document"
+            "the policy from {source} is not an IAM policy document (nor a JSON array of them): it has no Statement"
         )));
     }
     Ok(policy)

@@ -25,11 +25,7 @@ fn policy() -> Value {
     ]})
 }
 
-fn start(dir: &std::path::Path) -> Sandbox {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+fn start(dir: &std::path::Path, runtime: &tokio::runtime::Runtime) -> Sandbox {
     runtime
         .block_on(Sandbox::start(SandboxOptions {
             cluster: "demo".into(),
@@ -61,7 +57,11 @@ fn denied(status: u16, code: &str, action: &str, resource: &str) -> Value {
 fn every_service_checks_the_enforced_users_policy() {
     let dir = std::env::temp_dir().join(format!("irsa-enforce-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let sandbox = start(&dir);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut sandbox = start(&dir, &runtime);
     let caller = sandbox.caller.clone().expect("the enforced user");
     assert!(caller.access_key_id.starts_with("AKIA"), "{caller:?}");
     let env = sandbox.env();
@@ -237,6 +237,33 @@ calls = [
         "{answers}"
     );
     assert_eq!(answers["list_addons"]["status"], 403, "{answers}");
+
+    // A policy split in two documents (as `irsa permissions` prints one over IAM's quota): both
+    // attached, in moto and in the fakes.
+    let split = json!([
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:ListAddons", "Resource": CLUSTER}]},
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]}
+    ]);
+    runtime
+        .block_on(sandbox.set_enforced_policy(&split))
+        .unwrap();
+    let script = format!(
+        r#"
+calls = [
+    ("list_addons", lambda: boto3.client("eks").list_addons(clusterName="demo")),
+    ("list_roles", lambda: boto3.client("iam").list_roles()),
+    ("get_role", lambda: boto3.client("iam").get_role(RoleName="irsa-demo-app")),
+]
+{CALLS}"#
+    );
+    let answers = boto3::run(&script, &env);
+    assert_eq!(answers["list_addons"], "ok", "{answers}");
+    assert_eq!(answers["list_roles"], "ok", "{answers}");
+    assert_eq!(
+        answers["get_role"],
+        moto_denied("iam:GetRole", Some(&role)),
+        "{answers}"
+    );
     drop(sandbox);
     let _ = std::fs::remove_dir_all(&dir);
 }
