@@ -67,8 +67,9 @@ pub fn denial(error: &(dyn Error + 'static)) -> Option<String> {
         group => format!("{}.{group}", forbidden.resource),
     };
     Some(format!(
-        "{who} may not {} {resource} {place}; add the RBAC rule {} (irsa permissions {} --output rbac prints the ClusterRole it needs)",
+        "{who} may not {} {resource} {place} (Kubernetes API of {})\n  add the RBAC rule {} to the user's Role or ClusterRole (EKS access entries or aws-auth map the user; irsa permissions {} --output rbac prints the ClusterRole it needs)",
         forbidden.verb,
+        kube_target(),
         irsa_core::permissions::rbac::rule_line(
             &forbidden.api_group,
             &forbidden.resource,

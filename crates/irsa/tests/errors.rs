@@ -277,12 +277,17 @@ fn a_kubernetes_api_down_or_refusing_names_the_context_and_server() {
     let config = kubeconfig(&dir, &format!("http://127.0.0.1:{refusing}"));
     let out = irsa(&["list"], &[("KUBECONFIG", &config)]);
     let lines = two_lines(&out);
+    // The answer to a 403 (issue 14): who may not do what where, and the RBAC rule to add.
     assert!(
-        lines[0].contains("refused to list service accounts")
-            && lines[0].contains("User \"alice\" cannot list"),
+        lines[0].starts_with("irsa list: the Kubernetes user (alice) may not list serviceaccounts at the cluster scope (Kubernetes API of context `arn:aws:eks:us-east-1:123456789012:cluster/demo`"),
         "{lines:?}"
     );
-    assert!(lines[1].contains("access entries"), "{lines:?}");
+    assert!(
+        lines[1].contains(r#"add the RBAC rule {apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list"]}"#)
+            && lines[1].contains("access entries")
+            && lines[1].contains("irsa permissions list --output rbac"),
+        "{lines:?}"
+    );
 }
 
 #[test]

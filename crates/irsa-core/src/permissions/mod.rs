@@ -5,7 +5,9 @@
 //! actions it calls, beside the step kinds, so the two cannot drift apart unnoticed (a unit test
 //! holds every step's actions in apply's or destroy's catalog); [`scope`] turns resource kinds
 //! into ARNs for one cluster and spec; [`policy`] renders a ready-to-attach IAM policy document
-//! (split under the managed-policy size quota); [`rbac`] the Kubernetes ClusterRole.
+//! (split under the managed-policy size quota); [`rbac`] the Kubernetes ClusterRole;
+//! [`simulation`] what apply and destroy ask `iam:SimulatePrincipalPolicy` before their first
+//! change.
 //!
 //! [`Step`]: crate::steps::Step
 
