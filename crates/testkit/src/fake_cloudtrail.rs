@@ -28,7 +28,11 @@
 //!   new events arrive and bound to the query; errors as CloudTrail sends them (HTTP 400, a
 //!   JSON body with `__type` and `message`: InvalidLookupAttributesException,
 //!   InvalidTimeRangeException, InvalidMaxResultsException, InvalidNextTokenException). Every
-//!   other CloudTrail call (CreateTrail, DescribeTrails, GetTrailStatus, …) goes to moto.
+//!   other CloudTrail call (CreateTrail, DescribeTrails, GetTrailStatus, …) goes to moto. Under
+//!   `irsa-sandbox --enforce-iam` ([`FakeCloudTrail::enforce`]) the caller needs
+//!   `cloudtrail:LookupEvents` on `*` (the action has no resource type), else HTTP 400
+//!   `AccessDeniedException` (the `cloudtrail/2013-11-01` model's shape has no status of its
+//!   own: JSON 1.1's 400; see [`crate::enforce`]).
 //!
 //! Other fakes record their calls in the same history through the [`EventLog`] port
 //! ([`FakeCloudTrail::event_log`]): the fake EKS Auth's `AssumeRoleForPodIdentity` and the STS
@@ -56,6 +60,7 @@ use serde_json::{Value, json};
 
 use crate::aws_wire::query::{form_encode, parse_form, sts_error, xml_text, xml_texts};
 use crate::aws_wire::{arn_partition_account, new_id};
+use crate::enforce::{self, Enforcer, Gate};
 use crate::forward::Forwarder;
 use crate::server::BackgroundServer;
 
@@ -111,6 +116,7 @@ impl FakeCloudTrail {
             region: region.to_string(),
             events: EventLog::default(),
             check_tokens: AtomicBool::new(false),
+            gate: Gate::default(),
         });
         let app = Router::new().fallback(dispatch).with_state(inner.clone());
         let server = BackgroundServer::start("fake-cloudtrail", app, 1)?;
@@ -138,6 +144,11 @@ impl FakeCloudTrail {
     pub fn check_web_identity_tokens(&self, on: bool) {
         self.inner.check_tokens.store(on, Ordering::SeqCst);
     }
+
+    /// Checks every later LookupEvents caller against `enforcer` (see the module doc).
+    pub fn enforce(&self, enforcer: Enforcer) {
+        self.inner.gate.set(enforcer);
+    }
 }
 
 struct Inner {
@@ -146,6 +157,7 @@ struct Inner {
     /// Oldest first; `seq` increases by one per event.
     events: EventLog,
     check_tokens: AtomicBool,
+    gate: Gate,
 }
 
 /// One event of the history, with the fields LookupEvents filters and answers on.
@@ -239,6 +251,10 @@ async fn dispatch(State(inner): State<Arc<Inner>>, request: Request) -> Response
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok());
     if target.map(|t| t.strip_prefix(TARGET_NAMESPACE).unwrap_or(t)) == Some(LOOKUP_EVENTS_TARGET) {
+        let asked = enforce::Request::new("cloudtrail:LookupEvents", "*");
+        if let Err(refusal) = inner.gate.check(&parts.headers, &asked) {
+            return cloudtrail_error(400, refusal.code(), &refusal.message());
+        }
         return lookup_events(&inner, &body);
     }
     let is_form = parts
@@ -417,10 +433,13 @@ async fn sts_token_refusal(
         form_encode(&provider_arn)
     );
     let (parts, _) = axum::http::Request::post("/")
-        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
         .header(
             "authorization",
-            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+            crate::fake_eks::sandbox_authorization("iam", "us-east-1"),
         )
         .body(())
         .ok()?

@@ -1,11 +1,12 @@
 //! Forwarding one HTTP request unchanged to another local server (moto, or one of the fakes), for
 //! the fakes that implement part of an API and hand the rest on, and for the latency proxy. The
-//! path and query, method, headers (except Host, which hyper sets from the target) and body are
-//! kept; the answer comes back as it is. Plain HTTP on loopback only.
+//! path and query, method, headers (Host too: it is part of what a SigV4 signature covers, which
+//! moto checks under `--enforce-iam`) and body are kept; the answer comes back as it is. Plain
+//! HTTP on loopback only.
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{Uri, header};
+use axum::http::Uri;
 use axum::response::Response;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -62,8 +63,8 @@ impl Forwarder {
             .parse()
             .map_err(|e| format!("bad forward URI: {e}"))?;
         parts.uri = uri;
-        // hyper sets Host from the URI; request signatures do not matter to moto.
-        parts.headers.remove(header::HOST);
+        // The caller's Host stays (hyper sets it from the URI only when absent): moto routes on
+        // the credential scope, not the host, and checks signatures when it enforces IAM.
         let response = self
             .client
             .request(hyper::Request::from_parts(parts, Full::new(body)))

@@ -6,6 +6,8 @@
 //! - [`fake_eks_auth`]: a FAKE of the EKS Auth API (AssumeRoleForPodIdentity: the token checked
 //!   against the cluster issuer, the association, the role's trust, then moto's STS AssumeRole
 //!   with EKS Pod Identity's session tags), its calls recorded in the fake CloudTrail;
+//! - [`enforce`]: IAM enforcement in the fakes for `irsa-sandbox --enforce-iam` (the caller's
+//!   access key → its principal's policies, decided by the crate's own small evaluator);
 //! - [`moto_iam`]: what the fakes ask moto's IAM and STS (GetRole, AssumeRole);
 //! - [`fake_cloudtrail`]: a FAKE CloudTrail event history: STS in front of moto, recording every
 //!   AssumeRoleWithWebIdentity (and, through its `EventLog` port, the fake EKS Auth's calls), and
@@ -27,6 +29,7 @@ pub mod aws_wire;
 /// Also for the binary's end-to-end tests, which set up clusters as other tools leave them.
 pub mod boto3;
 pub mod counting;
+pub mod enforce;
 pub mod fake_cloudtrail;
 pub mod fake_eks;
 pub mod fake_eks_auth;

@@ -11,6 +11,31 @@
 //! backends are not thread-safe; see that file), with `MOTO_IAM_LOAD_MANAGED_POLICIES=true` (so AWS managed policies such as
 //! `AmazonEBSCSIDriverPolicy` exist); it is killed when the value is dropped. The server's log goes
 //! to a temporary file whose tail is quoted when the server fails to come up.
+//!
+//! [`MotoServer::start_enforcing_iam`] starts it with moto's IAM access control on. How moto
+//! does it (moto 5.2.5, `moto/core/authorization.py`, `moto/iam/access_control.py`): every
+//! request of every service dispatched through moto's `BaseResponse` (IAM, STS, EKS, Auto
+//! Scaling, CloudTrail, …; not `/moto-api`) is counted while the count is below
+//! `INITIAL_NO_AUTH_ACTION_COUNT` and passes unchecked; from then on each one is checked: the
+//! SigV4 signature is recomputed with the caller's secret (so the access key must belong to an
+//! IAM user or an assumed-role session in moto), then the caller's identity policies (inline and
+//! attached, its groups' too) are evaluated for `service:Action` (service from the credential
+//! scope; matched as a case-sensitive pattern), an explicit Deny winning; the answer is HTTP 403
+//! `AccessDenied` ("User: ARN is not authorized to perform: ACTION"), `sts:GetCallerIdentity`
+//! is always allowed, and an `sts:AssumeRole` is also checked against the role's trust policy.
+//! What moto does not enforce: resources, except for IAM calls naming an existing role by
+//! `RoleName` (its ARN) and STS AssumeRole (`RoleArn`) — every other request is checked against
+//! `*`; `NotResource` (a statement without `Resource` allows its actions everywhere);
+//! conditions other than `StringEquals` on `sts:ExternalId` (others pass); permissions
+//! boundaries, SCPs, session policies and resource-based policies; the extra actions some calls
+//! need (e.g. `iam:PassRole`). And it cannot check a signed restJson GET (EKS's DescribeCluster,
+//! ListClusters, …: its recomputed signature never matches, 403 SignatureDoesNotMatch), so the
+//! fake EKS checks those itself (`fake_eks::authorize`). The sandbox starts it with a count of 0
+//! and the launcher's changes 4–7 (see `moto_launcher.py`): its own key unchecked, STS's unsigned
+//! calls unchecked, IAM calls checked on the ARN their parameters name (any other unknown
+//! resource matched by any `Resource`), and refusals in each
+//! service's own wire format with IAM's wording (moto's own are EC2-shaped, which the SDKs
+//! cannot read for IAM).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
@@ -81,14 +106,24 @@ impl MotoServer {
         MotoServer::start_in(&default_venv())
     }
 
+    /// Like [`MotoServer::start`], with IAM enforced for every caller but the sandbox's own key
+    /// ([`crate::enforce::SANDBOX_ACCESS_KEY`]; see the module doc).
+    pub fn start_enforcing_iam() -> Result<MotoServer, MotoError> {
+        MotoServer::start_with(&default_venv(), true)
+    }
+
     /// Like [`MotoServer::start`] with the virtual environment at `venv`.
     pub fn start_in(venv: &Path) -> Result<MotoServer, MotoError> {
+        MotoServer::start_with(venv, false)
+    }
+
+    fn start_with(venv: &Path, enforce_iam: bool) -> Result<MotoServer, MotoError> {
         let program = ensure_installed(venv)?;
         // A port picked by binding to :0 can be taken by someone else before moto binds it:
         // try a few times.
         let mut last = None;
         for _ in 0..3 {
-            match spawn(&program) {
+            match spawn(&program, enforce_iam) {
                 Ok(server) => return Ok(server),
                 Err(e @ MotoError::NotReady { .. }) => last = Some(e),
                 Err(e) => return Err(e),
@@ -224,7 +259,7 @@ fn free_port() -> Result<u16, MotoError> {
     Ok(port)
 }
 
-fn spawn(program: &Path) -> Result<MotoServer, MotoError> {
+fn spawn(program: &Path, enforce_iam: bool) -> Result<MotoServer, MotoError> {
     let port = free_port()?;
     let log_path =
         std::env::temp_dir().join(format!("irsa-moto-{}-{port}.log", std::process::id()));
@@ -238,9 +273,17 @@ fn spawn(program: &Path) -> Result<MotoServer, MotoError> {
     })?;
     // `bin/python` sits beside `bin/moto_server` in the venv.
     let python = program.with_file_name("python");
-    let child = Command::new(&python)
+    let mut command = Command::new(&python);
+    command
         .args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+    if enforce_iam {
+        command.env("INITIAL_NO_AUTH_ACTION_COUNT", "0").env(
+            "IRSA_SANDBOX_ACCESS_KEY",
+            crate::enforce::SANDBOX_ACCESS_KEY,
+        );
+    }
+    let child = command
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)

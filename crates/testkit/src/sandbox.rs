@@ -17,6 +17,10 @@
 //! (`arn:aws:eks:<region>:<account>:cluster/<name>`), so irsa and kubectl find the cluster
 //! from it as they would on a real one; the fake API needs no credentials, so the user has none.
 //!
+//! With [`SandboxOptions::enforce_iam`] (`irsa-sandbox --enforce-iam`) moto enforces IAM (see
+//! [`crate::moto`]) and the fakes check the same caller ([`crate::enforce`]); the sandbox creates
+//! the IAM user [`ENFORCED_USER`] with the given policy, and [`Sandbox::env`] carries its keys.
+//!
 //! [`Sandbox::env`] gives the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_EKS`,
 //! `AWS_ENDPOINT_URL_EKS_AUTH`, `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_CLOUDTRAIL`, static test
 //! credentials, `AWS_REGION`, `KUBECONFIG`) so that irsa, the aws CLI and boto3 all reach it;
@@ -30,7 +34,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use serde_json::Value;
+
 use crate::addon_objects;
+use crate::enforce::{Enforcer, POD_IDENTITY_AGENT_ACCESS_KEY, SANDBOX_ACCESS_KEY};
 use crate::fake_cloudtrail::FakeCloudTrail;
 use crate::fake_eks::{AddonHook, Associations, FakeEks, FakeEksOptions};
 use crate::fake_eks_auth::{FakeEksAuth, FakeEksAuthOptions};
@@ -47,7 +54,16 @@ pub struct SandboxOptions {
     pub region: String,
     /// Where the kubeconfig is written.
     pub kubeconfig: PathBuf,
+    /// `--enforce-iam`: the policy of the IAM user whose keys [`Sandbox::env`] hands out, one
+    /// document or a JSON array of them (as `irsa permissions --output policy` prints a policy
+    /// over IAM's quota), each attached as a managed policy; moto and the fakes then check every
+    /// request against them (see [`crate::enforce`]).
+    /// `None`: nothing is checked and [`Sandbox::env`] has the static test keys.
+    pub enforce_iam: Option<Value>,
 }
+
+/// The IAM user `--enforce-iam` creates.
+pub const ENFORCED_USER: &str = "irsa-sandbox-caller";
 
 /// Why the sandbox could not start.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +85,10 @@ pub enum SandboxError {
     },
     #[error("cannot create EKS cluster `{cluster}` in moto: {message}")]
     Cluster { cluster: String, message: String },
+    #[error(
+        "cannot create the IAM user {ENFORCED_USER} for --enforce-iam in moto (is the policy a valid IAM policy document?): {0}"
+    )]
+    Caller(String),
 }
 
 /// The running sandbox; everything stops when it is dropped.
@@ -83,6 +103,13 @@ pub struct Sandbox {
     pub options: SandboxOptions,
     /// The cluster's OIDC issuer as moto reports it.
     pub issuer: String,
+    /// Under `--enforce-iam`: the user whose keys [`Sandbox::env`] hands out.
+    pub caller: Option<seed::Caller>,
+    /// Under `--enforce-iam`: the fakes' table of callers (tests may add principals that only
+    /// the fakes know).
+    pub enforcer: Option<Enforcer>,
+    /// How many times [`Sandbox::set_enforced_policy`] replaced the policy.
+    policy_generation: u32,
 }
 
 /// The account moto uses by default.
@@ -96,12 +123,19 @@ pub fn cluster_arn(region: &str, cluster: &str) -> String {
 
 impl Sandbox {
     pub async fn start(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
-        let moto = tokio::task::spawn_blocking(MotoServer::start)
-            .await
-            .map_err(|e| SandboxError::Cluster {
-                cluster: options.cluster.clone(),
-                message: e.to_string(),
-            })??;
+        let enforce = options.enforce_iam.is_some();
+        let moto = tokio::task::spawn_blocking(move || {
+            if enforce {
+                MotoServer::start_enforcing_iam()
+            } else {
+                MotoServer::start()
+            }
+        })
+        .await
+        .map_err(|e| SandboxError::Cluster {
+            cluster: options.cluster.clone(),
+            message: e.to_string(),
+        })??;
         // The add-ons' Kubernetes objects appear in the fake cluster once it runs.
         let cluster_handle: Arc<OnceLock<FakeKubeHandle>> = Arc::default();
         let hook_handle = cluster_handle.clone();
@@ -164,7 +198,7 @@ impl Sandbox {
             path: options.kubeconfig.clone(),
             source,
         })?;
-        Ok(Sandbox {
+        let mut sandbox = Sandbox {
             moto,
             eks,
             eks_auth,
@@ -172,7 +206,62 @@ impl Sandbox {
             kube,
             options,
             issuer,
-        })
+            caller: None,
+            enforcer: None,
+            policy_generation: 0,
+        };
+        if let Some(policy) = sandbox.options.enforce_iam.clone() {
+            let (caller, enforcer) = sandbox.enforce(&policy).await?;
+            sandbox.caller = Some(caller);
+            sandbox.enforcer = Some(enforcer);
+        }
+        Ok(sandbox)
+    }
+
+    /// Creates the enforced user with `policy` in moto (which already checks every other key)
+    /// and has the fakes check the same user.
+    async fn enforce(&self, policy: &Value) -> Result<(seed::Caller, Enforcer), SandboxError> {
+        let moto = self.moto.endpoint();
+        let mut caller = seed::create_caller(&moto, ENFORCED_USER)
+            .await
+            .map_err(SandboxError::Caller)?;
+        let documents = policy_documents(policy);
+        seed::set_caller_policies(&moto, &mut caller, ENFORCED_USER, 0, &documents)
+            .await
+            .map_err(SandboxError::Caller)?;
+        let enforcer = Enforcer::new();
+        // The simulated Pod Identity agent stands for the node role, which EKS grants
+        // eks-auth:AssumeRoleForPodIdentity (AmazonEKSWorkerNodePolicy).
+        enforcer.trust(POD_IDENTITY_AGENT_ACCESS_KEY);
+        enforcer.add_principal(&caller.access_key_id, &caller.arn, documents);
+        self.eks.enforce(enforcer.clone());
+        self.eks_auth.enforce(enforcer.clone());
+        self.cloudtrail.enforce(enforcer.clone());
+        Ok((caller, enforcer))
+    }
+
+    /// Under `--enforce-iam`, gives the enforced user `policy` (as in
+    /// [`SandboxOptions::enforce_iam`]) instead of the one it has, in moto and in the fakes alike
+    /// (so that one sandbox serves several policies).
+    pub async fn set_enforced_policy(&mut self, policy: &Value) -> Result<(), SandboxError> {
+        let (Some(caller), Some(enforcer)) = (self.caller.as_mut(), self.enforcer.as_ref()) else {
+            return Err(SandboxError::Caller(
+                "the sandbox was started without enforce_iam".into(),
+            ));
+        };
+        self.policy_generation += 1;
+        let documents = policy_documents(policy);
+        seed::set_caller_policies(
+            &self.moto.endpoint(),
+            caller,
+            ENFORCED_USER,
+            self.policy_generation,
+            &documents,
+        )
+        .await
+        .map_err(SandboxError::Caller)?;
+        enforcer.add_principal(&caller.access_key_id, &caller.arn, documents);
+        Ok(())
     }
 
     /// The Pod Identity associations of the fake EKS (see [`Associations`]).
@@ -207,15 +296,29 @@ impl Sandbox {
         )
     }
 
-    /// The environment that points AWS tools and kubectl-style clients at the sandbox.
+    /// The environment that points AWS tools and kubectl-style clients at the sandbox, with the
+    /// enforced user's keys under `--enforce-iam` (else the static test keys).
     pub fn env(&self) -> Vec<(String, String)> {
+        match &self.caller {
+            Some(caller) => self.env_signed_by(&caller.access_key_id, &caller.secret_access_key),
+            None => self.sandbox_env(),
+        }
+    }
+
+    /// [`Sandbox::env`] with the sandbox's own key, never checked: for tests that plant state
+    /// around an enforced run. Not for the env file.
+    pub fn sandbox_env(&self) -> Vec<(String, String)> {
+        self.env_signed_by(SANDBOX_ACCESS_KEY, "testing")
+    }
+
+    fn env_signed_by(&self, access_key_id: &str, secret: &str) -> Vec<(String, String)> {
         let moto = self.moto.endpoint();
         let mut vars: Vec<(String, String)> = vec![
             ("AWS_ENDPOINT_URL".into(), moto.clone()),
             ("AWS_ENDPOINT_URL_EKS".into(), self.eks.endpoint()),
             ("AWS_ENDPOINT_URL_EKS_AUTH".into(), self.eks_auth.endpoint()),
-            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_ACCESS_KEY_ID".into(), access_key_id.into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), secret.into()),
             ("AWS_REGION".into(), self.options.region.clone()),
             ("AWS_DEFAULT_REGION".into(), self.options.region.clone()),
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
@@ -239,10 +342,27 @@ impl Sandbox {
     }
 }
 
-/// Writes environment variables (e.g. [`Sandbox::env`]) as `KEY=VALUE` lines.
+/// The documents of a policy given as one document or a JSON array of them.
+pub fn policy_documents(policy: &Value) -> Vec<Value> {
+    match policy {
+        Value::Array(documents) => documents.clone(),
+        document => vec![document.clone()],
+    }
+}
+
+/// Writes environment variables (e.g. [`Sandbox::env`]) as `KEY=VALUE` lines, readable by the
+/// owner only (under `--enforce-iam` they hold a user's secret key).
 pub fn write_env_file(path: &Path, vars: &[(String, String)]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let text: String = vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    std::fs::write(path, text)
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }
 
 #[cfg(test)]
@@ -251,7 +371,7 @@ mod tests {
 
     use super::*;
     use crate::fake_kube::PODS;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     #[tokio::test]
     async fn the_fake_kube_issues_as_the_cluster_and_runs_aws_cli_pods_against_the_recorded_sts() {
@@ -261,6 +381,7 @@ mod tests {
             cluster: "demo".into(),
             region: "us-west-2".into(),
             kubeconfig: dir.join("kubeconfig"),
+            enforce_iam: None,
         })
         .await
         .unwrap();
@@ -357,6 +478,7 @@ mod tests {
             cluster: "demo".into(),
             region: "us-west-2".into(),
             kubeconfig: dir.join("kubeconfig"),
+            enforce_iam: None,
         })
         .await
         .unwrap();

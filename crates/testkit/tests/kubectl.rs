@@ -532,6 +532,7 @@ async fn the_test_pod_prints_the_assumed_role_in_the_sandbox() {
         cluster: "demo".into(),
         region: "us-east-1".into(),
         kubeconfig: dir.join("kubeconfig"),
+        enforce_iam: None,
     })
     .await
     .unwrap();
@@ -745,6 +746,7 @@ async fn exec_runs_get_caller_identity_in_the_pod() {
         cluster: "demo".into(),
         region: "us-east-1".into(),
         kubeconfig: dir.join("kubeconfig"),
+        enforce_iam: None,
     })
     .await
     .unwrap();

@@ -18,6 +18,15 @@ pub struct Env {
 }
 
 pub fn start() -> Env {
+    start_with(None)
+}
+
+/// A sandbox that enforces IAM (`irsa-sandbox --enforce-iam`): irsa runs as a user with `policy`.
+pub fn start_enforcing(policy: Value) -> Env {
+    start_with(Some(policy))
+}
+
+fn start_with(enforce_iam: Option<Value>) -> Env {
     let dir = std::env::temp_dir().join(format!(
         "irsa-e2e-{}-{}",
         std::process::id(),
@@ -35,6 +44,7 @@ pub fn start() -> Env {
         cluster: "demo".into(),
         region: "us-east-1".into(),
         kubeconfig: dir.join("kubeconfig"),
+        enforce_iam,
     };
     let sandbox = runtime
         .block_on(Sandbox::start(options))

@@ -6,28 +6,37 @@
 //! in the foreground until stopped (Ctrl-C or SIGTERM). With `--latency MS`, every AWS endpoint in
 //! the environment goes through a proxy that waits MS milliseconds before forwarding (see
 //! `testkit::latency`), for benchmarks that need a networked peer's shape; the Kubernetes API is
-//! not delayed.
+//! not delayed. With `--enforce-iam`, moto and the fakes check every request against the IAM
+//! policies of the caller (see `testkit::enforce`), and the env file carries the keys of an IAM
+//! user whose policy is `--policy FILE` or, by default, what `irsa permissions --cluster C
+//! --account A --output policy` prints (the `irsa` binary beside this one); the keys are never
+//! printed, and the sandbox's own key stays its own.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use serde_json::Value;
 use testkit::latency::LatencyProxy;
-use testkit::sandbox::{Sandbox, SandboxOptions, write_env_file};
+use testkit::sandbox::{SANDBOX_ACCOUNT, Sandbox, SandboxOptions, write_env_file};
 
-const USAGE: &str =
-    "usage: irsa-sandbox [--cluster NAME] [--region REGION] [--env-file PATH] [--latency MS]
-  --cluster   EKS cluster to create (default demo)
-  --region    AWS region (default us-east-1)
-  --env-file  where to write KEY=VALUE lines for irsa, the aws CLI and boto3 (default sandbox.env)
-  --latency   delay every AWS request by MS milliseconds, as a network would (default 0)";
+const USAGE: &str = "usage: irsa-sandbox [--cluster NAME] [--region REGION] [--env-file PATH] [--latency MS] [--enforce-iam [--policy FILE]]
+  --cluster      EKS cluster to create (default demo)
+  --region       AWS region (default us-east-1)
+  --env-file     where to write KEY=VALUE lines for irsa, the aws CLI and boto3 (default sandbox.env)
+  --latency      delay every AWS request by MS milliseconds, as a network would (default 0)
+  --enforce-iam  check every AWS request against the caller's IAM policies; the env file gets the
+                 keys of a user with the policy of --policy FILE (default: what `irsa permissions
+                 --cluster NAME --region REGION --account 123456789012 --output policy` prints)";
 
 struct Args {
     cluster: String,
     region: String,
     env_file: PathBuf,
     latency: Duration,
+    enforce_iam: bool,
+    policy: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -37,6 +46,7 @@ fn parse_args() -> Result<Args, String> {
         PathBuf::from("sandbox.env"),
         Duration::ZERO,
     );
+    let (mut enforce_iam, mut policy) = (false, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -58,16 +68,95 @@ fn parse_args() -> Result<Args, String> {
                     })?;
                 latency = Duration::from_millis(ms);
             }
+            "--enforce-iam" => enforce_iam = true,
+            "--policy" => policy = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
+    }
+    if policy.is_some() && !enforce_iam {
+        return Err(format!("--policy needs --enforce-iam\n{USAGE}"));
     }
     Ok(Args {
         cluster,
         region,
         env_file,
         latency,
+        enforce_iam,
+        policy,
     })
+}
+
+/// Why the enforced user's policy could not be had; exit 2 (a usage or installation problem).
+struct PolicyError(String);
+
+/// The policy of `--policy FILE`, or by default `irsa permissions`' for the cluster.
+fn enforced_policy(file: Option<&Path>, cluster: &str, region: &str) -> Result<Value, PolicyError> {
+    let (text, source) = match file {
+        Some(file) => (
+            std::fs::read_to_string(file).map_err(|e| {
+                PolicyError(format!("cannot read the policy {}: {e}", file.display()))
+            })?,
+            file.display().to_string(),
+        ),
+        None => (
+            irsa_permissions(cluster, region)?,
+            "`irsa permissions`".to_string(),
+        ),
+    };
+    let policy: Value = serde_json::from_str(&text)
+        .map_err(|e| PolicyError(format!("the policy from {source} is not JSON: {e}")))?;
+    let documents = testkit::sandbox::policy_documents(&policy);
+    if documents.is_empty()
+        || documents
+            .iter()
+            .any(|d| !d["Statement"].is_array() && !d["Statement"].is_object())
+    {
+        return Err(PolicyError(format!(
+            "the policy from {source} is not an IAM policy document (nor a JSON array of them): it has no Statement"
+        )));
+    }
+    Ok(policy)
+}
+
+/// What `irsa permissions --cluster C --region R --account A --output policy` prints, run from
+/// the `irsa` binary beside this one.
+fn irsa_permissions(cluster: &str, region: &str) -> Result<String, PolicyError> {
+    let irsa = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("irsa")))
+        .filter(|irsa| irsa.exists())
+        .ok_or_else(|| {
+            PolicyError(
+                "--enforce-iam without --policy runs `irsa permissions`, but there is no irsa binary beside irsa-sandbox: build it (cargo build -p irsa) or pass --policy FILE".into(),
+            )
+        })?;
+    let args = [
+        "permissions",
+        "--cluster",
+        cluster,
+        "--region",
+        region,
+        "--account",
+        SANDBOX_ACCOUNT,
+        "--output",
+        "policy",
+    ];
+    let output = std::process::Command::new(&irsa)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| PolicyError(format!("cannot run {}: {e}", irsa.display())))?;
+    if !output.status.success() {
+        return Err(PolicyError(format!(
+            "`{} {}` failed ({}); this irsa may have no `permissions` command yet: pass --policy FILE\n{}",
+            irsa.display(),
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Puts a latency proxy in front of every distinct AWS endpoint of `vars`; the proxies live as
@@ -96,6 +185,8 @@ async fn main() -> ExitCode {
         region,
         env_file,
         latency,
+        enforce_iam,
+        policy,
     } = match parse_args() {
         Ok(parsed) => parsed,
         Err(message) => {
@@ -103,6 +194,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let enforce_iam = if enforce_iam {
+        match enforced_policy(policy.as_deref(), &cluster, &region) {
+            Ok(policy) => Some(policy),
+            Err(PolicyError(message)) => {
+                eprintln!("irsa-sandbox: {message}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
+    let enforcing = enforce_iam.is_some();
     let kubeconfig = env_file.with_extension("kubeconfig");
     let kubeconfig = std::path::absolute(&kubeconfig).unwrap_or(kubeconfig);
     eprintln!(
@@ -112,6 +215,7 @@ async fn main() -> ExitCode {
         cluster: cluster.clone(),
         region: region.clone(),
         kubeconfig,
+        enforce_iam,
     })
     .await
     {
@@ -146,6 +250,12 @@ async fn main() -> ExitCode {
             format!(", AWS latency {} ms", latency.as_millis())
         }
     );
+    if enforcing {
+        println!(
+            "irsa-sandbox: IAM enforced: the environment's keys are those of the IAM user {} and its policy alone",
+            testkit::sandbox::ENFORCED_USER
+        );
+    }
     println!(
         "irsa-sandbox: environment in {} (e.g. `set -a; . {}; set +a`); Ctrl-C stops it",
         env_file.display(),

@@ -32,6 +32,7 @@ fn offline_inner() -> Inner {
         region: "us-east-1".into(),
         events: EventLog::default(),
         check_tokens: AtomicBool::new(false),
+        gate: Default::default(),
     }
 }
 

@@ -23,6 +23,7 @@
 
 pub mod addons;
 pub mod associations;
+mod authorize;
 pub mod catalog;
 pub mod pod_identity;
 
@@ -39,6 +40,7 @@ use http_body_util::BodyExt;
 use serde_json::{Map, Value};
 
 use crate::aws_wire::{is_role_arn, rest_json};
+use crate::enforce::{self, Enforcer, Gate};
 use crate::forward::Forwarder;
 use crate::server::BackgroundServer;
 
@@ -93,6 +95,7 @@ impl FakeEks {
             addons: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             associations: Associations::default(),
+            gate: Gate::default(),
         });
         let app = router(inner.clone());
         let server = BackgroundServer::start("fake-eks", app, 1)?;
@@ -110,6 +113,12 @@ impl FakeEks {
         self.inner
             .with_addon(cluster, addon, |a| a.role_arn.clone())
             .flatten()
+    }
+
+    /// Checks every later call of the fake's own operations against `enforcer` (see
+    /// [`authorize`]).
+    pub fn enforce(&self, enforcer: Enforcer) {
+        self.inner.gate.set(enforcer);
     }
 
     /// Every `serviceAccountRoleArn` the add-on was created or updated with, in order.
@@ -145,6 +154,8 @@ struct Inner {
     /// Add-on name → health issue (code, message) to fail with.
     failures: Mutex<HashMap<String, (String, String)>>,
     associations: Associations,
+    /// The IAM check of [`authorize`] (unset: everything allowed).
+    gate: Gate,
 }
 
 fn router(inner: Arc<Inner>) -> Router {
@@ -152,6 +163,10 @@ fn router(inner: Arc<Inner>) -> Router {
         .merge(pod_identity::routes())
         .merge(catalog::routes())
         .fallback(forward)
+        .layer(axum::middleware::from_fn_with_state(
+            inner.clone(),
+            authorize::authorize,
+        ))
         .with_state(inner)
 }
 
@@ -300,8 +315,8 @@ impl Page {
     }
 }
 
-/// The cluster's ARN from moto (a forwarded DescribeCluster with the caller's credentials, so
-/// moto sees the same account and region), or the error response to send.
+/// The cluster's ARN from moto (a DescribeCluster of the fake's own, in the caller's region so
+/// that moto looks in the same place), or the error response to send.
 async fn cluster_arn(
     inner: &Inner,
     headers: &HeaderMap,
@@ -310,29 +325,22 @@ async fn cluster_arn(
     moto_cluster_arn(&inner.moto, headers, cluster).await
 }
 
-/// [`cluster_arn`] for any fake in front of moto (the fake EKS Auth too).
+/// [`cluster_arn`] for any fake in front of moto (the fake EKS Auth too). It signs as the
+/// sandbox ([`enforce::SANDBOX_ACCESS_KEY`]): the lookup is the fake's, not the caller's call
+/// (and the caller's signature would not match this request under `--enforce-iam`).
 pub(crate) async fn moto_cluster_arn(
     moto: &Forwarder,
     headers: &HeaderMap,
     cluster: &str,
 ) -> Result<String, Response> {
-    let mut request = Request::builder().method(Method::GET).uri(format!(
-        "/clusters/{}",
-        rest_json::encode_path_segment(cluster)
-    ));
-    for name in [
-        header::AUTHORIZATION.as_str(),
-        "x-amz-date",
-        "x-amz-security-token",
-    ] {
-        if let Some(value) = headers.get(name) {
-            request = request.header(name, value);
-        }
-    }
-    if !headers.contains_key(header::AUTHORIZATION) {
-        // moto picks the service (and region) from the credential scope.
-        request = request.header(header::AUTHORIZATION, UNSIGNED_EKS_AUTHORIZATION);
-    }
+    let region = enforce::signed_region(headers).unwrap_or_else(|| "us-east-1".into());
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(format!(
+            "/clusters/{}",
+            rest_json::encode_path_segment(cluster)
+        ))
+        .header(header::AUTHORIZATION, sandbox_authorization("eks", &region));
     let request = request
         .body(Body::empty())
         .map_err(|e| server_error(format!("cannot build DescribeCluster: {e}")))?;
@@ -370,6 +378,15 @@ pub(crate) async fn moto_cluster_arn(
 /// A SigV4-shaped Authorization header with an `eks` credential scope in us-east-1; moto
 /// routes on the scope and does not check the signature.
 pub const UNSIGNED_EKS_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/eks/aws4_request, SignedHeaders=host, Signature=0";
+
+/// A SigV4-shaped Authorization header of the sandbox's own key for `service` in `region`: moto
+/// routes on the scope, and lets the sandbox's key through unchecked (see [`crate::moto`]).
+pub fn sandbox_authorization(service: &str, region: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential={}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0",
+        enforce::SANDBOX_ACCESS_KEY
+    )
+}
 
 /// Sends the request to moto unchanged (method, path, query, headers, body) and relays its answer.
 async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response {

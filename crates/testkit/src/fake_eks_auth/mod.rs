@@ -6,6 +6,9 @@
 //! assumeRoleId}` and `credentials {sessionToken, secretAccessKey, accessKeyId, expiration}`.
 //!
 //! It does what EKS does, in order, each refusal with the model's error and status:
+//! 0. under `irsa-sandbox --enforce-iam` ([`FakeEksAuth::enforce`]), the caller may
+//!    `eks-auth:AssumeRoleForPodIdentity` on the cluster's ARN (400 AccessDeniedException, the
+//!    model's status; see [`crate::enforce`]);
 //! 1. the cluster exists in moto (404 ResourceNotFoundException);
 //! 2. the token verifies against the cluster issuer's JWKS ([`TokenVerifier`]: RS256, `iss`,
 //!    audience `pods.eks.amazonaws.com`; 400 InvalidTokenException), and is not expired (400
@@ -45,11 +48,13 @@ use bytes::Bytes;
 use serde_json::json;
 
 use crate::aws_wire::{new_id, rest_json};
+use crate::enforce::{self, Enforcer, Gate};
 use crate::fake_cloudtrail::EventLog;
 use crate::fake_eks::{Association, Associations};
 use crate::fake_kube::{ServiceAccountClaims, TokenError, TokenVerifier};
 use crate::forward::Forwarder;
 use crate::moto_iam::{self, AssumeRole, Assumed};
+use crate::sandbox::SANDBOX_ACCOUNT;
 use crate::server::BackgroundServer;
 
 /// The audience of Pod Identity tokens, and of every answer.
@@ -73,6 +78,7 @@ pub struct FakeEksAuthOptions {
 /// The running fake, on its own thread and runtime; stopped on drop.
 pub struct FakeEksAuth {
     server: BackgroundServer,
+    inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for FakeEksAuth {
@@ -89,15 +95,21 @@ impl FakeEksAuth {
         let inner = Arc::new(Inner {
             moto: Forwarder::new(moto_endpoint),
             options,
+            gate: Gate::default(),
         });
         let app = Router::new()
             .route(
                 "/clusters/{cluster}/assume-role-for-pod-identity",
                 post(assume_role_for_pod_identity),
             )
-            .with_state(inner);
+            .with_state(inner.clone());
         let server = BackgroundServer::start("fake-eks-auth", app, 1)?;
-        Ok(FakeEksAuth { server })
+        Ok(FakeEksAuth { server, inner })
+    }
+
+    /// Checks every later caller against `enforcer` (step 0 of the module doc).
+    pub fn enforce(&self, enforcer: Enforcer) {
+        self.inner.gate.set(enforcer);
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -109,6 +121,7 @@ impl FakeEksAuth {
 struct Inner {
     moto: Forwarder,
     options: FakeEksAuthOptions,
+    gate: Gate,
 }
 
 /// An EKS Auth error: the model's shape (which has only `message`) and status.
@@ -159,7 +172,10 @@ async fn assume_role_for_pod_identity(
             .unwrap_or_default()
             .to_string(),
     };
-    let outcome = serve(&inner, &call, &body).await;
+    let outcome = match authorize(&inner, &headers, &cluster) {
+        Ok(()) => serve(&inner, &call, &body).await,
+        Err(refusal) => Err(refusal),
+    };
     if let Some(log) = &inner.options.events {
         log.record(events::assume_role_for_pod_identity(
             &inner.options.region,
@@ -177,9 +193,24 @@ async fn assume_role_for_pod_identity(
 
 /// The access key of the caller's SigV4 Authorization header.
 fn caller_access_key(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let credential = value.split("Credential=").nth(1)?;
-    credential.split('/').next().map(str::to_string)
+    enforce::access_key_id(headers)
+}
+
+/// Step 0: the caller's `eks-auth:AssumeRoleForPodIdentity` on the cluster (Service
+/// Authorization Reference, "Amazon EKS Auth": resource type `cluster`).
+fn authorize(inner: &Inner, headers: &HeaderMap, cluster: &str) -> Result<(), Refusal> {
+    let resource = format!(
+        "arn:aws:eks:{}:{SANDBOX_ACCOUNT}:cluster/{cluster}",
+        inner.options.region
+    );
+    let asked = enforce::Request::new("eks-auth:AssumeRoleForPodIdentity", &resource);
+    inner.gate.check(headers, &asked).map_err(|refusal| {
+        let status = match refusal {
+            enforce::Refusal::AccessDenied { .. } => StatusCode::BAD_REQUEST,
+            _ => StatusCode::FORBIDDEN,
+        };
+        error(status, refusal.code(), refusal.message())
+    })
 }
 
 async fn serve(inner: &Inner, call: &Call, body: &Bytes) -> Result<Response, Refusal> {
@@ -259,9 +290,7 @@ async fn serve(inner: &Inner, call: &Call, body: &Bytes) -> Result<Response, Ref
 /// scope; EKS Auth's own `eks-auth` scope is no service of moto's).
 fn moto_headers(region: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    let value = format!(
-        "AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/eks/aws4_request, SignedHeaders=host, Signature=0"
-    );
+    let value = crate::fake_eks::sandbox_authorization("eks", region);
     if let Ok(value) = HeaderValue::from_str(&value) {
         headers.insert(header::AUTHORIZATION, value);
     }
