@@ -435,6 +435,7 @@ fn drifts(env: &Env) -> Vec<(Step, &'static str)> {
                         "arn:aws:iam::{ACCOUNT}:role/irsa-demo-kube-system-ebs-csi-controller-sa"
                     ),
                 },
+                settings: Default::default(),
             },
             "eks:UpdateAddon",
         ),
