@@ -76,6 +76,23 @@ pub fn annotated_role_names(sas: &[ServiceAccount]) -> Vec<String> {
         .collect()
 }
 
+/// The role names the service accounts' annotations and the Pod Identity associations give,
+/// sorted, each once.
+pub fn linked_role_names(
+    sas: &[ServiceAccount],
+    associations: &[irsa_core::snapshot::PodIdentityAssociation],
+) -> Vec<String> {
+    let mut names = annotated_role_names(sas);
+    names.extend(
+        associations
+            .iter()
+            .filter_map(|a| verify::role_name_of(&a.role_arn)),
+    );
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// What [`observe_cluster`] read: the snapshot (with the roles' attached and boundary policies
 /// when documents were asked for) and the roles' inline policies' documents.
 pub struct Observed {

@@ -48,9 +48,7 @@ impl Irsa {
         namespace: &str,
         service_account: &str,
     ) -> Result<Value, TrustError> {
-        let issuer = target
-            .issuer_url
-            .ok_or_else(|| TrustError::NoIssuer(target.cluster_name.to_string()))?;
+        let issuer = target.issuer()?;
         Ok(web_identity_trust_policy(
             target.partition,
             target.account,
@@ -66,9 +64,7 @@ impl Irsa {
         target: &TrustTarget,
         subject_pattern: &str,
     ) -> Result<Value, TrustError> {
-        let issuer = target
-            .issuer_url
-            .ok_or_else(|| TrustError::NoIssuer(target.cluster_name.to_string()))?;
+        let issuer = target.issuer()?;
         Ok(pattern_web_identity_trust_policy(
             target.partition,
             target.account,
@@ -87,9 +83,7 @@ impl Irsa {
         namespace: &str,
         service_account: &str,
     ) -> Result<bool, TrustError> {
-        let issuer = target
-            .issuer_url
-            .ok_or_else(|| TrustError::NoIssuer(target.cluster_name.to_string()))?;
+        let issuer = target.issuer()?;
         let provider = crate::desired::oidc_provider_arn(target.partition, target.account, issuer)?;
         let claims = iam_policy::trust::TokenClaims::for_service_account(
             namespace,

@@ -90,10 +90,16 @@ pub struct TrustTarget<'a> {
     pub issuer_url: Option<&'a str>,
 }
 
-impl TrustTarget<'_> {
+impl<'a> TrustTarget<'a> {
     /// `arn:<partition>:eks:<region>:<account>:cluster/<name>`.
     pub fn cluster_arn(&self) -> String {
         cluster_arn(self.partition, self.region, self.account, self.cluster_name)
+    }
+
+    /// The cluster's OIDC issuer, which every IRSA trust names.
+    pub fn issuer(&self) -> Result<&'a str, TrustError> {
+        self.issuer_url
+            .ok_or_else(|| TrustError::NoIssuer(self.cluster_name.to_string()))
     }
 }
 

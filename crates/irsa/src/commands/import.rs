@@ -125,14 +125,7 @@ async fn observe(
     let service_accounts = annotated.map_err(failed_while("listing service accounts"))?;
     let associations =
         associations.map_err(failed_while("reading EKS Pod Identity associations"))?;
-    let mut role_names = connection::annotated_role_names(&service_accounts);
-    role_names.extend(
-        associations
-            .iter()
-            .filter_map(|a| irsa_core::verify::role_name_of(&a.role_arn)),
-    );
-    role_names.sort();
-    role_names.dedup();
+    let role_names = connection::linked_role_names(&service_accounts, &associations);
     let addons = irsa_core::migrate::addon_names()
         .iter()
         .map(|n| n.to_string())

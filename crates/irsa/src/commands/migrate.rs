@@ -124,14 +124,7 @@ async fn observe(runner: &Runner, single: Option<&(String, String)>) -> Result<S
             .map_err(failed_while("reading service accounts"))?;
         service_accounts.extend(found);
     }
-    let mut role_names = connection::annotated_role_names(&service_accounts);
-    role_names.extend(
-        associations
-            .iter()
-            .filter_map(|a| irsa_core::verify::role_name_of(&a.role_arn)),
-    );
-    role_names.sort();
-    role_names.dedup();
+    let role_names = connection::linked_role_names(&service_accounts, &associations);
     let addons = migrate::addon_names()
         .iter()
         .map(|n| n.to_string())

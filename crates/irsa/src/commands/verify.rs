@@ -76,7 +76,7 @@ pub fn list(args: ListArgs) -> Result<Code, CliError> {
         let mut snapshot = connection::observe_cluster(
             &conn,
             &cluster,
-            roles_of(&sas, &associations),
+            connection::linked_role_names(&sas, &associations),
             Vec::new(),
             false,
         )
@@ -355,7 +355,7 @@ async fn verify_known(
     let mut snapshot = connection::observe_cluster(
         conn,
         cluster,
-        roles_of(&found, &associations),
+        connection::linked_role_names(&found, &associations),
         Vec::new(),
         options.action.is_some(),
     )
@@ -471,18 +471,6 @@ async fn associations_or_first_error(
         connection::observe_cluster(conn, cluster, roles, Vec::new(), false).await?;
     }
     associations.map_err(failed_while("reading EKS Pod Identity associations"))
-}
-
-/// The roles the service accounts' annotations and the associations name.
-fn roles_of(sas: &[ServiceAccount], associations: &[PodIdentityAssociation]) -> Vec<String> {
-    connection::annotated_role_names(sas)
-        .into_iter()
-        .chain(
-            associations
-                .iter()
-                .filter_map(|a| verify::role_name_of(&a.role_arn)),
-        )
-        .collect()
 }
 
 /// The Pod Identity proof for one associated service account, as the agent gets credentials:
