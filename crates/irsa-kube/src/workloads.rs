@@ -133,9 +133,11 @@ pub async fn workloads_using(
         .collect())
 }
 
+/// The patch of a restart. kubectl writes whole seconds; irsa keeps the fraction so that two
+/// restarts within one second (a migration, then an apply) each give a new pod template and
+/// roll the pods, where equal templates would roll nothing.
 fn restart_patch() -> serde_json::Value {
     let now = k8s_openapi::jiff::Timestamp::now();
-    let now = k8s_openapi::jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
     json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: now.to_string()}}}}})
 }
 

@@ -334,7 +334,10 @@ async fn restart_sets_the_restarted_at_annotation() {
     restart_deployment(&client, "default", "api").await.unwrap();
     let deployment = fake.get(&DEPLOYMENTS, Some("default"), "api").unwrap();
     let at = deployment["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"].as_str().unwrap().to_string();
-    assert!(at.len() == 20 && at.ends_with('Z'), "{at}");
+    assert!(
+        at.ends_with('Z') && at.parse::<k8s_openapi::jiff::Timestamp>().is_ok(),
+        "{at}"
+    );
     assert_eq!(
         deployment["metadata"]["labels"],
         json!({"app": "api"}),
@@ -348,6 +351,15 @@ async fn restart_sets_the_restarted_at_annotation() {
         .collect();
     assert_eq!(new_pods.len(), 1);
     assert_ne!(new_pods, old_pods);
+    // A second restart within the same second rolls the pods again.
+    restart_deployment(&client, "default", "api").await.unwrap();
+    let newer_pods: Vec<_> = fake
+        .list(&PODS, Some("default"))
+        .into_iter()
+        .map(|p| p["metadata"]["name"].clone())
+        .collect();
+    assert_eq!(newer_pods.len(), 1);
+    assert_ne!(newer_pods, new_pods, "a second restart rolls again");
     // Through the workload, too; a bare pod has no rollout restart.
     let workloads = workloads_using(&client, "default", "app").await.unwrap();
     restart_workload(&client, &workloads[0]).await.unwrap();
