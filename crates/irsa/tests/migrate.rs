@@ -26,6 +26,19 @@ fn migrate(env: &Env, to: &str, extra: &[&str]) -> Output {
     env.irsa(&args)
 }
 
+/// `irsa migrate --to pod-identity --all --yes` as JSON, which must exit 1 with the
+/// cluster-autoscaler the one service account not done; its outcome.
+fn the_autoscaler_alone_not_done(env: &Env) -> Value {
+    let out = migrate(env, "pod-identity", &["--all", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let outcomes: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("migrate JSON ({e}): {}", text(&out)));
+    let not_done: Vec<&Value> = outcomes.iter().filter(|o| o["done"] == false).collect();
+    assert_eq!(not_done.len(), 1, "{outcomes:#?}");
+    assert_eq!(not_done[0]["name"], "cluster-autoscaler");
+    not_done[0].clone()
+}
+
 fn stats(out: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(stdout.lines().last().unwrap_or_default())
@@ -312,18 +325,8 @@ fn a_failed_proof_stops_that_service_account_on_irsa_and_the_others_go_on() {
     let env = start();
     apply_default_bundle(&env);
     deny_pod_identity_to_the_autoscaler(&env);
-    let out = migrate(
-        &env,
-        "pod-identity",
-        &["--all", "--yes", "--output", "json"],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let outcomes: Vec<Value> = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("migrate JSON ({e}): {}", text(&out)));
-    let stopped: Vec<&Value> = outcomes.iter().filter(|o| o["done"] == false).collect();
-    assert_eq!(stopped.len(), 1, "{outcomes:#?}");
-    assert_eq!(stopped[0]["name"], "cluster-autoscaler");
-    let last = stopped[0]["steps"].as_array().unwrap().last().unwrap();
+    let stopped = the_autoscaler_alone_not_done(&env);
+    let last = stopped["steps"].as_array().unwrap().last().unwrap();
     assert_eq!(
         (&last["name"], &last["ok"]),
         (&"proof".into(), &false.into()),
@@ -546,23 +549,12 @@ fn pods_on_fargate_keep_their_service_account_on_irsa_and_the_others_move() {
     only_the_autoscaler_on_irsa(&env);
 
     // migrate refuses it the same way.
-    let out = migrate(
-        &env,
-        "pod-identity",
-        &["--all", "--yes", "--output", "json"],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let outcomes: Vec<Value> = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("migrate JSON ({e}): {}", text(&out)));
-    let refused: Vec<&Value> = outcomes.iter().filter(|o| o["done"] == false).collect();
-    assert_eq!(refused.len(), 1, "{outcomes:#?}");
-    assert_eq!(refused[0]["name"], "cluster-autoscaler");
+    let refused = the_autoscaler_alone_not_done(&env);
     assert!(
-        refused[0]["steps"][0]["detail"]
+        refused["steps"][0]["detail"]
             .as_str()
             .unwrap()
             .contains("Fargate"),
-        "{:#}",
-        refused[0]
+        "{refused:#}"
     );
 }
